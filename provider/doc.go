@@ -1,0 +1,37 @@
+// Package provider holds the plug-in interfaces through which the engine
+// reaches SMS and email vendors, the classified [Error] every adapter
+// returns, and the [Event] type webhooks are translated into. Most code
+// should use package blast; this package is for writing and configuring
+// adapters.
+//
+// Stability: the sender interfaces ([SMSSender], [EmailSender]) and optional
+// capability interfaces are stable and hosts may implement them.
+//
+// # Division of labour
+//
+// An adapter translates one message into one vendor request and classifies
+// the answer. It never retries, sleeps or throttles: the engine owns retry,
+// exponential backoff, Retry-After handling, rate limits and batching.
+//
+// # Error classes
+//
+// Every failed send returns an error that [Classify] maps to a [Class]:
+//
+//	Permanent    failed; not retried automatically
+//	Transient    retried with backoff (nothing was accepted)
+//	RateLimited  retried after Retry-After
+//	Landline     skipped as landline; patient record updated
+//	OptedOut     recorded as opted out; patient record updated
+//	Ambiguous    "in doubt": the vendor may have accepted it; never resent
+//	Suppress     failed; address suppressed (hard bounce)
+//
+// The one rule an adapter must not break: if the vendor may already have
+// accepted the message (the request body was written and the connection
+// then broke, or the answer is not understood), the class is Ambiguous,
+// never Transient. Reporting it as retryable would text a patient twice.
+//
+// # Privacy
+//
+// Errors and logs carry vendor codes and message IDs, never phone numbers,
+// addresses, names or bodies.
+package provider

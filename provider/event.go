@@ -1,0 +1,76 @@
+package provider
+
+import "time"
+
+// EventKind is what a provider webhook reported.
+type EventKind string
+
+// Event kinds the engine understands.
+const (
+	// EventDelivered: the carrier or receiving server confirmed delivery.
+	EventDelivered EventKind = "delivered"
+	// EventUndelivered: a message reported as sent was not delivered
+	// (Twilio 30003/30005 …, an asynchronous failure). Moves the row from
+	// sent to failed.
+	EventUndelivered EventKind = "undelivered"
+	// EventBounce: an email bounced. Hard bounces suppress the address.
+	EventBounce EventKind = "bounce"
+	// EventComplaint: the recipient reported the email as spam. The
+	// patient is unsubscribed and suppressed.
+	EventComplaint EventKind = "complaint"
+	// EventOpen and EventClick: engagement reported by an ESP's own
+	// tracking.
+	EventOpen  EventKind = "open"
+	EventClick EventKind = "click"
+	// EventInbound: a text from a patient (reply, STOP, START, HELP).
+	EventInbound EventKind = "inbound"
+)
+
+// Keyword is the compliance meaning of an inbound text.
+type Keyword string
+
+// Keyword families (compliance.md SM-03 to SM-06).
+const (
+	KeywordNone  Keyword = ""      // an ordinary reply
+	KeywordStop  Keyword = "stop"  // STOP, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE, …
+	KeywordStart Keyword = "start" // START, UNSTOP, YES, …
+	KeywordHelp  Keyword = "help"  // HELP, INFO
+)
+
+// Event is one verified provider callback, translated to the engine's terms.
+// Adapters verify signatures before producing Events; the engine trusts them.
+type Event struct {
+	// ID identifies the event for deduplication (vendor event ID, or a
+	// stable hash of its fields). Handling the same ID twice is a no-op.
+	ID string
+	// OrgID is the organization the event belongs to, when the adapter
+	// knows it (from the callback URL, a sub-account, …).
+	OrgID string
+	// Kind is what happened.
+	Kind EventKind
+	// ProviderMessageID links the event to a sent message (delivery,
+	// bounce, complaint, open, click).
+	ProviderMessageID string
+	// At is when the vendor says it happened.
+	At time.Time
+	// Code is the vendor's status or error code ("30006", "5.1.1").
+	Code string
+	// Class classifies a failure (EventUndelivered, EventBounce): for
+	// example Landline for Twilio 30006, Suppress for a hard bounce.
+	Class Class
+	// HardBounce distinguishes permanent bounces from soft ones.
+	HardBounce bool
+	// From and To are the addresses of an inbound text (E.164).
+	From, To string
+	// Body is an inbound text's body. It may contain PHI: the engine
+	// never logs it.
+	Body string
+	// Keyword is the compliance meaning of an inbound text.
+	Keyword Keyword
+	// ProviderHandledOptOut is true when the vendor already sent the
+	// opt-out/opt-in confirmation itself (Twilio Advanced Opt-Out), so the
+	// engine must not send another one.
+	ProviderHandledOptOut bool
+	// URL is the clicked link of an EventClick.
+	URL string
+}

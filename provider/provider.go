@@ -1,0 +1,211 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SMSMessage is one text or MMS to send. The engine fills it per recipient;
+// senders must not retain it past the end of the call.
+type SMSMessage struct {
+	// ID is the engine's ledger row ID for this recipient. It is the
+	// idempotency key: a sender that supports idempotent requests should
+	// pass it to the vendor, and fakes use it to detect duplicates.
+	ID string
+	// OrgID is the organization sending the message.
+	OrgID string
+	// To is the recipient's number in E.164.
+	To string
+	// From is the sender: an E.164 number, a short code, or a vendor
+	// sender ID (for Twilio, a Messaging Service SID "MG…"). Empty means
+	// the adapter's configured default.
+	From string
+	// Body is the final, personalised text.
+	Body string
+	// MediaURLs are publicly fetchable image URLs; non-empty makes the
+	// message an MMS.
+	MediaURLs []string
+	// StatusCallback, when set, is the URL the vendor posts delivery
+	// updates to. It must not contain PHI.
+	StatusCallback string
+}
+
+// EmailMessage is one email to send, already personalised.
+type EmailMessage struct {
+	// ID is the engine's ledger row ID (idempotency key, see SMSMessage.ID).
+	ID string
+	// OrgID is the organization sending the message.
+	OrgID string
+	// From is the sender address ("Clinic <news@mail.clinic.example>").
+	From string
+	// ReplyTo is optional.
+	ReplyTo string
+	// To is the recipient address.
+	To string
+	// Subject, HTML and Text are the rendered parts; every email is
+	// multipart/alternative with both HTML and Text.
+	Subject string
+	HTML    string
+	Text    string
+	// Marketing is true for marketing email; ListUnsubscribeURL is then
+	// the HTTPS one-click unsubscribe URL (RFC 8058) that the adapter puts
+	// into List-Unsubscribe and List-Unsubscribe-Post headers.
+	Marketing          bool
+	ListUnsubscribeURL string
+	// Attachments are sent as MIME parts.
+	Attachments []Attachment
+	// Headers are extra headers (for example X-Carecast-Blast with an
+	// opaque ID). They must not contain PHI.
+	Headers map[string]string
+}
+
+// Attachment is a file attached to an email.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+}
+
+// Result is what a vendor said when it accepted a message.
+type Result struct {
+	// ProviderMessageID is the vendor's ID for the message (Twilio's
+	// Message SID, an SMTP queue ID, …); status events refer to it.
+	ProviderMessageID string
+	// Segments is the number of billed segments when the vendor reports
+	// it; 0 means unknown (the engine uses its own count).
+	Segments int
+}
+
+// SMSSender sends texts. Implementations must be safe for concurrent use.
+//
+// SendSMS makes exactly one attempt: it must not retry, sleep or throttle
+// (the engine owns retries, backoff and rate limits). On failure it returns
+// an error that [Classify] understands, normally an *[Error]. An
+// implementation must never report a failure as Transient or RateLimited if
+// the vendor may already have accepted the message: that is Ambiguous.
+type SMSSender interface {
+	SendSMS(ctx context.Context, msg *SMSMessage) (Result, error)
+}
+
+// EmailSender sends emails, with the same contract as SMSSender.
+type EmailSender interface {
+	SendEmail(ctx context.Context, msg *EmailMessage) (Result, error)
+}
+
+// Limits is an optional interface a sender implements to declare vendor
+// limits; the engine validates blasts against it before sending.
+type Limits interface {
+	// MaxMessageBytes is the largest whole message (email with
+	// attachments, encoded) the vendor accepts; 0 means no stated limit.
+	MaxMessageBytes() int64
+}
+
+// Class is how the engine should treat a failed send.
+type Class int
+
+// Error classes. The engine's reaction is documented per class.
+const (
+	// Permanent: the message can never be delivered as is (invalid
+	// number, rejected content). Recorded as failed; not retried
+	// automatically (Retry Failed may re-queue it).
+	Permanent Class = iota
+	// Transient: nothing was accepted; trying again later may succeed
+	// (5xx, timeouts before the request was written, 4xx SMTP replies).
+	// Retried with exponential backoff.
+	Transient
+	// RateLimited: the vendor throttled the request (HTTP 429, Twilio
+	// 20429). Retried after Error.RetryAfter, if set, or with backoff.
+	RateLimited
+	// Landline: the number cannot receive texts. The row is skipped as a
+	// landline and the patient record updated.
+	Landline
+	// OptedOut: the recipient has opted out at the vendor (Twilio 21610).
+	// The row is recorded as opted out and the patient record updated.
+	OptedOut
+	// Ambiguous: the vendor may have accepted the message (the connection
+	// broke after the request was sent, or the answer was not understood).
+	// Never resent automatically: recorded as "in doubt".
+	Ambiguous
+	// Suppress: the address is dead (SMTP 5.1.1 hard bounce). Recorded as
+	// failed and the address suppressed.
+	Suppress
+)
+
+var classNames = [...]string{"permanent", "transient", "rate_limited", "landline", "opted_out", "ambiguous", "suppress"}
+
+// String returns the class's name ("permanent", "transient", …).
+func (c Class) String() string {
+	if c >= 0 && int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return fmt.Sprintf("Class(%d)", int(c))
+}
+
+// Retryable reports whether the engine retries errors of this class
+// automatically.
+func (c Class) Retryable() bool { return c == Transient || c == RateLimited }
+
+// Error is a classified send failure. Its message names the vendor code,
+// never the recipient or the body.
+type Error struct {
+	// Class says how the engine reacts.
+	Class Class
+	// Code is the vendor's error code ("21610", "550 5.1.1"), if any.
+	Code string
+	// Message is a short, PHI-free description.
+	Message string
+	// RetryAfter is the vendor's requested wait (Retry-After), for
+	// RateLimited and Transient errors; 0 means unspecified.
+	RetryAfter time.Duration
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	s := "provider: " + e.Class.String()
+	if e.Code != "" {
+		s += " (code " + e.Code + ")"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Classify returns the class of err: the Class of the first *Error in its
+// chain; Transient for context.DeadlineExceeded and context.Canceled that
+// carry no *Error (the caller's own deadline hit before any answer: the
+// adapter is responsible for returning Ambiguous if the request may have
+// been delivered); Ambiguous for anything else, since an unknown failure
+// may hide an accepted message. Classify(nil) panics: check err first.
+func Classify(err error) Class {
+	if err == nil {
+		panic("provider: Classify(nil)")
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Class
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return Transient
+	}
+	return Ambiguous
+}
+
+// RetryAfter returns the vendor's requested wait carried by err, or 0.
+func RetryAfter(err error) time.Duration {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.RetryAfter
+	}
+	return 0
+}

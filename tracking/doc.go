@@ -1,0 +1,63 @@
+// Package tracking serves the links inside carecast emails: the open pixel,
+// click redirects and the unsubscribe endpoint (body link and RFC 8058
+// one-click), as a plain [http.Handler] that the host mounts on its own
+// router. It never listens on a port itself.
+//
+// # Tokens
+//
+// Every URL carries one opaque token and nothing else: no email address,
+// phone number, name or other PHI (compliance.md TR-01). A token is
+//
+//	version | key ID | purpose | issued-at | [link index] | recipient ID | HMAC-SHA256 tag (128 bits)
+//
+// encoded base64url. The recipient ID is the engine's random ledger row ID
+// for one recipient of one blast. A [Signer] signs with its first [Key] and
+// verifies with all of them, so keys rotate by prepending a new key and
+// later dropping the old one. A token minted for one [Purpose] is rejected
+// by every other endpoint. Everything that does not verify is
+// [ErrInvalidToken] and answered with the same neutral 404 page, so
+// responses are no oracle.
+//
+// # Endpoints
+//
+//	GET  /o/{token}        1×1 GIF, Cache-Control: no-store; records an open
+//	GET  /c/{token}        302 to the stored destination; records a click
+//	HEAD /c/{token}        the same redirect, flagged as a machine click
+//	GET  /u/{token}        confirmation page with a POST form; changes nothing
+//	POST /u/{token}        unsubscribes: RFC 8058 "List-Unsubscribe=One-Click"
+//	                       (urlencoded or multipart) or the form's confirm=1
+//
+// Click destinations come from [Backend.LinkURL] (the compiled blast's
+// link table), never from the request, so the redirector cannot be turned
+// into an open redirect; only http and https destinations are followed.
+// Unsubscribe GETs never change state, because mail scanners fetch every
+// URL they see; the one-click POST needs no cookie, login or CSRF token
+// (the signed token is the authorization) and never redirects.
+//
+// # Windows
+//
+// Opens and clicks are recorded for [Config.TrackingWindow] (72 hours by
+// default) after the email was sent. After that the pixel is still served
+// and links still redirect (for [Config.ClickMaxAge], 400 days by default),
+// but nothing is recorded. Unsubscribe links keep working for
+// [Config.UnsubscribeMaxAge] (400 days by default; CAN-SPAM requires at
+// least 30).
+//
+// # Machine events
+//
+// Software opens and clicks are recorded with [Engagement.Machine] set and
+// a reason, so that the engine can leave them out of rates:
+//
+//	apple_mpp     open with user agent exactly "Mozilla/5.0" from Config.AppleProxyPrefixes
+//	prefetch      open within Config.PrefetchWindow (3 s) of sending
+//	head_request  HEAD on a click URL
+//	fast_click    click within Config.ScannerWindow (10 s) of sending
+//	scanner       click whose user agent matches Config.ScannerUserAgents (or is empty)
+//	click_burst   click on another link of the same message within Config.BurstWindow (2 s)
+//
+// # Abuse
+//
+// Requests with invalid tokens are rate limited per client IP
+// ([Config.InvalidPerIP]) and answered 429 over the limit. A valid token is
+// never throttled.
+package tracking

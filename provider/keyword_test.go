@@ -114,3 +114,21 @@ func ExampleParseKeyword() {
 	fmt.Println(provider.ParseKeyword("ＳＴＯＰ"), provider.ParseKeyword("unstop"), provider.ParseKeyword("I'll end up late") == provider.KeywordNone)
 	// Output: stop start true
 }
+
+func TestWebhookStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 200},
+		{fmt.Errorf("twilio: missing header: %w", provider.ErrWebhookSignature), 403},
+		{fmt.Errorf("ses: topic: %w", provider.ErrWebhookForbidden), 403},
+		{fmt.Errorf("sendgrid: old: %w", provider.ErrWebhookStale), 401},
+		{fmt.Errorf("twilio: form: %w", provider.ErrWebhookMalformed), 400},
+		{fmt.Errorf("store down"), 500},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, provider.WebhookStatus(tt.err), "%v", tt.err)
+	}
+}

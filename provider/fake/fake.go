@@ -1,0 +1,338 @@
+// Package fake is an in-memory SMS and email provider for tests, examples
+// and benchmarks. It is a real sender, not an expectation mock: it accepts
+// messages, assigns provider message IDs, records what it "sent", and can
+// be scripted to fail the way real vendors do.
+//
+// # What it records
+//
+// Every accepted message is appended to the log returned by [Provider.Sent]
+// (in acceptance order). A message whose ID (the engine's ledger row ID)
+// was already accepted once is still recorded, and counted by
+// [Provider.Duplicates]: the number the engine's no-double-send guarantee
+// keeps at zero.
+//
+// # Scripting failures
+//
+//   - [Provider.FailNext] fails the next n calls with an error;
+//   - [Provider.FailTo] fails calls to one address with a sequence of errors
+//     (first attempt, second attempt, …), then succeeds;
+//   - [Provider.Outage] fails every call whose provider-clock time falls in
+//     a window with a transient 503;
+//   - [Provider.Script] installs a function deciding each call's fate.
+//
+// The constructors [Transient], [RateLimited], [Permanent], [Landline],
+// [OptedOut], [Bounce] and [Ambiguous] build classified *provider.Error
+// values. An [Ambiguous] error is special: the fake accepts (records) the
+// message and then reports the ambiguous error, as a vendor whose answer
+// was lost would; resending it would be a duplicate.
+//
+// # Latency
+//
+// [Config.Latency] delays each call using a timer that honours ctx; a
+// cancelled ctx returns context's error without accepting the message.
+package fake
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/provider"
+)
+
+// Config configures a Provider. The zero value is valid.
+type Config struct {
+	// Now is the provider's clock, used for Message.At and outage
+	// windows. Defaults to time.Now.
+	Now func() time.Time
+	// Latency delays every call (a real timer, cancelled with ctx).
+	// Defaults to 0 (answer at once).
+	Latency time.Duration
+	// IDPrefix prefixes the generated provider message IDs. Defaults to
+	// "FK".
+	IDPrefix string
+	// DiscardBodies, when true, keeps only metadata in the log (no Body,
+	// HTML, Text or attachments), for benchmarks with many messages.
+	DiscardBodies bool
+}
+
+// Message is one message the fake accepted (or attempted, see Attempts).
+type Message struct {
+	// ID is the engine's message (ledger row) ID.
+	ID string
+	// OrgID is the sending organization.
+	OrgID string
+	// Channel is SMS or Email.
+	Channel carecast.Channel
+	// To and From are the addresses.
+	To, From string
+	// Body and MediaURLs are an SMS's content.
+	Body      string
+	MediaURLs []string
+	// Subject, HTML and Text are an email's content; Marketing and
+	// ListUnsubscribeURL its unsubscribe settings; Attachments its files.
+	Subject            string
+	HTML               string
+	Text               string
+	Marketing          bool
+	ListUnsubscribeURL string
+	Attachments        []provider.Attachment
+	// ProviderMessageID is the ID the fake assigned.
+	ProviderMessageID string
+	// At is the provider-clock time of acceptance.
+	At time.Time
+}
+
+// ScriptFunc decides the fate of one call: nil accepts the message, an
+// error fails it (Ambiguous errors still accept it). attempt counts calls
+// for the same message ID, starting at 1.
+type ScriptFunc func(m *Message, attempt int) error
+
+// Provider is a fake provider.SMSSender and provider.EmailSender. It is
+// safe for concurrent use.
+type Provider struct {
+	cfg Config
+
+	mu         sync.Mutex
+	sent       []Message
+	accepted   map[string]int // message ID → times accepted
+	attempts   map[string]int // message ID → calls
+	calls      int
+	duplicates int
+	seq        int64
+	failNext   []error
+	failTo     map[string][]error
+	outages    [][2]time.Time
+	script     ScriptFunc
+}
+
+var (
+	_ provider.SMSSender   = (*Provider)(nil)
+	_ provider.EmailSender = (*Provider)(nil)
+)
+
+// New returns a fake provider. cfg may be nil to accept the defaults.
+func New(cfg *Config) *Provider {
+	p := &Provider{accepted: make(map[string]int), attempts: make(map[string]int), failTo: make(map[string][]error)}
+	if cfg != nil {
+		p.cfg = *cfg
+	}
+	if p.cfg.Now == nil {
+		p.cfg.Now = time.Now
+	}
+	if p.cfg.IDPrefix == "" {
+		p.cfg.IDPrefix = "FK"
+	}
+	return p
+}
+
+// SendSMS implements provider.SMSSender.
+func (p *Provider) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provider.Result, error) {
+	m := Message{ID: msg.ID, OrgID: msg.OrgID, Channel: carecast.SMS, To: msg.To, From: msg.From}
+	if !p.cfg.DiscardBodies {
+		m.Body = msg.Body
+		if len(msg.MediaURLs) > 0 {
+			m.MediaURLs = append([]string(nil), msg.MediaURLs...)
+		}
+	}
+	return p.send(ctx, &m)
+}
+
+// SendEmail implements provider.EmailSender.
+func (p *Provider) SendEmail(ctx context.Context, msg *provider.EmailMessage) (provider.Result, error) {
+	m := Message{ID: msg.ID, OrgID: msg.OrgID, Channel: carecast.Email, To: msg.To, From: msg.From,
+		Subject: msg.Subject, Marketing: msg.Marketing, ListUnsubscribeURL: msg.ListUnsubscribeURL}
+	if !p.cfg.DiscardBodies {
+		m.HTML, m.Text = msg.HTML, msg.Text
+		m.Attachments = append([]provider.Attachment(nil), msg.Attachments...)
+	}
+	return p.send(ctx, &m)
+}
+
+func (p *Provider) send(ctx context.Context, m *Message) (provider.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return provider.Result{}, err
+	}
+	if p.cfg.Latency > 0 {
+		t := time.NewTimer(p.cfg.Latency)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return provider.Result{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+	now := p.cfg.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	p.attempts[m.ID]++
+	err := p.fateLocked(m, now)
+	if err != nil && provider.Classify(err) != provider.Ambiguous {
+		return provider.Result{}, err
+	}
+	p.seq++
+	m.ProviderMessageID = p.cfg.IDPrefix + strconv.FormatInt(p.seq, 10)
+	m.At = now
+	if p.accepted[m.ID] > 0 {
+		p.duplicates++
+	}
+	p.accepted[m.ID]++
+	p.sent = append(p.sent, *m)
+	if err != nil {
+		return provider.Result{}, err
+	}
+	return provider.Result{ProviderMessageID: m.ProviderMessageID}, nil
+}
+
+func (p *Provider) fateLocked(m *Message, now time.Time) error {
+	if len(p.failNext) > 0 {
+		err := p.failNext[0]
+		p.failNext = p.failNext[1:]
+		return err
+	}
+	if errs := p.failTo[m.To]; len(errs) > 0 {
+		p.failTo[m.To] = errs[1:]
+		return errs[0]
+	}
+	for _, o := range p.outages {
+		if !now.Before(o[0]) && now.Before(o[1]) {
+			return &provider.Error{Class: provider.Transient, Code: "503", Message: "fake outage"}
+		}
+	}
+	if p.script != nil {
+		return p.script(m, p.attempts[m.ID])
+	}
+	return nil
+}
+
+// FailNext makes the next calls fail with errs, one error per call, in
+// order, before any other rule applies.
+func (p *Provider) FailNext(errs ...error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failNext = append(p.failNext, errs...)
+}
+
+// FailTo makes the next calls to address to fail with errs, one per call,
+// in order; later calls succeed.
+func (p *Provider) FailTo(to string, errs ...error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failTo[to] = append(p.failTo[to], errs...)
+}
+
+// Outage makes every call whose provider-clock time t satisfies
+// from ≤ t < to fail with a transient 503 error.
+func (p *Provider) Outage(from, to time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outages = append(p.outages, [2]time.Time{from, to})
+}
+
+// Script installs f to decide calls that no FailNext, FailTo or Outage
+// rule decided. nil removes it.
+func (p *Provider) Script(f ScriptFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.script = f
+}
+
+// Sent returns a copy of the log of accepted messages, in order.
+func (p *Provider) Sent() []Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Message(nil), p.sent...)
+}
+
+// SentTo returns the accepted messages addressed to to, in order.
+func (p *Provider) SentTo(to string) []Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Message
+	for _, m := range p.sent {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Count returns the number of accepted messages.
+func (p *Provider) Count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.sent)
+}
+
+// Calls returns the number of send calls made, accepted or not.
+func (p *Provider) Calls() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
+// Attempts returns the number of calls made for message ID id.
+func (p *Provider) Attempts(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.attempts[id]
+}
+
+// Duplicates returns how many times a message ID was accepted after it had
+// already been accepted once. The engine must keep this at zero.
+func (p *Provider) Duplicates() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.duplicates
+}
+
+// Reset forgets every message, counter and rule.
+func (p *Provider) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent, p.calls, p.duplicates, p.seq = nil, 0, 0, 0
+	p.accepted, p.attempts, p.failTo = make(map[string]int), make(map[string]int), make(map[string][]error)
+	p.failNext, p.outages, p.script = nil, nil, nil
+}
+
+// Transient returns a transient (retryable) error, like an HTTP 503.
+func Transient() error {
+	return &provider.Error{Class: provider.Transient, Code: "503", Message: "fake service unavailable"}
+}
+
+// RateLimited returns a rate-limit error (HTTP 429, Twilio 20429) carrying
+// retryAfter (0 means unspecified).
+func RateLimited(retryAfter time.Duration) error {
+	return &provider.Error{Class: provider.RateLimited, Code: "20429", Message: "fake too many requests", RetryAfter: retryAfter}
+}
+
+// Permanent returns a permanent error with the vendor code.
+func Permanent(code string) error {
+	return &provider.Error{Class: provider.Permanent, Code: code, Message: "fake permanent failure"}
+}
+
+// Landline returns the error of a number that cannot receive texts
+// (Twilio 21614).
+func Landline() error {
+	return &provider.Error{Class: provider.Landline, Code: "21614", Message: "fake not a mobile number"}
+}
+
+// OptedOut returns the error of a recipient who opted out at the vendor
+// (Twilio 21610).
+func OptedOut() error {
+	return &provider.Error{Class: provider.OptedOut, Code: "21610", Message: "fake unsubscribed recipient"}
+}
+
+// Bounce returns a hard-bounce error (SMTP 550 5.1.1).
+func Bounce() error {
+	return &provider.Error{Class: provider.Suppress, Code: "550 5.1.1", Message: "fake mailbox unavailable"}
+}
+
+// Ambiguous returns an ambiguous error: the fake accepts the message, then
+// reports this error, as when a connection breaks after the request.
+func Ambiguous() error {
+	return &provider.Error{Class: provider.Ambiguous, Code: "timeout", Message: "fake answer lost"}
+}

@@ -1,0 +1,128 @@
+package eligibility
+
+import (
+	"strings"
+
+	"github.com/carecast/carecast"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// DefaultRegion is the phone region used when none is configured.
+const DefaultRegion = "US"
+
+// Decision is the eligibility of one patient for one channel and purpose.
+type Decision struct {
+	// Reason is Send, or the one reason the patient is skipped.
+	Reason Reason
+	// Address is the normalised destination when Reason is Send (or
+	// SharedAddress, from a [Tally]): the E.164 phone number for SMS or
+	// the email address. It is empty otherwise.
+	Address string
+}
+
+// WillSend reports whether the patient will be sent the message.
+func (d Decision) WillSend() bool { return d.Reason == Send }
+
+// Classifier decides eligibility. The zero value is ready to use and
+// reads national-format phone numbers as US numbers. A Classifier is
+// immutable in use and safe for concurrent use by multiple goroutines.
+type Classifier struct {
+	// Region is the ISO 3166-1 alpha-2 region ("US", "CA", "GB") used to
+	// read phone numbers stored without a country code. Numbers stored in
+	// E.164 ("+447911123456") are read as such whatever the region.
+	// Defaults to DefaultRegion ("US") when empty. Lower case is
+	// accepted. An unsupported region makes every national-format number
+	// unreadable (NoContact); [Classifier.Validate] catches it.
+	Region string
+}
+
+// NewClassifier returns a Classifier for org, reading national-format
+// numbers in org.PhoneRegion (DefaultRegion when empty; org may be nil).
+// It returns an *ArgError when the region is not one phonenumbers knows.
+func NewClassifier(org *carecast.Organization) (*Classifier, error) {
+	c := &Classifier{}
+	if org != nil {
+		c.Region = org.PhoneRegion
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Validate returns an *ArgError when c.Region is set to a region the
+// phone-number metadata does not know.
+func (c *Classifier) Validate() error {
+	r := c.region()
+	if !phonenumbers.GetSupportedRegions()[r] {
+		return &ArgError{Field: "Classifier.Region", Value: r}
+	}
+	return nil
+}
+
+func (c *Classifier) region() string {
+	if c == nil || c.Region == "" {
+		return DefaultRegion
+	}
+	return strings.ToUpper(c.Region) // no allocation when already upper case
+}
+
+// Classify decides whether patient p will be sent a message on channel ch
+// for purpose pu, or else the one reason p is skipped: the first reason
+// of [Precedence](ch, pu) that applies. It never fails: a missing or
+// malformed phone number or email address is NoContact. A nil p, or an
+// undefined channel, is NoContact; an undefined purpose is treated as
+// marketing. Classify does not allocate for E.164 NANP numbers and for
+// email addresses whose domain is lower case.
+func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose) Decision {
+	order := precedence(ch, pu)
+	if p == nil || order == nil {
+		return Decision{Reason: NoContact}
+	}
+	var addr string
+	for _, r := range order {
+		if c.applies(r, p, ch, &addr) {
+			return Decision{Reason: r}
+		}
+	}
+	return Decision{Reason: Send, Address: addr}
+}
+
+// applies reports whether reason r applies to p on ch. Checking NoContact
+// stores the normalised address in *addr (every precedence list checks
+// NoContact, so a Send decision always has it).
+func (c *Classifier) applies(r Reason, p *carecast.Patient, ch carecast.Channel, addr *string) bool {
+	cs := &p.Consent
+	switch r {
+	case NoContact:
+		var ok bool
+		if ch == carecast.SMS {
+			*addr, ok = NormalizePhone(p.Phone, c.region())
+		} else {
+			*addr, ok = NormalizeEmail(p.Email)
+		}
+		return !ok
+	case Landline:
+		return p.PhoneLineType == carecast.LineLandline
+	case OptedOut:
+		return cs.SMSOptedOut
+	case Blocked:
+		return cs.SMSBlocked
+	case NotOptedIn:
+		if ch == carecast.SMS {
+			return !cs.SMSMarketingOptIn
+		}
+		return !cs.EmailMarketingOptIn
+	case Suppressed:
+		return cs.EmailSuppressed
+	case Unsubscribed:
+		return cs.EmailUnsubscribed
+	}
+	return false
+}
+
+// Classify is [Classifier.Classify] with the zero Classifier (phone region
+// "US").
+func Classify(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose) Decision {
+	return (*Classifier)(nil).Classify(p, ch, pu)
+}

@@ -1,0 +1,228 @@
+package eligibility
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/carecast/carecast"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// eligible returns a patient every channel and purpose will send to.
+func eligible() carecast.Patient {
+	return carecast.Patient{
+		ID:            "p1",
+		Phone:         "+12125550123",
+		PhoneLineType: carecast.LineMobile,
+		Email:         "ann@example.com",
+		Consent: carecast.Consent{
+			SMSMarketingOptIn:   true,
+			EmailMarketingOptIn: true,
+		},
+	}
+}
+
+// trigger makes reason r apply to p on channel ch (and nothing else).
+var trigger = map[carecast.Channel]map[Reason]func(p *carecast.Patient){
+	carecast.SMS: {
+		NoContact:  func(p *carecast.Patient) { p.Phone = "" },
+		Landline:   func(p *carecast.Patient) { p.PhoneLineType = carecast.LineLandline },
+		OptedOut:   func(p *carecast.Patient) { p.Consent.SMSOptedOut = true },
+		Blocked:    func(p *carecast.Patient) { p.Consent.SMSBlocked = true },
+		NotOptedIn: func(p *carecast.Patient) { p.Consent.SMSMarketingOptIn = false },
+	},
+	carecast.Email: {
+		NoContact:    func(p *carecast.Patient) { p.Email = "" },
+		Suppressed:   func(p *carecast.Patient) { p.Consent.EmailSuppressed = true },
+		Unsubscribed: func(p *carecast.Patient) { p.Consent.EmailUnsubscribed = true },
+		NotOptedIn:   func(p *carecast.Patient) { p.Consent.EmailMarketingOptIn = false },
+	},
+}
+
+// wantPrecedence is the documented table, written out independently of
+// the implementation.
+var wantPrecedence = []struct {
+	ch    carecast.Channel
+	pu    carecast.Purpose
+	order []Reason
+}{
+	{carecast.SMS, carecast.Marketing, []Reason{OptedOut, Blocked, NoContact, Landline, NotOptedIn}},
+	{carecast.SMS, carecast.Transactional, []Reason{OptedOut, Blocked, NoContact, Landline}},
+	{carecast.Email, carecast.Marketing, []Reason{Suppressed, Unsubscribed, NoContact, NotOptedIn}},
+	{carecast.Email, carecast.Transactional, []Reason{Suppressed, NoContact}},
+}
+
+func TestPrecedenceTable(t *testing.T) {
+	for _, w := range wantPrecedence {
+		assert.Equal(t, w.order, Precedence(w.ch, w.pu), "%s %s", w.ch, w.pu)
+	}
+	assert.Nil(t, Precedence("fax", carecast.Marketing))
+	assert.Equal(t, Precedence(carecast.SMS, carecast.Marketing), Precedence(carecast.SMS, "bogus"), "undefined purpose is marketing")
+	p := Precedence(carecast.SMS, carecast.Marketing)
+	p[0] = Send
+	assert.Equal(t, OptedOut, Precedence(carecast.SMS, carecast.Marketing)[0], "Precedence returns a copy")
+}
+
+// TestPrecedencePairs generates every pair of competing reasons for every
+// channel and purpose (and, for good measure, every larger combination),
+// applies them to an otherwise eligible patient and checks that the
+// decision is the one ranked higher in the documented table.
+func TestPrecedencePairs(t *testing.T) {
+	for _, w := range wantPrecedence {
+		var all []Reason
+		for r := range trigger[w.ch] {
+			all = append(all, r)
+		}
+		slices.Sort(all)
+		pairs := 0
+		for mask := 1; mask < 1<<len(all); mask++ {
+			var set []Reason
+			for i, r := range all {
+				if mask&(1<<i) != 0 {
+					set = append(set, r)
+				}
+			}
+			p := eligible()
+			for _, r := range set {
+				trigger[w.ch][r](&p)
+			}
+			want := Send
+			for _, r := range w.order {
+				if slices.Contains(set, r) {
+					want = r
+					break
+				}
+			}
+			if len(set) == 2 {
+				pairs++
+			}
+			name := fmt.Sprintf("%s/%s/%v", w.ch, w.pu, set)
+			d := Classify(&p, w.ch, w.pu)
+			assert.Equal(t, want, d.Reason, name)
+			assert.Equal(t, want == Send, d.Address != "", "%s: address only on Send", name)
+		}
+		n := len(all)
+		assert.Equal(t, n*(n-1)/2, pairs, "%s %s: every pair generated", w.ch, w.pu)
+	}
+}
+
+// TestPrecedenceDocumented checks that doc.go's precedence table lists the
+// same order as Precedence, column by column.
+func TestPrecedenceDocumented(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	cols := make([][]string, 4)
+	rank := regexp.MustCompile(`^//\s+(\d)\s+(.*)$`)
+	for _, line := range strings.Split(string(src), "\n") {
+		m := rank.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		for i, f := range strings.Fields(m[2]) {
+			cols[i] = append(cols[i], f)
+		}
+	}
+	for i, w := range wantPrecedence {
+		var names []string
+		for _, r := range Precedence(w.ch, w.pu) {
+			names = append(names, reasonConstName[r])
+		}
+		assert.Equal(t, names, cols[i], "doc.go column %d (%s %s)", i, w.ch, w.pu)
+	}
+}
+
+var reasonConstName = map[Reason]string{
+	Send: "Send", NoContact: "NoContact", Landline: "Landline", OptedOut: "OptedOut",
+	Blocked: "Blocked", NotOptedIn: "NotOptedIn", Suppressed: "Suppressed",
+	Unsubscribed: "Unsubscribed", SharedAddress: "SharedAddress",
+}
+
+func TestClassifyCases(t *testing.T) {
+	mod := func(f func(p *carecast.Patient)) carecast.Patient {
+		p := eligible()
+		f(&p)
+		return p
+	}
+	tests := []struct {
+		name string
+		p    carecast.Patient
+		ch   carecast.Channel
+		pu   carecast.Purpose
+		want Decision
+	}{
+		{"sms send", eligible(), carecast.SMS, carecast.Marketing, Decision{Send, "+12125550123"}},
+		{"email send", eligible(), carecast.Email, carecast.Marketing, Decision{Send, "ann@example.com"}},
+		{"national number read as US", mod(func(p *carecast.Patient) { p.Phone = "(212) 555-0123" }), carecast.SMS, carecast.Transactional, Decision{Send, "+12125550123"}},
+		{"spaces trimmed", mod(func(p *carecast.Patient) { p.Phone = " +12125550123\t" }), carecast.SMS, carecast.Transactional, Decision{Send, "+12125550123"}},
+		{"invalid area code", mod(func(p *carecast.Patient) { p.Phone = "+11235550123" }), carecast.SMS, carecast.Transactional, Decision{Reason: NoContact}},
+		{"garbage phone", mod(func(p *carecast.Patient) { p.Phone = "call me" }), carecast.SMS, carecast.Transactional, Decision{Reason: NoContact}},
+		{"too short", mod(func(p *carecast.Patient) { p.Phone = "555-0123" }), carecast.SMS, carecast.Transactional, Decision{Reason: NoContact}},
+		{"UK mobile E.164", mod(func(p *carecast.Patient) { p.Phone = "+447911123456" }), carecast.SMS, carecast.Transactional, Decision{Send, "+447911123456"}},
+		{"voip textable", mod(func(p *carecast.Patient) { p.PhoneLineType = carecast.LineVoIP }), carecast.SMS, carecast.Transactional, Decision{Send, "+12125550123"}},
+		{"unknown line textable", mod(func(p *carecast.Patient) { p.PhoneLineType = carecast.LineUnknown }), carecast.SMS, carecast.Transactional, Decision{Send, "+12125550123"}},
+		{"invalid landline is no contact", mod(func(p *carecast.Patient) { p.Phone = "x"; p.PhoneLineType = carecast.LineLandline }), carecast.SMS, carecast.Transactional, Decision{Reason: NoContact}},
+		{"transactional ignores sms opt-in", mod(func(p *carecast.Patient) { p.Consent.SMSMarketingOptIn = false }), carecast.SMS, carecast.Transactional, Decision{Send, "+12125550123"}},
+		{"transactional respects STOP", mod(func(p *carecast.Patient) { p.Consent.SMSOptedOut = true }), carecast.SMS, carecast.Transactional, Decision{Reason: OptedOut}},
+		{"transactional respects clinic block", mod(func(p *carecast.Patient) { p.Consent.SMSBlocked = true }), carecast.SMS, carecast.Transactional, Decision{Reason: Blocked}},
+		{"transactional ignores unsubscribe", mod(func(p *carecast.Patient) { p.Consent.EmailUnsubscribed = true }), carecast.Email, carecast.Transactional, Decision{Send, "ann@example.com"}},
+		{"transactional respects suppression", mod(func(p *carecast.Patient) { p.Consent.EmailSuppressed = true }), carecast.Email, carecast.Transactional, Decision{Reason: Suppressed}},
+		{"email consent irrelevant to sms", mod(func(p *carecast.Patient) { p.Consent.EmailSuppressed = true; p.Email = "" }), carecast.SMS, carecast.Marketing, Decision{Send, "+12125550123"}},
+		{"sms consent irrelevant to email", mod(func(p *carecast.Patient) { p.Consent.SMSOptedOut = true; p.PhoneLineType = carecast.LineLandline }), carecast.Email, carecast.Marketing, Decision{Send, "ann@example.com"}},
+		{"bad email", mod(func(p *carecast.Patient) { p.Email = "ann at example.com" }), carecast.Email, carecast.Transactional, Decision{Reason: NoContact}},
+		{"email domain lower-cased", mod(func(p *carecast.Patient) { p.Email = "Ann@Example.COM" }), carecast.Email, carecast.Transactional, Decision{Send, "Ann@example.com"}},
+		{"unknown time zone ignored", mod(func(p *carecast.Patient) { p.TimeZone = "Mars/Olympus_Mons" }), carecast.SMS, carecast.Marketing, Decision{Send, "+12125550123"}},
+		{"undefined purpose is marketing", mod(func(p *carecast.Patient) { p.Consent.SMSMarketingOptIn = false }), carecast.SMS, "promo", Decision{Reason: NotOptedIn}},
+		{"undefined channel", eligible(), "fax", carecast.Transactional, Decision{Reason: NoContact}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Classify(&tt.p, tt.ch, tt.pu)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want.Reason == Send, got.WillSend())
+		})
+	}
+	assert.Equal(t, Decision{Reason: NoContact}, Classify(nil, carecast.SMS, carecast.Transactional))
+}
+
+func TestClassifierRegion(t *testing.T) {
+	p := eligible()
+	p.Phone = "07911 123456" // UK national format
+	assert.Equal(t, NoContact, Classify(&p, carecast.SMS, carecast.Transactional).Reason, "not a US number")
+
+	c, err := NewClassifier(&carecast.Organization{PhoneRegion: "GB"})
+	require.NoError(t, err)
+	assert.Equal(t, Decision{Send, "+447911123456"}, c.Classify(&p, carecast.SMS, carecast.Transactional))
+	lower := &Classifier{Region: "gb"}
+	assert.Equal(t, Decision{Send, "+447911123456"}, lower.Classify(&p, carecast.SMS, carecast.Transactional))
+
+	c, err = NewClassifier(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "US", c.region())
+
+	_, err = NewClassifier(&carecast.Organization{PhoneRegion: "XX"})
+	var ae *ArgError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, "Classifier.Region", ae.Field)
+	assert.Equal(t, `eligibility: invalid Classifier.Region "XX"`, err.Error())
+
+	bad := &Classifier{Region: "XX"}
+	assert.Equal(t, NoContact, bad.Classify(&p, carecast.SMS, carecast.Transactional).Reason)
+	p.Phone = "+12125550123"
+	assert.Equal(t, Send, bad.Classify(&p, carecast.SMS, carecast.Transactional).Reason, "E.164 needs no region")
+}
+
+func TestClassifyAllocs(t *testing.T) {
+	p := eligible()
+	c := &Classifier{Region: "US"}
+	for _, ch := range []carecast.Channel{carecast.SMS, carecast.Email} {
+		n := testing.AllocsPerRun(100, func() {
+			_ = c.Classify(&p, ch, carecast.Marketing)
+		})
+		assert.Zero(t, n, "%s allocations", ch)
+	}
+}

@@ -1,0 +1,111 @@
+package eligibility
+
+import (
+	"strings"
+)
+
+// Email address limits (RFC 5321 §4.5.3.1).
+const (
+	maxEmailLen  = 254
+	maxLocalLen  = 64
+	maxLabelLen  = 63
+	minEmailTLD  = 2
+	atextSymbols = "!#$%&'*+/=?^_`{|}~-"
+)
+
+// NormalizeEmail validates an email address syntactically and returns it
+// with surrounding white space removed and the domain in lower case, with
+// ok true; or "", false. It accepts the common "dot-atom" form only:
+//
+//   - at most 254 bytes, exactly one '@';
+//   - a local part of 1 to 64 bytes of ASCII letters, digits, '.' and
+//     !#$%&'*+/=?^_`{|}~- with no leading, trailing or doubled '.';
+//   - a domain of at least two dot-separated labels, each 1 to 63 ASCII
+//     letters, digits or '-' not starting or ending with '-', the last
+//     (top-level) label at least two bytes and not all digits.
+//
+// It rejects everything else: spaces or control characters inside, quoted
+// local parts, comments, display names ("Ann <ann@example.com>"), IP
+// literals, dotless domains and non-ASCII (internationalised) addresses;
+// write those in punycode ("xn--…"). It never looks up the domain.
+// Validation does not allocate; lower-casing a domain that has upper-case
+// letters does.
+func NormalizeEmail(raw string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	at, ok := validEmail(s)
+	if !ok {
+		return "", false
+	}
+	dom := s[at+1:]
+	for i := 0; i < len(dom); i++ {
+		if c := dom[i]; 'A' <= c && c <= 'Z' {
+			return s[:at+1] + strings.ToLower(dom), true
+		}
+	}
+	return s, true
+}
+
+// validEmail reports whether s is acceptable to NormalizeEmail and the
+// index of its '@'.
+func validEmail(s string) (int, bool) {
+	if len(s) < 6 || len(s) > maxEmailLen { // a@b.cd
+		return 0, false
+	}
+	at := strings.IndexByte(s, '@')
+	if at < 1 || at > maxLocalLen {
+		return 0, false
+	}
+	local, dom := s[:at], s[at+1:]
+	prevDot := true // a leading '.' is rejected
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		switch {
+		case c == '.':
+			if prevDot {
+				return 0, false
+			}
+			prevDot = true
+			continue
+		case isAlnum(c) || (c < 0x80 && strings.IndexByte(atextSymbols, c) >= 0):
+		default:
+			return 0, false
+		}
+		prevDot = false
+	}
+	if prevDot {
+		return 0, false
+	}
+	labels, start := 0, 0
+	for i := 0; i <= len(dom); i++ {
+		if i < len(dom) && dom[i] != '.' {
+			c := dom[i]
+			if !isAlnum(c) && c != '-' {
+				return 0, false // includes a second '@'
+			}
+			continue
+		}
+		label := dom[start:i]
+		if len(label) == 0 || len(label) > maxLabelLen || label[0] == '-' || label[len(label)-1] == '-' {
+			return 0, false
+		}
+		labels++
+		start = i + 1
+	}
+	if labels < 2 {
+		return 0, false
+	}
+	tld := dom[strings.LastIndexByte(dom, '.')+1:]
+	if len(tld) < minEmailTLD {
+		return 0, false
+	}
+	for i := 0; i < len(tld); i++ {
+		if tld[i] < '0' || tld[i] > '9' {
+			return at, true
+		}
+	}
+	return 0, false // all-digit TLD: an IP address, not a domain
+}
+
+func isAlnum(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}

@@ -118,7 +118,7 @@ func (s *MemPatientStore) Put(orgID string, ps ...carecast.Patient) {
 		o.patients = append(cur, in...)
 	case len(in) <= 32:
 		for _, p := range in {
-			i, found := slices.BinarySearchFunc(cur, p.ID, byID)
+			i, found := searchID(cur, p.ID)
 			if found {
 				cur[i] = p
 			} else {
@@ -179,7 +179,7 @@ func (s *MemPatientStore) Delete(orgID string, ids ...string) {
 		return
 	}
 	for _, id := range ids {
-		if i, found := slices.BinarySearchFunc(o.patients, id, byID); found {
+		if i, found := searchID(o.patients, id); found {
 			o.patients = slices.Delete(o.patients, i, i+1)
 		}
 	}
@@ -248,7 +248,7 @@ func (s *MemPatientStore) scan(orgID string, m *Matcher, after string, first boo
 	i := 0
 	if !first {
 		var found bool
-		i, found = slices.BinarySearchFunc(ps, after, byID)
+		i, found = searchID(ps, after)
 		if found {
 			i++
 		}
@@ -288,7 +288,7 @@ func (s *MemPatientStore) PatientsByID(ctx context.Context, orgID string, ids []
 	}
 	var out []carecast.Patient
 	for _, id := range want {
-		if i, found := slices.BinarySearchFunc(o.patients, id, byID); found {
+		if i, found := searchID(o.patients, id); found {
 			out = append(out, o.patients[i])
 		}
 	}
@@ -409,7 +409,7 @@ func (s *MemPatientStore) FindByContact(ctx context.Context, orgID, contact stri
 	defer s.mu.RUnlock()
 	var out []carecast.Patient
 	for _, id := range o.contacts[key] {
-		if i, found := slices.BinarySearchFunc(o.patients, id, byID); found {
+		if i, found := searchID(o.patients, id); found {
 			out = append(out, o.patients[i])
 		}
 	}
@@ -450,7 +450,7 @@ func (s *MemPatientStore) ApplyContactChange(ctx context.Context, orgID string, 
 	if o == nil {
 		return fmt.Errorf("cohort: apply contact change to patient %s: %w", quoteName(c.PatientID), ErrNotFound)
 	}
-	i, found := slices.BinarySearchFunc(o.patients, c.PatientID, byID)
+	i, found := searchID(o.patients, c.PatientID)
 	if !found {
 		return fmt.Errorf("cohort: apply contact change to patient %s: %w", quoteName(c.PatientID), ErrNotFound)
 	}
@@ -460,3 +460,8 @@ func (s *MemPatientStore) ApplyContactChange(ctx context.Context, orgID string, 
 }
 
 var _ PatientStore = (*MemPatientStore)(nil)
+
+// searchID finds id in the sorted ps.
+func searchID(ps []carecast.Patient, id string) (int, bool) {
+	return slices.BinarySearchFunc(ps, id, byID)
+}

@@ -1,0 +1,107 @@
+package cohort_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+)
+
+// benchPatients returns n synthetic patients with a spread of core fields
+// and attributes.
+func benchPatients(n int) []carecast.Patient {
+	locs := []string{"downtown", "uptown", "eastside", "westside"}
+	tags := [][]string{nil, {"vip"}, {"diabetes-program"}, {"vip", "newsletter"}, {"newsletter"}}
+	ps := make([]carecast.Patient, n)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range ps {
+		p := &ps[i]
+		p.ID = fmt.Sprintf("p%07d", i)
+		p.FirstName = "Pat"
+		p.Phone = fmt.Sprintf("+1212555%04d", i%10000)
+		p.LocationID = locs[i%len(locs)]
+		p.Tags = tags[i%len(tags)]
+		p.Active = i%10 != 0
+		p.DateOfBirth = carecast.NewDate(1940+i%70, time.Month(1+i%12), 1+i%28)
+		if i%7 != 0 {
+			p.LastVisit = base.Add(-time.Duration(i%900) * 24 * time.Hour)
+		}
+		p.Consent.SMSMarketingOptIn = i%3 != 0
+		p.Attributes = carecast.Attributes{"total_spent": carecast.MoneyValue(carecast.Money(i%2000) * carecast.Unit)}
+	}
+	return ps
+}
+
+func benchSchema(b *testing.B) *cohort.Schema {
+	s, err := cohort.NewSchema(cohort.AttrDef{Key: "total_spent", Label: "Total spent", Category: "Billing", Type: carecast.AttrMoney})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// benchFilter is the example: opted in to SMS marketing AND (no
+// visit in 12 months OR total spent > $500) AND NOT tag vip, plus an age
+// range and a location list.
+func benchFilter() cohort.Filter {
+	return cohort.Where(cohort.And(
+		cohort.BoolIs(cohort.FieldSMSMarketingOptIn, true),
+		cohort.Or(
+			cohort.Not(cohort.WithinLastDays(cohort.FieldLastVisit, 365)),
+			cohort.MoneyOp("total_spent", cohort.OpGreater, 500*carecast.Unit),
+		),
+		cohort.Not(cohort.ContainsAny(cohort.FieldTags, "vip")),
+		cohort.NumberOp(cohort.FieldAge, cohort.OpBetween, 18, 80),
+		cohort.StringIn(cohort.FieldLocation, "downtown", "eastside", "westside"),
+	))
+}
+
+func BenchmarkCount100k(b *testing.B) {
+	ctx := context.Background()
+	ps, err := cohort.NewMemPatientStoreWith(&cohort.MemPatientStoreConfig{Schema: benchSchema(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps.Put("org", benchPatients(100_000)...)
+	f := benchFilter()
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		pv, err := cohort.Preview(ctx, ps, "org", f, now, 5)
+		if err != nil || pv.Count == 0 {
+			b.Fatal(err, pv.Count)
+		}
+	}
+}
+
+func BenchmarkResolve1M(b *testing.B) {
+	ctx := context.Background()
+	ps, err := cohort.NewMemPatientStoreWith(&cohort.MemPatientStoreConfig{Schema: benchSchema(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps.Put("org", benchPatients(1_000_000)...)
+	cs := []cohort.Cohort{
+		{ID: "a", OrgID: "org", Name: "Active downtown", Filter: cohort.Where(cohort.And(cohort.BoolIs(cohort.FieldActive, true), cohort.StringIs(cohort.FieldLocation, "downtown")))},
+		{ID: "b", OrgID: "org", Name: "Marketing", Filter: cohort.Where(cohort.BoolIs(cohort.FieldSMSMarketingOptIn, true))},
+	}
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		for _, err := range cohort.Resolve(ctx, ps, "org", cs, now) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n == 0 {
+			b.Fatal("empty")
+		}
+	}
+}

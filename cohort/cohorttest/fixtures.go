@@ -136,7 +136,7 @@ func Patients() map[string][]carecast.Patient {
 			Phone:   "+447911123456",
 			Consent: carecast.Consent{EmailMarketingOptIn: true},
 			Attributes: carecast.Attributes{
-				AttrTotalSpent: carecast.NumberValue(900), // wrong type: counts as not set
+				AttrTotalSpent:      carecast.NumberValue(900), // wrong type: counts as not set
 				AttrMedicationCount: carecast.NumberValue(1.5), AttrReferral: {Type: cohort.AttrString, String: "google"},
 			},
 		},

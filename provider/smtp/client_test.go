@@ -1,0 +1,304 @@
+package smtp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/provider/providertest"
+	"github.com/carecast/carecast/provider/smtp"
+	"github.com/emersion/go-msgauth/dkim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var testNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+func config(ms *mailServer) smtp.Config {
+	host, port, _ := net.SplitHostPort(ms.addr)
+	p, _ := strconv.Atoi(port)
+	return smtp.Config{
+		Host: host, Port: p,
+		TLSConfig: &tls.Config{RootCAs: ms.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12},
+		Username:  testUser, Password: testPass,
+		ConnectTimeout: 5 * time.Second, CommandTimeout: 5 * time.Second,
+		Now: func() time.Time { return testNow },
+	}
+}
+
+func newClient(t *testing.T, cfg smtp.Config) *smtp.Client {
+	t.Helper()
+	c, err := smtp.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.TestEmailSender(t, providertest.EmailHarness{
+		New: func(t *testing.T) (provider.EmailSender, providertest.EmailBackend) {
+			ms := newMailServer(t)
+			return newClient(t, config(ms)), ms
+		},
+	})
+}
+
+func message(marketing bool) *provider.EmailMessage {
+	m := &provider.EmailMessage{
+		ID: "row_1", OrgID: "org_1", From: "Oak Clinic <news@mail.oakclinic.example>", To: "p@example.net",
+		Subject: "Grippe-Impfung für Sie", Text: "Hello\n", HTML: "<p>Hello</p>",
+		Headers: map[string]string{"X-Carecast-Blast": "blast_1"},
+	}
+	if marketing {
+		m.Marketing, m.ListUnsubscribeURL = true, "https://u.oakclinic.example/u/tok123"
+	}
+	return m
+}
+
+func headerBlock(raw []byte) string {
+	i := bytes.Index(raw, []byte("\r\n\r\n"))
+	return string(raw[:i+2])
+}
+
+func TestReceivedBytes(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	c := newClient(t, config(ms))
+	res, err := c.SendEmail(context.Background(), message(true))
+	require.NoError(t, err)
+	assert.Equal(t, "cc.row_1@mail.oakclinic.example", res.ProviderMessageID)
+	got := ms.Received()
+	require.Len(t, got, 1)
+	assert.Equal(t, "news@mail.oakclinic.example", got[0].From, "envelope MAIL FROM")
+	assert.Equal(t, "p@example.net", got[0].To)
+	h := headerBlock(got[0].Raw)
+	for _, line := range []string{
+		"List-Unsubscribe: <https://u.oakclinic.example/u/tok123>\r\n",
+		"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+		"Message-ID: <cc.row_1@mail.oakclinic.example>\r\n",
+		"Date: Mon, 02 Mar 2026 09:30:00 +0000\r\n",
+		"MIME-Version: 1.0\r\n",
+		"X-Carecast-Blast: blast_1\r\n",
+		"Subject: =?UTF-8?q?Grippe-Impfung_f=C3=BCr_Sie?=\r\n",
+		"To: <p@example.net>\r\n",
+	} {
+		assert.Contains(t, h, line)
+	}
+	assert.Contains(t, h, "Content-Type: multipart/alternative;")
+	providertest.CheckMIME(t, got[0].Raw, message(true))
+	ms.mu.Lock()
+	assert.True(t, ms.tlsSeen, "AUTH happened over STARTTLS")
+	ms.mu.Unlock()
+}
+
+func TestConnectionReuse(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	c := newClient(t, config(ms))
+	for range 3 {
+		_, err := c.SendEmail(context.Background(), message(false))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, ms.Connections(), "three sequential sends share one connection")
+	assert.Len(t, ms.Received(), 3)
+
+	// A 5xx refusal leaves the connection usable (RSET), a cut one does not.
+	ms.Script(providertest.EmailMailboxUnknown)
+	_, err := c.SendEmail(context.Background(), message(false))
+	require.Error(t, err)
+	_, err = c.SendEmail(context.Background(), message(false))
+	require.NoError(t, err)
+	assert.Equal(t, 1, ms.Connections())
+}
+
+func TestIdleTimeoutRedials(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	cfg := config(ms)
+	cfg.IdleTimeout = time.Nanosecond
+	c := newClient(t, cfg)
+	for range 2 {
+		_, err := c.SendEmail(context.Background(), message(false))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, ms.Connections())
+}
+
+func TestWrongPasswordIsPermanent(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	cfg := config(ms)
+	cfg.Password = "wrong-secret"
+	c := newClient(t, cfg)
+	_, err := c.SendEmail(context.Background(), message(false))
+	require.Error(t, err)
+	assert.Equal(t, provider.Permanent, provider.Classify(err))
+	assert.NotContains(t, err.Error(), "wrong-secret")
+	assert.Empty(t, ms.Received())
+}
+
+func TestUntrustedCertificateIsPermanent(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	cfg := config(ms)
+	cfg.TLSConfig = &tls.Config{ServerName: "127.0.0.1", RootCAs: x509.NewCertPool()}
+	c := newClient(t, cfg)
+	_, err := c.SendEmail(context.Background(), message(false))
+	require.Error(t, err)
+	assert.Equal(t, provider.Permanent, provider.Classify(err))
+}
+
+func TestConnectionRefusedIsTransient(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	c := newClient(t, smtp.Config{Host: "127.0.0.1", Port: port, ConnectTimeout: time.Second})
+	_, err = c.SendEmail(context.Background(), message(false))
+	require.Error(t, err)
+	assert.Equal(t, provider.Transient, provider.Classify(err))
+}
+
+func TestDKIMCoversUnsubscribeHeaders(t *testing.T) {
+	t.Parallel()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	require.NoError(t, err)
+	record := "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)
+
+	ms := newMailServer(t)
+	cfg := config(ms)
+	cfg.DKIM = &smtp.DKIMConfig{Domain: "oakclinic.example", Selector: "cc1", Signer: key}
+	c := newClient(t, cfg)
+	_, err = c.SendEmail(context.Background(), message(true))
+	require.NoError(t, err)
+	raw := ms.Received()[0].Raw
+	require.True(t, bytes.HasPrefix(raw, []byte("DKIM-Signature: ")))
+
+	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
+		LookupTXT: func(domain string) ([]string, error) {
+			if domain != "cc1._domainkey.oakclinic.example" {
+				return nil, &net.DNSError{Err: "no such host", Name: domain, IsNotFound: true}
+			}
+			return []string{record}, nil
+		},
+	})
+	require.NoError(t, err)
+	require.Len(t, verifs, 1)
+	require.NoError(t, verifs[0].Err)
+	assert.Equal(t, "oakclinic.example", verifs[0].Domain)
+	signed := strings.ToLower(strings.Join(verifs[0].HeaderKeys, ":"))
+	for _, h := range []string{"from", "subject", "list-unsubscribe", "list-unsubscribe-post", "message-id"} {
+		assert.Contains(t, strings.Split(signed, ":"), h)
+	}
+
+	// Tampering with the unsubscribe header breaks the signature.
+	tampered := bytes.Replace(raw, []byte("u/tok123"), []byte("u/evil99"), 1)
+	verifs, err = dkim.VerifyWithOptions(bytes.NewReader(tampered), &dkim.VerifyOptions{
+		LookupTXT: func(string) ([]string, error) { return []string{record}, nil },
+	})
+	require.NoError(t, err)
+	assert.Error(t, verifs[0].Err)
+}
+
+func TestComposeRejects(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, smtp.Config{Host: "127.0.0.1", Port: 1})
+	tests := []struct {
+		name string
+		mod  func(*provider.EmailMessage)
+		want string
+	}{
+		{"bad to", func(m *provider.EmailMessage) { m.To = "not an address" }, "To"},
+		{"bad from", func(m *provider.EmailMessage) { m.From = "" }, "From"},
+		{"http unsubscribe", func(m *provider.EmailMessage) { m.ListUnsubscribeURL = "http://u.example/x" }, "https"},
+		{"header injection", func(m *provider.EmailMessage) { m.Headers = map[string]string{"X-A": "a\r\nBcc: x@evil.example"} }, "line break"},
+		{"reserved header", func(m *provider.EmailMessage) { m.Headers = map[string]string{"bcc": "x@evil.example"} }, "Bcc"},
+		{"subject injection", func(m *provider.EmailMessage) { m.Subject = "Hi\r\nBcc: x" }, "Subject"},
+		{"no body", func(m *provider.EmailMessage) { m.Text, m.HTML = "", "" }, "text"},
+		{"attachment name", func(m *provider.EmailMessage) {
+			m.Attachments = []provider.Attachment{{Filename: "../../etc/passwd", Data: []byte("x")}}
+		}, "filename"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := message(true)
+			tt.mod(m)
+			_, err := c.SendEmail(context.Background(), m)
+			require.Error(t, err)
+			assert.Equal(t, provider.Permanent, provider.Classify(err))
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "evil")
+		})
+	}
+}
+
+func TestClassifyReply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code int
+		enh  string
+		want provider.Class
+	}{
+		{550, "5.1.1", provider.Suppress}, {550, "5.2.1", provider.Suppress}, {553, "5.1.3", provider.Suppress},
+		{550, "5.1.10", provider.Suppress}, {552, "5.2.2", provider.Permanent},
+		{550, "5.7.1", provider.Permanent}, {550, "5.7.26", provider.Permanent}, {554, "", provider.Permanent},
+		{452, "4.2.2", provider.Transient}, {451, "4.3.0", provider.Transient}, {421, "", provider.Transient},
+		{421, "4.7.28", provider.RateLimited}, {250, "2.0.0", provider.Ambiguous},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, smtp.ClassifyReply(tt.code, tt.enh), "%d %s", tt.code, tt.enh)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		cfg  smtp.Config
+		want string
+	}{
+		{smtp.Config{}, "Host"},
+		{smtp.Config{Host: "h", TLS: "ssl"}, "TLS"},
+		{smtp.Config{Host: "h", Password: "x"}, "Username"},
+		{smtp.Config{Host: "h", DKIM: &smtp.DKIMConfig{Domain: "d"}}, "DKIM"},
+		{smtp.Config{Host: "h", Port: 70000}, "Port"},
+	} {
+		_, err := smtp.New(tt.cfg)
+		assert.ErrorContains(t, err, tt.want)
+	}
+	c, err := smtp.New(smtp.Config{Host: "h", MaxMessageBytes: 10 << 20})
+	require.NoError(t, err)
+	assert.Equal(t, int64(10<<20), c.MaxMessageBytes())
+}
+
+// TestCancelAwaitingFinalReply: the whole message was sent and the caller
+// gave up before the server's answer: in doubt, never transient (SF-02).
+func TestCancelAwaitingFinalReply(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	ms.hold, ms.arrived = make(chan struct{}), make(chan struct{}, 1)
+	t.Cleanup(func() { close(ms.hold) })
+	c := newClient(t, config(ms))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-ms.arrived
+		cancel()
+	}()
+	_, err := c.SendEmail(ctx, message(false))
+	require.Error(t, err)
+	assert.Equal(t, provider.Ambiguous, provider.Classify(err))
+	assert.ErrorIs(t, err, context.Canceled)
+}

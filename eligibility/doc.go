@@ -63,8 +63,9 @@
 // read in the Classifier's Region ([carecast.Organization.PhoneRegion] via
 // [NewClassifier]; "US" by default). A number already stored in E.164 for
 // the North American Numbering Plan ("+1" and ten digits) takes a fast
-// path that neither parses nor allocates: the NANP structure (area code
-// and exchange start with 2-9, no N11 area codes) is checked first, then
+// path that neither parses nor allocates: the NANP structure (the area
+// code starts with 2-9 and is not an N11 service code) is checked first,
+// then
 // a decision table that the package derives, on first use (about 60 ms,
 // 1,000 trie nodes), from phonenumbers' own metadata, so the answer is
 // exactly phonenumbers.IsValidNumber's (tested and fuzzed). Every other

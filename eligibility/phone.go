@@ -50,9 +50,12 @@ func fastPhone(s string) (valid, decided bool) {
 			return false, false
 		}
 	}
-	// NANP structure: area code (NPA) and exchange (NXX) start with 2-9;
-	// N11 area codes are service codes, never assigned.
-	if s[2] < '2' || s[5] < '2' || (s[3] == '1' && s[4] == '1') {
+	// NANP structure: an area code (NPA) starts with 2-9 and is not an
+	// N11 service code. (The exchange's first digit is left to the
+	// table: phonenumbers' Dominican Republic metadata accepts toll-free
+	// numbers 809-0XX and 809-1XX, so "NXX starts with 2-9" would
+	// disagree with it.)
+	if s[2] < '2' || (s[3] == '1' && s[4] == '1') {
 		return false, true
 	}
 	t := nanpOnce()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"slices"
 
 	"github.com/carecast/carecast"
 )
@@ -147,6 +148,13 @@ type Tally struct {
 	seed     maphash.Seed
 	seen     addrSet
 	p        Preview
+
+	// countOnly (set by BuildPreview, which needs counts, not
+	// per-patient decisions) appends address hashes to hashes and counts
+	// duplicates once at the end: sequential writes and a radix sort are
+	// several times faster than probing a set too large for the cache.
+	countOnly bool
+	hashes    []uint64
 }
 
 // NewTally returns a Tally for channel ch and purpose pu. opts may be
@@ -175,8 +183,12 @@ func NewTally(ch carecast.Channel, pu carecast.Purpose, opts *PreviewOpts) (*Tal
 // is decided SharedAddress (Address still set). p is not retained.
 func (t *Tally) Add(p *carecast.Patient) Decision {
 	d := t.cls.Classify(p, t.p.Channel, t.p.Purpose)
-	if d.Reason == Send && t.collapse && !t.seen.add(t.hash(d.Address)) {
-		d.Reason = SharedAddress
+	if d.Reason == Send && t.collapse {
+		if h := t.hash(d.Address); t.countOnly {
+			t.hashes = append(t.hashes, h)
+		} else if !t.seen.add(h) {
+			d.Reason = SharedAddress
+		}
 	}
 	t.p.Total++
 	t.p.ByReason[d.Reason]++
@@ -190,7 +202,17 @@ func (t *Tally) Add(p *carecast.Patient) Decision {
 }
 
 // Preview returns the counts so far.
-func (t *Tally) Preview() Preview { return t.p }
+func (t *Tally) Preview() Preview {
+	p := t.p
+	if t.countOnly && len(t.hashes) > 0 {
+		n := countDuplicates(t.hashes) // reorders, never changes, the hashes
+		p.ByReason[Send] -= n
+		p.WillSend -= n
+		p.ByReason[SharedAddress] += n
+		p.Collapsed += n
+	}
+	return p
+}
 
 // hash returns the collapse key of a normalised address: E.164 numbers
 // as they are, email addresses folded to lower case (ASCII; validated
@@ -199,16 +221,14 @@ func (t *Tally) hash(addr string) uint64 {
 	if t.p.Channel != carecast.Email {
 		return maphash.String(t.seed, addr)
 	}
-	var h maphash.Hash
-	h.SetSeed(t.seed)
-	for i := 0; i < len(addr); i++ {
-		c := addr[i]
+	var buf [maxEmailLen]byte // validated addresses are at most 254 bytes
+	b := buf[:copy(buf[:], addr)]
+	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+			b[i] = c + 'a' - 'A'
 		}
-		h.WriteByte(c)
 	}
-	return h.Sum64()
+	return maphash.Bytes(t.seed, b)
 }
 
 // BuildPreview reads every patient of the stream and returns the preview
@@ -226,6 +246,7 @@ func BuildPreview(ctx context.Context, patients iter.Seq2[carecast.Patient, erro
 	if err != nil {
 		return Preview{}, err
 	}
+	t.countOnly = true
 	if err := ctx.Err(); err != nil {
 		return Preview{}, fmt.Errorf("eligibility: preview: %w", err)
 	}
@@ -289,6 +310,47 @@ func Skipped(ctx context.Context, patients iter.Seq2[carecast.Patient, error], c
 			}
 		}
 	}
+}
+
+// countDuplicates returns how many entries of hs equal an earlier one,
+// reordering hs. It radix-sorts on the top 32 bits (four byte-wide passes)
+// and compares full values within the rare runs that share them.
+func countDuplicates(hs []uint64) int {
+	src, dst := hs, make([]uint64, len(hs))
+	for shift := 32; shift < 64; shift += 8 {
+		var pos [256]int
+		for _, h := range src {
+			pos[byte(h>>shift)]++
+		}
+		sum := 0
+		for i, c := range pos {
+			pos[i] = sum
+			sum += c
+		}
+		for _, h := range src {
+			b := byte(h >> shift)
+			dst[pos[b]] = h
+			pos[b]++
+		}
+		src, dst = dst, src
+	}
+	dups := 0
+	for i := 0; i < len(src); {
+		j := i + 1
+		for j < len(src) && src[j]>>32 == src[i]>>32 {
+			j++
+		}
+		if run := src[i:j]; len(run) > 1 {
+			slices.Sort(run)
+			for k := 1; k < len(run); k++ {
+				if run[k] == run[k-1] {
+					dups++
+				}
+			}
+		}
+		i = j
+	}
+	return dups
 }
 
 // addrSet is an open-addressing set of 64-bit hashes (0 marks an empty

@@ -1,0 +1,599 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/carecast/carecast"
+	"github.com/vanng822/css"
+	"github.com/vanng822/go-premailer/premailer"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	nethtml "golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// CompileEmail turns composed content into a compiled EmailTemplate, once
+// per blast: the body becomes HTML (Markdown through goldmark, blocks
+// through their renderer, Code mode as written), is sanitised (see
+// SanitizeEmailHTML), placed in the email-safe table layout with the
+// style sheet, the preheader and (for marketing) the footer, and its CSS
+// is inlined by premailer. The result and the generated plain-text part
+// are then split into literal chunks and slots.
+//
+// Errors: ErrInvalidPurpose, ErrEmptySubject, ErrSubjectNewline,
+// ErrUnknownFormat, ErrBodyTooLarge, ErrMissingPhysicalAddress (marketing
+// without org.PostalAddress), a wrapped *UnknownFieldsError or
+// *TemplateSyntaxError for bad merge tokens, *MergePlacementError for a
+// merge token in a URL or CSS, *StyleError, *BlockError and
+// *AttachmentError.
+func CompileEmail(c EmailContent, purpose carecast.Purpose, org carecast.Organization) (*EmailTemplate, error) {
+	if !purpose.Valid() {
+		return nil, ErrInvalidPurpose
+	}
+	if strings.TrimSpace(c.Subject) == "" {
+		return nil, ErrEmptySubject
+	}
+	if strings.ContainsAny(c.Subject, "\r\n") {
+		return nil, ErrSubjectNewline
+	}
+	if len(c.Body) > EmailMaxBodyBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, len(c.Body), EmailMaxBodyBytes)
+	}
+	switch c.Format {
+	case FormatMarkdown, FormatBlocks, FormatHTML:
+	default:
+		return nil, ErrUnknownFormat
+	}
+	var address []string
+	for _, line := range org.PostalAddress {
+		if l := strings.TrimSpace(line); l != "" {
+			address = append(address, l)
+		}
+	}
+	if purpose == carecast.Marketing && len(address) == 0 {
+		return nil, ErrMissingPhysicalAddress
+	}
+	if err := c.Style.Validate(); err != nil {
+		return nil, err
+	}
+	style := c.Style.WithDefaults()
+	atts, err := attachPrepare(c.Attachments)
+	if err != nil {
+		return nil, err
+	}
+	t := &EmailTemplate{purpose: purpose, attachments: atts}
+	if t.subject, err = ParseTemplate(c.Subject); err != nil {
+		return nil, fmt.Errorf("render: email subject: %w", err)
+	}
+	if t.preview, err = ParseTemplate(c.PreviewText); err != nil {
+		return nil, fmt.Errorf("render: email preview text: %w", err)
+	}
+
+	slots := &emailSlots{prefix: emailPickPrefix(c, org)}
+	body, err := emailBodyHTML(c, slots)
+	if err != nil {
+		return nil, err
+	}
+	previewSlot := -1
+	if strings.TrimSpace(c.PreviewText) != "" {
+		previewSlot = len(slots.merges)
+		slots.merges = append(slots.merges, t.preview)
+	}
+	doc, err := emailAssemble(body, style, purpose, org.Name, address, slots, previewSlot, c.Format != FormatHTML)
+	if err != nil {
+		return nil, err
+	}
+	if err := emailMarkSlots(doc, slots); err != nil {
+		return nil, err
+	}
+	text := emailPlainText(doc, slots)
+	htmlOut, err := emailInline(doc)
+	if err != nil {
+		return nil, err
+	}
+	t.merges = slots.merges
+	t.links = slots.links
+	t.linksHTML = make([]string, len(slots.links))
+	for i, u := range slots.links {
+		t.linksHTML[i] = string(emailAppendHTML(nil, u))
+	}
+	t.html = slots.split(htmlOut)
+	t.text = slots.split(text)
+	t.sizeHint = len(htmlOut) + len(text) + len(c.Subject) + len(c.PreviewText) + 64*(len(slots.merges)+2)
+	t.fieldKeys = emailFieldKeys(append([]*Template{t.subject, t.preview}, slots.merges...))
+	return t, nil
+}
+
+// emailFieldKeys merges the templates' field keys, first use first.
+func emailFieldKeys(ts []*Template) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for _, t := range ts {
+		for _, k := range t.FieldKeys() {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// emailSlots tracks the sentinels that stand for slots while the body goes
+// through goldmark, the HTML parser and premailer. A sentinel is the
+// prefix, a kind letter (m merge, l link, u unsubscribe), a decimal index
+// and "x": letters and digits only, so no escaper or URL encoder touches
+// it, and the prefix is chosen to occur nowhere in the author's input.
+type emailSlots struct {
+	prefix string
+	merges []*Template
+	links  []string
+}
+
+// emailPickPrefix returns a sentinel prefix absent from every input.
+func emailPickPrefix(c EmailContent, org carecast.Organization) string {
+	all := strings.ToLower(c.Body + "\x00" + c.Subject + "\x00" + c.PreviewText + "\x00" + org.Name + "\x00" + strings.Join(org.PostalAddress, "\x00"))
+	for i := 0; ; i++ {
+		p := "zqmf" + emailLetters(i) + "q"
+		if !strings.Contains(all, p) {
+			return p
+		}
+	}
+}
+
+// emailLetters spells i in base 26 with letters.
+func emailLetters(i int) string {
+	var b []byte
+	for {
+		b = append(b, byte('a'+i%26))
+		i /= 26
+		if i == 0 {
+			return string(b)
+		}
+	}
+}
+
+// sentinel returns the sentinel for slot kind k, index i.
+func (s *emailSlots) sentinel(k byte, i int) string {
+	return s.prefix + string(k) + strconv.Itoa(i) + "x"
+}
+
+// sentinelize replaces every merge token in text with a sentinel and
+// records the token's own single-token template. It reads tokens exactly
+// as ParseTemplate does: "{{{{" is a literal "{{"; a token runs from "{{"
+// to the next "}}". Unknown fields are collected into one
+// *UnknownFieldsError with offsets into text.
+func (s *emailSlots) sentinelize(text string) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	var b strings.Builder
+	var unknown []FieldRef
+	i := 0
+	for {
+		j := strings.Index(text[i:], "{{")
+		if j < 0 {
+			break
+		}
+		j += i
+		if strings.HasPrefix(text[j+2:], "{{") {
+			b.WriteString(text[i : j+2])
+			i = j + 4
+			continue
+		}
+		end := strings.Index(text[j+2:], "}}")
+		if end < 0 {
+			return "", &TemplateSyntaxError{Offset: j}
+		}
+		end += j + 4
+		b.WriteString(text[i:j])
+		tok, err := ParseTemplate(text[j:end])
+		var ue *UnknownFieldsError
+		switch {
+		case errors.As(err, &ue):
+			for _, f := range ue.Fields {
+				unknown = append(unknown, FieldRef{Key: f.Key, Offset: f.Offset + j})
+			}
+		case err != nil:
+			return "", err
+		default:
+			b.WriteString(s.sentinel('m', len(s.merges)))
+			s.merges = append(s.merges, tok)
+		}
+		i = end
+	}
+	if len(unknown) > 0 {
+		return "", &UnknownFieldsError{Fields: unknown}
+	}
+	b.WriteString(text[i:])
+	return b.String(), nil
+}
+
+// split cuts out into literal chunks and slots at the sentinels.
+func (s *emailSlots) split(out string) []emailSeg {
+	var segs []emailSeg
+	var lit strings.Builder
+	for {
+		j := strings.Index(out, s.prefix)
+		if j < 0 {
+			break
+		}
+		lit.WriteString(out[:j])
+		rest := out[j+len(s.prefix):]
+		kind, n, ok := emailParseSentinel(rest)
+		if !ok {
+			lit.WriteString(s.prefix)
+			out = rest
+			continue
+		}
+		segs = append(segs, emailSeg{lit: lit.String(), kind: kind, idx: n.idx})
+		lit.Reset()
+		out = rest[n.width:]
+	}
+	lit.WriteString(out)
+	segs = append(segs, emailSeg{lit: lit.String()})
+	return segs
+}
+
+// emailSentinelTail is a parsed sentinel after its prefix.
+type emailSentinelTail struct{ idx, width int }
+
+// emailParseSentinel reads "m12x" and the like.
+func emailParseSentinel(s string) (emailSlotKind, emailSentinelTail, bool) {
+	if len(s) < 3 {
+		return 0, emailSentinelTail{}, false
+	}
+	var kind emailSlotKind
+	switch s[0] {
+	case 'm':
+		kind = emailSlotMerge
+	case 'l':
+		kind = emailSlotLink
+	case 'u':
+		kind = emailSlotUnsub
+	default:
+		return 0, emailSentinelTail{}, false
+	}
+	k := 1
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	if k == 1 || k >= len(s) || s[k] != 'x' {
+		return 0, emailSentinelTail{}, false
+	}
+	idx, err := strconv.Atoi(s[1:k])
+	if err != nil {
+		return 0, emailSentinelTail{}, false
+	}
+	return kind, emailSentinelTail{idx: idx, width: k + 1}, true
+}
+
+// emailMarkdown is the Markdown converter: GitHub-flavoured tables,
+// strikethrough and autolinks; raw HTML passes through to the sanitiser.
+// Task lists are left out because email clients drop checkboxes. A
+// goldmark.Markdown is safe for concurrent use.
+var emailMarkdown = goldmark.New(
+	goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
+	goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+)
+
+// emailBodyHTML converts the body to an HTML document or fragment with
+// merge tokens replaced by sentinels.
+func emailBodyHTML(c EmailContent, slots *emailSlots) (string, error) {
+	switch c.Format {
+	case FormatMarkdown:
+		src, err := slots.sentinelize(c.Body)
+		if err != nil {
+			return "", fmt.Errorf("render: email body: %w", err)
+		}
+		var b bytes.Buffer
+		if err := emailMarkdown.Convert([]byte(src), &b); err != nil {
+			return "", fmt.Errorf("render: email body: markdown: %w", err)
+		}
+		return b.String(), nil
+	case FormatBlocks:
+		doc, err := ParseBlocks([]byte(c.Body))
+		if err != nil {
+			return "", err
+		}
+		return doc.blocksHTML(slots.sentinelize)
+	default:
+		src, err := slots.sentinelize(c.Body)
+		if err != nil {
+			return "", fmt.Errorf("render: email body: %w", err)
+		}
+		return src, nil
+	}
+}
+
+// emailAssemble builds the whole document: the layout skeleton with the
+// style sheet, the preheader, the sanitised author content, and the
+// marketing footer. generated is true for Markdown and blocks, whose
+// tables get the layout's table class.
+func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName string, address []string, slots *emailSlots, previewSlot int, generated bool) (*nethtml.Node, error) {
+	author, err := nethtml.Parse(strings.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("render: email body: %w", err)
+	}
+	sanitizeTree(author, nil)
+
+	var b strings.Builder
+	b.Grow(8192)
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n")
+	b.WriteString("<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	b.WriteString("<meta name=\"x-apple-disable-message-reformatting\">\n")
+	b.WriteString("<meta name=\"format-detection\" content=\"telephone=no, date=no, address=no, email=no\">\n")
+	b.WriteString("<style>\n")
+	b.WriteString(styleSheet(s))
+	b.WriteString("</style>\n</head>\n<body class=\"cc-body\">\n")
+	if previewSlot >= 0 {
+		b.WriteString("<div class=\"cc-preheader\">")
+		b.WriteString(slots.sentinel('m', previewSlot))
+		// Spacers keep clients from filling the inbox snippet with body text.
+		b.WriteString(strings.Repeat("&#847;&zwnj;&nbsp;", 30))
+		b.WriteString("</div>\n")
+	}
+	w := strconv.Itoa(s.ContentWidth)
+	b.WriteString("<table role=\"presentation\" class=\"cc-page\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\">\n<tr>\n<td class=\"cc-page-cell\" align=\"center\">\n")
+	b.WriteString("<!--[if mso]><table role=\"presentation\" width=\"" + w + "\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" align=\"center\"><tr><td><![endif]-->\n")
+	b.WriteString("<table role=\"presentation\" class=\"cc-container\" width=\"" + w + "\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" align=\"center\">\n")
+	b.WriteString("<tr>\n<td class=\"cc-content\" id=\"cc-content\"></td>\n</tr>\n")
+	if purpose == carecast.Marketing {
+		emailFooter(&b, orgName, address, slots.sentinel('u', 0))
+	}
+	b.WriteString("</table>\n<!--[if mso]></td></tr></table><![endif]-->\n</td>\n</tr>\n</table>\n</body>\n</html>\n")
+
+	doc, err := nethtml.Parse(strings.NewReader(b.String()))
+	if err != nil {
+		return nil, fmt.Errorf("render: email layout: %w", err)
+	}
+	head := emailFind(doc, func(n *nethtml.Node) bool { return n.DataAtom == atom.Head })
+	content := emailFind(doc, func(n *nethtml.Node) bool { return n.DataAtom == atom.Td && emailAttr(n, "id") == "cc-content" })
+	content.Attr = emailWithoutAttr(content.Attr, "id")
+	authorHead := emailFind(author, func(n *nethtml.Node) bool { return n.DataAtom == atom.Head })
+	authorBody := emailFind(author, func(n *nethtml.Node) bool { return n.DataAtom == atom.Body })
+	if authorHead != nil {
+		for c := authorHead.FirstChild; c != nil; {
+			next := c.NextSibling
+			if c.Type == nethtml.ElementNode && c.DataAtom == atom.Style {
+				authorHead.RemoveChild(c)
+				head.AppendChild(c)
+			}
+			c = next
+		}
+	}
+	if authorBody != nil {
+		for c := authorBody.FirstChild; c != nil; c = authorBody.FirstChild {
+			authorBody.RemoveChild(c)
+			content.AppendChild(c)
+		}
+	}
+	emailWalk(doc, func(n *nethtml.Node) {
+		if n.DataAtom == atom.Style {
+			emailMediaAttrToRule(n)
+		}
+		if generated && n.DataAtom == atom.Table && emailAttr(n, "class") == "" && emailAttr(n, "role") == "" {
+			n.Attr = append(n.Attr, nethtml.Attribute{Key: "class", Val: "cc-table"})
+		}
+	})
+	return doc, nil
+}
+
+// emailFooter writes the marketing footer (CAN-SPAM, compliance EM-06):
+// why the recipient gets the email, a conspicuous unsubscribe link that
+// stops all marketing email, and the organization's name and postal
+// address.
+func emailFooter(b *strings.Builder, orgName string, address []string, unsub string) {
+	name := strings.TrimSpace(orgName)
+	from := "us"
+	if name != "" {
+		from = html.EscapeString(name)
+	}
+	b.WriteString("<tr>\n<td class=\"cc-footer\">\n")
+	b.WriteString("<p>You are receiving this email because you opted in to marketing emails from " + from + ".</p>\n")
+	b.WriteString("<p><a href=\"" + unsub + "\" target=\"_blank\">Unsubscribe</a> to stop all marketing emails from " + from + ".</p>\n")
+	b.WriteString("<p>")
+	if name != "" {
+		b.WriteString(html.EscapeString(name))
+		b.WriteString("<br>")
+	}
+	for i, line := range address {
+		if i > 0 {
+			b.WriteString("<br>")
+		}
+		b.WriteString(html.EscapeString(line))
+	}
+	b.WriteString("</p>\n</td>\n</tr>\n")
+}
+
+// emailMediaAttrToRule turns <style media="screen and (…)"> into an
+// @media rule, so that every media-dependent rule ends up as an @media
+// block (premailer skips style elements with a media attribute). A
+// media value with characters outside a media query's alphabet empties
+// the element.
+func emailMediaAttrToRule(n *nethtml.Node) {
+	media := strings.TrimSpace(emailAttr(n, "media"))
+	n.Attr = emailWithoutAttr(n.Attr, "media")
+	if media == "" || strings.EqualFold(media, "all") {
+		return
+	}
+	for i := 0; i < len(media); i++ {
+		c := media[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ():,.-", c) >= 0) {
+			for c := n.FirstChild; c != nil; c = n.FirstChild {
+				n.RemoveChild(c)
+			}
+			return
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == nethtml.TextNode {
+			c.Data = "@media " + media + " {\n" + c.Data + "\n}\n"
+			return
+		}
+	}
+}
+
+// emailURLAttrs hold URLs: a merge token there is refused (HI-03).
+var emailURLAttrs = map[string]bool{
+	"href": true, "src": true, "background": true, "poster": true, "cite": true, "longdesc": true, "usemap": true, "action": true, "srcset": true,
+}
+
+// emailMarkSlots checks where merge sentinels ended up and swaps every
+// http(s) link's href for a link sentinel, recording the URL.
+func emailMarkSlots(doc *nethtml.Node, slots *emailSlots) error {
+	merge := slots.prefix + "m"
+	var err error
+	emailWalk(doc, func(n *nethtml.Node) {
+		if err != nil {
+			return
+		}
+		switch n.Type {
+		case nethtml.TextNode:
+			if n.Parent != nil && n.Parent.DataAtom == atom.Style && strings.Contains(n.Data, merge) {
+				err = &MergePlacementError{Where: "style element"}
+			}
+			return
+		case nethtml.ElementNode:
+		default:
+			return
+		}
+		if strings.Contains(n.Data, slots.prefix) {
+			err = &MergePlacementError{Where: "element name"}
+			return
+		}
+		for i := range n.Attr {
+			a := &n.Attr[i]
+			key := strings.ToLower(a.Key)
+			switch {
+			case strings.Contains(key, slots.prefix):
+				err = &MergePlacementError{Where: "attribute name"}
+				return
+			case !strings.Contains(a.Val, merge):
+			case emailURLAttrs[key]:
+				err = &MergePlacementError{Where: key + " attribute (URLs must not carry patient data)"}
+				return
+			case key == "style":
+				err = &MergePlacementError{Where: "style attribute"}
+				return
+			}
+			if n.DataAtom == atom.A && key == "href" && a.Namespace == "" {
+				u := strings.TrimSpace(a.Val)
+				l := strings.ToLower(u)
+				if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+					a.Val = slots.sentinel('l', len(slots.links))
+					slots.links = append(slots.links, u)
+				}
+			}
+		}
+	})
+	return err
+}
+
+// emailInline runs premailer over the document once, keeps only the
+// @media rules of what premailer leaves in <style> elements, and renders
+// the final HTML.
+func emailInline(doc *nethtml.Node) (string, error) {
+	pm := premailer.NewPremailer(goquery.NewDocumentFromNode(doc), &premailer.Options{CssToAttributes: true})
+	if _, err := pm.Transform(); err != nil {
+		return "", fmt.Errorf("render: inlining CSS: %w", err)
+	}
+	var styles []*nethtml.Node
+	emailWalk(doc, func(n *nethtml.Node) {
+		if n.Type == nethtml.ElementNode && n.Data == "style" {
+			styles = append(styles, n)
+		}
+	})
+	for _, n := range styles {
+		var text strings.Builder
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			text.WriteString(c.Data)
+		}
+		media := emailMediaOnly(text.String())
+		if media == "" {
+			n.Parent.RemoveChild(n)
+			continue
+		}
+		for c := n.FirstChild; c != nil; c = n.FirstChild {
+			n.RemoveChild(c)
+		}
+		n.AppendChild(&nethtml.Node{Type: nethtml.TextNode, Data: media})
+	}
+	var b strings.Builder
+	if err := nethtml.Render(&b, doc); err != nil {
+		return "", fmt.Errorf("render: email html: %w", err)
+	}
+	return b.String(), nil
+}
+
+// emailMediaOnly returns the @media rules of a style sheet, serialised
+// the way premailer writes its leftovers; every other rule is dropped.
+func emailMediaOnly(sheet string) string {
+	var b strings.Builder
+	for _, r := range css.Parse(sheet).GetCSSRuleList() {
+		if r.Type != css.MEDIA_RULE {
+			continue
+		}
+		b.WriteString("@media ")
+		b.WriteString(r.Style.Selector.Text())
+		b.WriteString(" {\n")
+		for _, inner := range r.Rules {
+			if inner.Type != css.STYLE_RULE {
+				continue
+			}
+			b.WriteString(inner.Style.Text())
+			b.WriteString("\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// emailWalk calls f for n and every node below it, in document order.
+func emailWalk(n *nethtml.Node, f func(*nethtml.Node)) {
+	f(n)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		emailWalk(c, f)
+	}
+}
+
+// emailFind returns the first node below n (or n) for which match is true.
+func emailFind(n *nethtml.Node, match func(*nethtml.Node) bool) *nethtml.Node {
+	if n.Type == nethtml.ElementNode && match(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := emailFind(c, match); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// emailAttr returns n's attribute key, or "".
+func emailAttr(n *nethtml.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// emailWithoutAttr returns attrs without key.
+func emailWithoutAttr(attrs []nethtml.Attribute, key string) []nethtml.Attribute {
+	out := attrs[:0]
+	for _, a := range attrs {
+		if a.Key != key {
+			out = append(out, a)
+		}
+	}
+	return out
+}

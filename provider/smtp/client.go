@@ -161,32 +161,30 @@ func replyError(te *textproto.Error) *provider.Error {
 
 // ClassifyReply returns the engine class for an SMTP reply code and
 // enhanced status code ("5.1.1", may be empty), following compliance.md
-// BO-01/BO-02:
+// BO-01/BO-02. With an enhanced code, [provider.ClassifyBounce] decides:
 //
-//	421 x.7.x, 450/451/452 x.7.x  RateLimited (throttling)
-//	other 4xx                     Transient
-//	5.1.1, 5.1.2, 5.1.3, 5.1.10,
-//	5.2.1                         Suppress (hard bounce: the address is dead)
-//	5.7.x                         Permanent (policy, reputation or
-//	                              authentication: never suppress the patient)
-//	other 5xx                     Permanent
+//	5.1.1, 5.1.2, 5.1.3, 5.1.10, 5.2.1  Suppress (hard bounce: the address is dead)
+//	5.7.x                               Permanent (policy, reputation or
+//	                                    authentication: never suppress the patient)
+//	other 5.x.x                         Permanent
+//	4.7.x                               RateLimited (throttling)
+//	other 4.x.x                         Transient
 //
-// Codes outside 4xx/5xx are Ambiguous.
+// Without one, 4xx is Transient and 5xx Permanent. A reply code outside
+// 4xx/5xx is Ambiguous.
 func ClassifyReply(code int, enhanced string) provider.Class {
-	switch {
-	case code >= 400 && code < 500:
-		if len(enhanced) > 3 && enhanced[1:4] == ".7." {
-			return provider.RateLimited
-		}
-		return provider.Transient
-	case code >= 500 && code < 600:
-		switch enhanced {
-		case "5.1.1", "5.1.2", "5.1.3", "5.1.10", "5.2.1":
-			return provider.Suppress
-		}
-		return provider.Permanent
+	if code < 400 || code >= 600 {
+		return provider.Ambiguous
 	}
-	return provider.Ambiguous
+	if enhanced != "" && enhanced[0] == byte('0'+code/100) {
+		if c := provider.ClassifyBounce(enhanced); c != provider.Ambiguous {
+			return c
+		}
+	}
+	if code < 500 {
+		return provider.Transient
+	}
+	return provider.Permanent
 }
 
 // dialError classifies a failure to connect, secure or authenticate:

@@ -1,0 +1,291 @@
+package sendgrid
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carecast/carecast/provider"
+)
+
+// Header names of SendGrid's Signed Event Webhook.
+const (
+	SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
+	TimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultWindow       = 5 * time.Minute
+	DefaultMaxBodyBytes = 4 << 20
+)
+
+// Config configures a [Webhook].
+type Config struct {
+	// PublicKey is the verification key from SendGrid's Mail Settings,
+	// base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. Required:
+	// there is no unverified mode.
+	PublicKey string
+	// Window is how far the signed timestamp may be from now (either
+	// way) before a request is refused as a replay. Defaults to
+	// DefaultWindow (300 s).
+	Window time.Duration
+	// MaxBodyBytes bounds a request body. Defaults to DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// OrgParam is the query parameter of the webhook URL naming the
+	// organisation (Event.OrgID). Defaults to "org".
+	OrgParam string
+	// Now is the clock for the window. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Webhook verifies and parses SendGrid event webhook batches. It is safe
+// for concurrent use.
+type Webhook struct {
+	cfg Config
+	key *ecdsa.PublicKey
+}
+
+// ParsePublicKey decodes SendGrid's base64 DER verification key.
+func ParsePublicKey(b64 string) (*ecdsa.PublicKey, error) {
+	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, errors.New("sendgrid: public key is not base64")
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("sendgrid: public key: %w", err)
+	}
+	k, ok := pub.(*ecdsa.PublicKey)
+	if !ok || k.Curve.Params().Name != "P-256" {
+		return nil, errors.New("sendgrid: public key is not an ECDSA P-256 key")
+	}
+	return k, nil
+}
+
+// NewWebhook validates cfg and returns a Webhook.
+func NewWebhook(cfg Config) (*Webhook, error) {
+	if cfg.PublicKey == "" {
+		return nil, errors.New("sendgrid: Config.PublicKey is required (signed event webhook)")
+	}
+	key, err := ParsePublicKey(cfg.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Window < 0 {
+		return nil, errors.New("sendgrid: Config.Window must not be negative")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.OrgParam == "" {
+		cfg.OrgParam = "org"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Webhook{cfg: cfg, key: key}, nil
+}
+
+// VerifySignature reports whether signature (base64 DER ECDSA) signs
+// timestamp followed by the raw body with key. The body must be the exact
+// bytes received, trailing CRLF included.
+func VerifySignature(key *ecdsa.PublicKey, signature, timestamp string, body []byte) bool {
+	if key == nil || signature == "" || timestamp == "" {
+		return false
+	}
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil {
+		return false
+	}
+	h := sha256.New()
+	io.WriteString(h, timestamp)
+	h.Write(body)
+	return ecdsa.VerifyASN1(key, h.Sum(nil), sig)
+}
+
+// Verify checks a request's signature and timestamp without parsing the
+// body: ErrWebhookSignature for a missing or wrong signature,
+// ErrWebhookStale for a timestamp outside the window.
+func (w *Webhook) Verify(signature, timestamp string, body []byte) error {
+	if w == nil || w.key == nil {
+		return fmt.Errorf("sendgrid: no verification key configured: %w", provider.ErrWebhookSignature)
+	}
+	if signature == "" || timestamp == "" {
+		return fmt.Errorf("sendgrid: missing signature or timestamp header: %w", provider.ErrWebhookSignature)
+	}
+	if !VerifySignature(w.key, signature, timestamp, body) {
+		return fmt.Errorf("sendgrid: signature mismatch: %w", provider.ErrWebhookSignature)
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("sendgrid: timestamp is not a number: %w", provider.ErrWebhookMalformed)
+	}
+	d := w.cfg.Now().Sub(time.Unix(ts, 0))
+	if d > w.cfg.Window || d < -w.cfg.Window {
+		return fmt.Errorf("sendgrid: timestamp %s outside the %s window: %w", d.Round(time.Second), w.cfg.Window, provider.ErrWebhookStale)
+	}
+	return nil
+}
+
+// event is the part of a SendGrid event the adapter reads. Unknown fields
+// are ignored.
+type event struct {
+	Email          string          `json:"email"`
+	Timestamp      int64           `json:"timestamp"`
+	Event          string          `json:"event"`
+	EventID        string          `json:"sg_event_id"`
+	MessageID      string          `json:"sg_message_id"`
+	SMTPID         string          `json:"smtp-id"`
+	Reason         string          `json:"reason"`
+	Status         string          `json:"status"`
+	Type           string          `json:"type"`
+	Classification string          `json:"bounce_classification"`
+	URL            string          `json:"url"`
+	Raw            json.RawMessage `json:"-"`
+}
+
+// ParseBody verifies a batch and translates its events. Events the engine
+// has no use for (processed, deferred, unsubscribe, group_unsubscribe,
+// group_resubscribe and unknown ones) are skipped.
+//
+//	delivered                     EventDelivered
+//	bounce (type "bounce")        EventBounce, classified by status
+//	                              (5.1.1 → hard, Suppress)
+//	bounce (type "blocked")       EventBounce, Permanent, not hard
+//	dropped "Bounced Address",
+//	"Invalid"                     EventBounce, hard, Suppress
+//	dropped "Spam Reporting
+//	Address"                      EventComplaint
+//	other dropped                 EventUndelivered, Permanent
+//	spamreport                    EventComplaint
+//	open, click                   EventOpen, EventClick (with URL)
+//
+// Event.ID is "sendgrid:" plus sg_event_id (a hash of the event when it is
+// missing), so SendGrid's frequent redeliveries are harmless. Event.To is
+// the recipient address. ProviderMessageID is the smtp-id (the Message-ID
+// header, as provider/smtp returns it) or else the sg_message_id up to its
+// first dot (the X-Message-Id of the v3 Mail Send API).
+func (w *Webhook) ParseBody(orgID, signature, timestamp string, body []byte) ([]provider.Event, error) {
+	if err := w.Verify(signature, timestamp, body); err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, fmt.Errorf("sendgrid: body is not a JSON array of events: %w", provider.ErrWebhookMalformed)
+	}
+	var out []provider.Event
+	for i, raw := range raws {
+		var e event
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("sendgrid: event %d is not an object: %w", i, provider.ErrWebhookMalformed)
+		}
+		ev, ok := translate(&e)
+		if !ok {
+			continue
+		}
+		ev.OrgID = orgID
+		ev.ID = "sendgrid:" + e.EventID
+		if e.EventID == "" {
+			sum := sha256.Sum256(raw)
+			ev.ID = "sendgrid:h:" + hex.EncodeToString(sum[:16])
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func translate(e *event) (provider.Event, bool) {
+	ev := provider.Event{To: e.Email, At: time.Unix(e.Timestamp, 0).UTC()}
+	ev.ProviderMessageID = strings.Trim(e.SMTPID, "<> ")
+	if ev.ProviderMessageID == "" {
+		ev.ProviderMessageID, _, _ = strings.Cut(e.MessageID, ".")
+	}
+	switch e.Event {
+	case "delivered":
+		ev.Kind = provider.EventDelivered
+	case "bounce":
+		// A bounce is final for the message (SendGrid reports soft
+		// failures as "deferred"); it suppresses the address only for a
+		// dead mailbox, never for a block (type "blocked", 5.7.x).
+		ev.Kind, ev.Code, ev.Class = provider.EventBounce, e.Status, provider.Permanent
+		c := provider.ClassifyBounce(e.Status)
+		unknownStatus := c == provider.Ambiguous || c == provider.Permanent && !strings.HasPrefix(e.Status, "5.7.")
+		deadMailbox := e.Classification == "Invalid Address" || e.Classification == "Mailbox Unavailable"
+		if e.Type != "blocked" && (c == provider.Suppress || unknownStatus && deadMailbox) {
+			ev.Class = provider.Suppress
+		}
+		ev.HardBounce = ev.Class == provider.Suppress
+	case "dropped":
+		switch e.Reason {
+		case "Bounced Address", "Invalid":
+			ev.Kind, ev.Class, ev.HardBounce = provider.EventBounce, provider.Suppress, true
+		case "Spam Reporting Address":
+			ev.Kind = provider.EventComplaint
+		default:
+			ev.Kind, ev.Class = provider.EventUndelivered, provider.Permanent
+		}
+		ev.Code = "dropped"
+	case "spamreport":
+		ev.Kind = provider.EventComplaint
+	case "open":
+		ev.Kind = provider.EventOpen
+	case "click":
+		ev.Kind, ev.URL = provider.EventClick, e.URL
+	default:
+		return provider.Event{}, false
+	}
+	return ev, true
+}
+
+// Parse reads, verifies and translates a webhook request (see ParseBody).
+func (w *Webhook) Parse(r *http.Request) ([]provider.Event, error) {
+	if r.Method != http.MethodPost {
+		return nil, fmt.Errorf("sendgrid: method %s: %w", r.Method, provider.ErrWebhookMalformed)
+	}
+	max := int64(DefaultMaxBodyBytes)
+	if w != nil {
+		max = w.cfg.MaxBodyBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil || int64(len(body)) > max {
+		return nil, fmt.Errorf("sendgrid: body unreadable or larger than %d bytes: %w", max, provider.ErrWebhookMalformed)
+	}
+	org := ""
+	if w != nil {
+		org = r.URL.Query().Get(w.cfg.OrgParam)
+	}
+	return w.ParseBody(org, r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader), body)
+}
+
+// Handler returns an http.Handler that verifies and parses each request,
+// passes the events to sink and answers 204; 403 for a missing or wrong
+// signature, 401 for a stale timestamp, 400 for a malformed body (sink is
+// not called), and 500 when sink fails so that SendGrid redelivers.
+func (w *Webhook) Handler(sink provider.EventSink) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		evs, err := w.Parse(r)
+		if err == nil && len(evs) > 0 {
+			err = sink(r.Context(), evs)
+		}
+		if err != nil {
+			status := provider.WebhookStatus(err)
+			http.Error(rw, http.StatusText(status), status)
+			return
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	})
+}

@@ -86,9 +86,10 @@ func NormalizeEmail(raw string) (string, bool) {
 	return s, true
 }
 
-// normalizeContact normalises a phone or an email for lookup: values
-// containing "@" are emails, others phones.
-func normalizeContact(raw, region string) (string, bool) {
+// NormalizeContact normalises a phone or an email for lookup, as
+// PatientStore.FindByContact expects: values containing "@" are emails
+// (NormalizeEmail), others phones (NormalizePhone in region).
+func NormalizeContact(raw, region string) (string, bool) {
 	if strings.Contains(raw, "@") {
 		return NormalizeEmail(raw)
 	}

@@ -325,14 +325,19 @@ func (s *MemPatientStore) Search(ctx context.Context, orgID, query string, limit
 // SearchQuery is a parsed "Add Recipients" search, exported so that host
 // stores can reproduce the in-memory store's matching rules exactly.
 type SearchQuery struct {
-	text   string // trimmed, lower-cased query
-	digits string // the query's digits, if it reads as a phone fragment
+	// Text is the trimmed, lower-cased query, matched as a substring of
+	// the lower-cased first, last, preferred and full name and email.
+	Text string
+	// Digits are the query's digits if it reads as a phone fragment
+	// (digits and + . - ( ) spaces only), matched as a substring of the
+	// digits of the patient's phone; empty otherwise.
+	Digits string
 }
 
 // newSearchQuery parses q.
 func newSearchQuery(q string) SearchQuery {
 	q = strings.TrimSpace(q)
-	sq := SearchQuery{text: strings.ToLower(q)}
+	sq := SearchQuery{Text: strings.ToLower(q)}
 	var d strings.Builder
 	for _, r := range q {
 		switch {
@@ -343,7 +348,7 @@ func newSearchQuery(q string) SearchQuery {
 			return sq
 		}
 	}
-	sq.digits = d.String()
+	sq.Digits = d.String()
 	return sq
 }
 
@@ -351,18 +356,21 @@ func newSearchQuery(q string) SearchQuery {
 func ParseSearch(q string) SearchQuery { return newSearchQuery(q) }
 
 // empty reports whether the query matches nothing.
-func (q SearchQuery) empty() bool { return q.text == "" }
+func (q SearchQuery) empty() bool { return q.Text == "" }
+
+// Empty reports whether the query is blank (it matches no patient).
+func (q SearchQuery) Empty() bool { return q.empty() }
 
 // Matches reports whether p matches the query.
 func (q SearchQuery) Matches(p *carecast.Patient) bool { return !q.empty() && q.matches(p) }
 
 func (q SearchQuery) matches(p *carecast.Patient) bool {
-	if q.digits != "" && strings.Contains(digitsOf(p.Phone), q.digits) {
+	if q.Digits != "" && strings.Contains(digitsOf(p.Phone), q.Digits) {
 		return true
 	}
-	return containsFold(p.FirstName, q.text) || containsFold(p.LastName, q.text) ||
-		containsFold(p.PreferredName, q.text) || containsFold(p.Email, q.text) ||
-		(p.FirstName != "" && p.LastName != "" && containsFold(p.FirstName+" "+p.LastName, q.text))
+	return containsFold(p.FirstName, q.Text) || containsFold(p.LastName, q.Text) ||
+		containsFold(p.PreferredName, q.Text) || containsFold(p.Email, q.Text) ||
+		(p.FirstName != "" && p.LastName != "" && containsFold(p.FirstName+" "+p.LastName, q.Text))
 }
 
 // digitsOf returns the ASCII digits of s.
@@ -387,7 +395,7 @@ func (s *MemPatientStore) FindByContact(ctx context.Context, orgID, contact stri
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key, ok := normalizeContact(contact, s.region)
+	key, ok := NormalizeContact(contact, s.region)
 	if !ok {
 		return nil, nil
 	}

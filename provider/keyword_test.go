@@ -1,7 +1,11 @@
 package provider_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"unicode/utf8"
 
@@ -131,4 +135,36 @@ func TestWebhookStatus(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, provider.WebhookStatus(tt.err), "%v", tt.err)
 	}
+}
+
+func TestWebhookHandler(t *testing.T) {
+	t.Parallel()
+	var got []provider.Event
+	sink := func(_ context.Context, evs []provider.Event) error { got = append(got, evs...); return nil }
+	tests := []struct {
+		name   string
+		evs    []provider.Event
+		err    error
+		sink   provider.EventSink
+		status int
+		calls  int
+	}{
+		{"ok", []provider.Event{{ID: "a"}}, nil, sink, 204, 1},
+		{"nothing to record", nil, nil, sink, 204, 0},
+		{"bad signature", []provider.Event{{ID: "a"}}, provider.ErrWebhookSignature, sink, 403, 0},
+		{"sink fails", []provider.Event{{ID: "a"}}, nil, func(context.Context, []provider.Event) error { return errors.New("x") }, 500, 0},
+	}
+	for _, tt := range tests {
+		got = nil
+		h := provider.WebhookHandler(func(*http.Request) ([]provider.Event, error) { return tt.evs, tt.err }, tt.sink, nil)
+		rw := httptest.NewRecorder()
+		h.ServeHTTP(rw, httptest.NewRequest("POST", "/", nil))
+		assert.Equal(t, tt.status, rw.Code, tt.name)
+		assert.Len(t, got, tt.calls, tt.name)
+	}
+	h := provider.WebhookHandler(func(*http.Request) ([]provider.Event, error) { return nil, nil }, sink,
+		func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<Response/>")) })
+	rw := httptest.NewRecorder()
+	h.ServeHTTP(rw, httptest.NewRequest("POST", "/", nil))
+	assert.Equal(t, "<Response/>", rw.Body.String())
 }

@@ -48,3 +48,28 @@ func WebhookStatus(err error) int {
 	}
 	return http.StatusInternalServerError
 }
+
+// WebhookHandler is the HTTP side shared by webhook adapters: it parses
+// each request with parse (which must verify it), passes the events to sink
+// and answers 204, or calls success to write the answer instead when it is
+// not nil. A parse error is answered with [WebhookStatus] (403, 401 or 400)
+// and sink is not called; a sink error is answered 500 so that the vendor
+// redelivers. Error answers carry only the status text.
+func WebhookHandler(parse func(*http.Request) ([]Event, error), sink EventSink, success http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		evs, err := parse(r)
+		if err == nil && len(evs) > 0 {
+			err = sink(r.Context(), evs)
+		}
+		if err != nil {
+			status := WebhookStatus(err)
+			http.Error(rw, http.StatusText(status), status)
+			return
+		}
+		if success != nil {
+			success(rw, r)
+			return
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	})
+}

@@ -276,16 +276,5 @@ func (w *Webhook) Parse(r *http.Request) ([]provider.Event, error) {
 // signature, 401 for a stale timestamp, 400 for a malformed body (sink is
 // not called), and 500 when sink fails so that SendGrid redelivers.
 func (w *Webhook) Handler(sink provider.EventSink) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		evs, err := w.Parse(r)
-		if err == nil && len(evs) > 0 {
-			err = sink(r.Context(), evs)
-		}
-		if err != nil {
-			status := provider.WebhookStatus(err)
-			http.Error(rw, http.StatusText(status), status)
-			return
-		}
-		rw.WriteHeader(http.StatusNoContent)
-	})
+	return provider.WebhookHandler(w.Parse, sink, nil)
 }

@@ -365,21 +365,12 @@ func (w *Webhook) InboundHandler(sink provider.EventSink) http.Handler {
 }
 
 func (w *Webhook) handler(parse func(*http.Request) ([]provider.Event, error), sink provider.EventSink, twiml bool) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		evs, err := parse(r)
-		if err == nil && len(evs) > 0 {
-			err = sink(r.Context(), evs)
-		}
-		if err != nil {
-			status := provider.WebhookStatus(err)
-			http.Error(rw, http.StatusText(status), status)
-			return
-		}
-		if twiml {
+	var success http.HandlerFunc
+	if twiml {
+		success = func(rw http.ResponseWriter, _ *http.Request) {
 			rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
 			io.WriteString(rw, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
-			return
 		}
-		rw.WriteHeader(http.StatusNoContent)
-	})
+	}
+	return provider.WebhookHandler(parse, sink, success)
 }

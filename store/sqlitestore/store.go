@@ -1,0 +1,931 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/store"
+)
+
+// Store is a store.Store in one SQLite database file. It is safe for
+// concurrent use by many goroutines; see the package documentation for
+// several processes.
+type Store struct {
+	c   *conns
+	cfg Config
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it if needed) the database at path, applies the
+// pending embedded migrations and returns the Store. cfg may be nil to
+// accept every default; a non-empty path overrides cfg.Path. Close the
+// Store when done.
+func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
+	c, err := cfg.withDefaults(path)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := openConns(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrate(ctx, cs.w, migrationFS); err != nil {
+		_ = cs.close()
+		return nil, err
+	}
+	cs.start()
+	return &Store{c: cs, cfg: c}, nil
+}
+
+// Close stops the writer (answering the writes already queued) and closes
+// the database. The Store must not be used afterwards.
+func (s *Store) Close() error { return s.c.close() }
+
+// SchemaVersion returns the highest migration version applied to the
+// database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.c.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: schema version: %w", err)
+	}
+	return v, nil
+}
+
+// ns converts t to Unix nanoseconds, 0 for the zero time.
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// tm converts Unix nanoseconds to a UTC time, the zero time for 0.
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func notFound(what string) error { return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound) }
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
+}
+
+const blastCols = `id, org_id, name, channel, purpose, cohort_ids, status, content, duplicated_from,
+	created_by, ledger_done, created_at, updated_at, scheduled_at, started_at, completed_at, cancelled_at, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanBlast(sc scanner) (store.Blast, error) {
+	var (
+		b                                  store.Blast
+		cohorts                            string
+		created, updated, sched, started   int64
+		completed, cancelled, ledgerDone64 int64
+		channel, purpose, status           string
+	)
+	err := sc.Scan(&b.ID, &b.OrgID, &b.Name, &channel, &purpose, &cohorts, &status, &b.Content,
+		&b.DuplicatedFrom, &b.CreatedBy, &ledgerDone64, &created, &updated, &sched, &started, &completed, &cancelled, &b.Version)
+	if err != nil {
+		return b, err
+	}
+	b.Channel, b.Purpose, b.Status = carecast.Channel(channel), carecast.Purpose(purpose), store.BlastStatus(status)
+	if err := json.Unmarshal([]byte(cohorts), &b.CohortIDs); err != nil {
+		return b, fmt.Errorf("cohort_ids: %w", err)
+	}
+	b.LedgerDone = ledgerDone64 != 0
+	b.CreatedAt, b.UpdatedAt, b.ScheduledAt, b.StartedAt = tm(created), tm(updated), tm(sched), tm(started)
+	b.CompletedAt, b.CancelledAt = tm(completed), tm(cancelled)
+	return b, nil
+}
+
+func cohortJSON(ids []string) string {
+	if ids == nil {
+		ids = []string{}
+	}
+	b, _ := json.Marshal(ids) // []string always marshals
+	return string(b)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateBlast implements store.BlastStore.
+func (s *Store) CreateBlast(ctx context.Context, b store.Blast) (store.Blast, error) {
+	if b.ID == "" || b.OrgID == "" {
+		return store.Blast{}, errors.New("sqlitestore: CreateBlast: ID and OrgID are required")
+	}
+	b.Version = 1
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO blasts (`+blastCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			b.ID, b.OrgID, b.Name, string(b.Channel), string(b.Purpose), cohortJSON(b.CohortIDs), string(b.Status), b.Content,
+			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), ns(b.CreatedAt), ns(b.UpdatedAt), ns(b.ScheduledAt),
+			ns(b.StartedAt), ns(b.CompletedAt), ns(b.CancelledAt), b.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("sqlitestore: blast %s exists: %w", b.ID, store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Blast{}, wrap("create blast", err)
+	}
+	return s.Blast(ctx, b.OrgID, b.ID)
+}
+
+// Blast implements store.BlastStore.
+func (s *Store) Blast(ctx context.Context, orgID, id string) (store.Blast, error) {
+	b, err := scanBlast(s.c.r.QueryRowContext(ctx, `SELECT `+blastCols+` FROM blasts WHERE id = ? AND org_id = ?`, id, orgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Blast{}, notFound("blast " + id)
+	}
+	return b, wrap("blast", err)
+}
+
+// UpdateBlast implements store.BlastStore.
+func (s *Store) UpdateBlast(ctx context.Context, b store.Blast) (store.Blast, error) {
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE blasts SET name = ?, channel = ?, purpose = ?, cohort_ids = ?, status = ?,
+			content = ?, duplicated_from = ?, created_by = ?, ledger_done = ?, updated_at = ?, scheduled_at = ?,
+			started_at = ?, completed_at = ?, cancelled_at = ?, version = version + 1
+			WHERE id = ? AND org_id = ? AND version = ?`,
+			b.Name, string(b.Channel), string(b.Purpose), cohortJSON(b.CohortIDs), string(b.Status), b.Content,
+			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), ns(b.UpdatedAt), ns(b.ScheduledAt), ns(b.StartedAt),
+			ns(b.CompletedAt), ns(b.CancelledAt), b.ID, b.OrgID, b.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var v int64
+		err = tx.QueryRowContext(ctx, `SELECT version FROM blasts WHERE id = ? AND org_id = ?`, b.ID, b.OrgID).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("blast " + b.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("sqlitestore: blast %s version %d, stored %d: %w", b.ID, b.Version, v, store.ErrConflict)
+	})
+	if err != nil {
+		return store.Blast{}, wrap("update blast", err)
+	}
+	return s.Blast(ctx, b.OrgID, b.ID)
+}
+
+// ListBlasts implements store.BlastStore.
+func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]store.Blast, error) {
+	if p.Limit <= 0 {
+		return nil, errors.New("sqlitestore: ListBlasts: Limit must be positive")
+	}
+	q := strings.Builder{}
+	q.WriteString(`SELECT ` + blastCols + ` FROM blasts WHERE org_id = ?`)
+	args := []any{p.OrgID}
+	if len(p.Statuses) > 0 {
+		q.WriteString(` AND status IN (` + placeholders(len(p.Statuses)) + `)`)
+		for _, st := range p.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if p.Before.ID != "" {
+		c := ns(p.Before.CreatedAt)
+		q.WriteString(` AND (created_at < ? OR (created_at = ? AND id < ?))`)
+		args = append(args, c, c, p.Before.ID)
+	}
+	q.WriteString(` ORDER BY created_at DESC, id DESC LIMIT ?`)
+	args = append(args, p.Limit)
+	return s.queryBlasts(ctx, "list blasts", q.String(), args...)
+}
+
+func (s *Store) queryBlasts(ctx context.Context, op, q string, args ...any) ([]store.Blast, error) {
+	rows, err := s.c.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	out := []store.Blast{}
+	for rows.Next() {
+		b, err := scanBlast(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, b)
+	}
+	return out, wrap(op, rows.Err())
+}
+
+// ActiveBlasts implements store.BlastStore.
+func (s *Store) ActiveBlasts(ctx context.Context, now time.Time) ([]store.Blast, error) {
+	return s.queryBlasts(ctx, "active blasts", `SELECT `+blastCols+` FROM blasts
+		WHERE status IN ('sending', 'scheduled') AND (status = 'sending' OR scheduled_at <= ?)`, ns(now))
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// blastKey returns the compact key and channel of blast id in orgID.
+func blastKey(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, orgID, id string) (int64, carecast.Channel, error) {
+	var seq int64
+	var ch string
+	err := q.QueryRowContext(ctx, `SELECT seq, channel FROM blasts WHERE id = ? AND org_id = ?`, id, orgID).Scan(&seq, &ch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", notFound("blast " + id)
+	}
+	return seq, carecast.Channel(ch), err
+}
+
+// insertChunk is the number of rows per multi-row INSERT statement.
+const insertChunk = 100
+
+// InsertRows implements store.LedgerStore.
+func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []store.NewRow, at time.Time) (int, error) {
+	for i := range rows {
+		if st := rows[i].Status; st != store.RowQueued && st != store.RowSkipped {
+			return 0, fmt.Errorf("sqlitestore: InsertRows: row %d has status %q, want queued or skipped", i, st)
+		}
+	}
+	n := 0
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		seq, _, err := blastKey(ctx, tx, orgID, blastID)
+		if err != nil {
+			return err
+		}
+		atN := ns(at)
+		var full *sql.Stmt
+		args := make([]any, 0, insertChunk*7)
+		for start := 0; start < len(rows); start += insertChunk {
+			chunk := rows[start:min(start+insertChunk, len(rows))]
+			args = args[:0]
+			for i := range chunk {
+				r := &chunk[i]
+				next := ns(r.NextAttemptAt)
+				if next == 0 {
+					next = atN
+				}
+				args = append(args, seq, r.PatientID, string(r.Status), r.Reason, r.Address, next, atN)
+			}
+			var res sql.Result
+			if len(chunk) == insertChunk {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
+						return err
+					}
+					defer full.Close()
+				}
+				res, err = full.ExecContext(ctx, args...)
+			} else {
+				res, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
+			}
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, wrap("insert rows", err)
+}
+
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO rows (blast_seq, patient_id, status, reason, address, next_attempt_at, created_at, updated_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?1,?2,?3,?4,?5,?6,?7,?7)`)
+	}
+	b.WriteString(` ON CONFLICT (blast_seq, patient_id) DO NOTHING`)
+	return renumber(b.String())
+}
+
+// renumber rewrites the repeated "?1…?7" groups of a multi-row VALUES list
+// into consecutive parameter numbers, 7 per row.
+func renumber(q string) string {
+	var b strings.Builder
+	row := -1
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' && i+1 < len(q) && q[i+1] >= '1' && q[i+1] <= '9' {
+			k := int(q[i+1] - '0')
+			if k == 1 {
+				row++
+			}
+			fmt.Fprintf(&b, "?%d", row*7+k)
+			i++
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// ExistingPatients implements store.LedgerStore.
+func (s *Store) ExistingPatients(ctx context.Context, orgID, blastID string, patientIDs []string) ([]string, error) {
+	seq, _, err := blastKey(ctx, s.c.r, orgID, blastID)
+	if err != nil {
+		return nil, wrap("existing patients", err)
+	}
+	found := make(map[string]bool)
+	for start := 0; start < len(patientIDs); start += 500 {
+		chunk := patientIDs[start:min(start+500, len(patientIDs))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, seq)
+		for _, p := range chunk {
+			args = append(args, p)
+		}
+		rows, err := s.c.r.QueryContext(ctx, `SELECT patient_id FROM rows WHERE blast_seq = ? AND patient_id IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, wrap("existing patients", err)
+		}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return nil, wrap("existing patients", err)
+			}
+			found[p] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap("existing patients", err)
+		}
+	}
+	var out []string
+	for _, p := range patientIDs {
+		if found[p] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+const rowCols = `r.id, b.org_id, b.id, b.channel, r.patient_id, r.status, r.reason, r.error_code, r.address, r.attempts,
+	r.next_attempt_at, r.lease_owner, r.lease_until, COALESCE(r.provider_message_id, ''), r.segments, r.cost,
+	r.created_at, r.updated_at, r.sent_at, r.delivered_at, r.failed_at, r.opens, r.clicks, r.replies,
+	r.first_open_at, r.first_click_at, r.last_reply_at`
+
+func scanRow(sc scanner) (store.Row, error) {
+	var (
+		r                                       store.Row
+		ch, status                              string
+		next, lease, created, updated, sent     int64
+		delivered, failed, fOpen, fClick, lRepl int64
+		cost                                    int64
+	)
+	err := sc.Scan(&r.ID, &r.OrgID, &r.BlastID, &ch, &r.PatientID, &status, &r.Reason, &r.ErrorCode, &r.Address, &r.Attempts,
+		&next, &r.LeaseOwner, &lease, &r.ProviderMessageID, &r.Segments, &cost,
+		&created, &updated, &sent, &delivered, &failed, &r.Opens, &r.Clicks, &r.Replies, &fOpen, &fClick, &lRepl)
+	if err != nil {
+		return r, err
+	}
+	r.Channel, r.Status, r.Cost = carecast.Channel(ch), store.RowStatus(status), carecast.Money(cost)
+	r.NextAttemptAt, r.LeaseUntil, r.CreatedAt, r.UpdatedAt = tm(next), tm(lease), tm(created), tm(updated)
+	r.SentAt, r.DeliveredAt, r.FailedAt = tm(sent), tm(delivered), tm(failed)
+	r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt = tm(fOpen), tm(fClick), tm(lRepl)
+	return r, nil
+}
+
+func collectRows(rows *sql.Rows) ([]store.Row, error) {
+	defer rows.Close()
+	out := []store.Row{}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ClaimRows implements store.LedgerStore.
+func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row, error) {
+	if p.Limit <= 0 {
+		return nil, errors.New("sqlitestore: ClaimRows: Limit must be positive")
+	}
+	var out []store.Row
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		out = nil
+		var seq int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM blasts WHERE id = ? AND org_id = ?`, p.BlastID, p.OrgID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		now := ns(p.Now)
+		rows, err := tx.QueryContext(ctx, `UPDATE rows SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM rows WHERE blast_seq = ? AND status = 'queued' AND next_attempt_at <= ?
+				ORDER BY next_attempt_at, id LIMIT ?)
+			RETURNING id`, p.Owner, ns(p.LeaseUntil), now, seq, now, p.Limit)
+		if err != nil {
+			return err
+		}
+		ids, err := collectIDs(rows)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		out, err = rowsByID(ctx, tx, ids)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("claim rows", err)
+	}
+	if out == nil {
+		out = []store.Row{}
+	}
+	return out, nil
+}
+
+func collectIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// rowsByID reads rows by ID, in ascending ID order.
+func rowsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]store.Row, error) {
+	slices.Sort(ids)
+	out := make([]store.Row, 0, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+rowCols+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+			WHERE r.id IN (`+placeholders(len(chunk))+`) ORDER BY r.id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := collectRows(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// outcomeSQL applies one outcome when the lease rules allow it (see
+// store.LedgerStore.RecordOutcomes).
+const outcomeSQL = `UPDATE rows SET
+	status = ?1, reason = ?2, error_code = ?3, updated_at = ?4,
+	address = CASE WHEN ?5 <> '' THEN ?5 ELSE address END,
+	attempts = attempts + ?6,
+	provider_message_id = CASE WHEN ?7 <> '' THEN ?7 ELSE provider_message_id END,
+	segments = CASE WHEN ?8 <> 0 OR ?9 <> 0 THEN ?8 ELSE segments END,
+	cost = CASE WHEN ?8 <> 0 OR ?9 <> 0 THEN ?9 ELSE cost END,
+	sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END,
+	failed_at = CASE WHEN ?1 = 'failed' THEN ?4 ELSE failed_at END,
+	next_attempt_at = CASE WHEN ?1 = 'queued' THEN (CASE WHEN ?10 <> 0 THEN ?10 ELSE ?4 END) ELSE next_attempt_at END,
+	lease_owner = '', lease_until = 0
+	WHERE id = ?11 AND lease_owner = ?12 AND (
+		(status = 'sending' AND ?1 IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
+		OR (status = 'in_doubt' AND ?1 IN ('sent', 'failed', 'skipped', 'opted_out')))`
+
+// RecordOutcomes implements store.LedgerStore.
+func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	n := 0
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		st, err := tx.PrepareContext(ctx, outcomeSQL)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range outcomes {
+			o := &outcomes[i]
+			if o.Owner == "" {
+				continue // rows never claimed have an empty owner
+			}
+			res, err := st.ExecContext(ctx, string(o.Status), o.Reason, o.ErrorCode, ns(o.At), o.Address,
+				boolInt(o.Attempted), o.ProviderMessageID, o.Segments, int64(o.Cost), ns(o.NextAttemptAt), o.RowID, o.Owner)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, wrap("record outcomes", err)
+}
+
+// ExpireLeases implements store.LedgerStore.
+func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
+	return s.execCount(ctx, "expire leases", `UPDATE rows SET status = 'in_doubt', reason = 'lease_expired', updated_at = ?1
+		WHERE status = 'sending' AND lease_until < ?1`, ns(now))
+}
+
+func (s *Store) execCount(ctx context.Context, op, q string, args ...any) (int, error) {
+	n := 0
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		n = int(k)
+		return nil
+	})
+	return n, wrap(op, err)
+}
+
+// blastExec runs q with the blast's key as its first argument, or
+// returns ErrNotFound for a missing blast.
+func (s *Store) blastExec(ctx context.Context, op, orgID, blastID, q string, args ...any) (int, error) {
+	n := 0
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		seq, _, err := blastKey(ctx, tx, orgID, blastID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, q, append([]any{seq}, args...)...)
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		n = int(k)
+		return nil
+	})
+	return n, wrap(op, err)
+}
+
+// CancelQueued implements store.LedgerStore.
+func (s *Store) CancelQueued(ctx context.Context, orgID, blastID string, at time.Time) (int, error) {
+	return s.blastExec(ctx, "cancel queued", orgID, blastID,
+		`UPDATE rows SET status = 'cancelled', updated_at = ?2 WHERE blast_seq = ?1 AND status = 'queued'`, ns(at))
+}
+
+// RequeueFailed implements store.LedgerStore.
+func (s *Store) RequeueFailed(ctx context.Context, orgID, blastID string, includeInDoubt bool, at time.Time) (int, error) {
+	return s.blastExec(ctx, "requeue failed", orgID, blastID,
+		`UPDATE rows SET status = 'queued', reason = '', error_code = '', attempts = 0, lease_owner = '', lease_until = 0,
+			next_attempt_at = ?2, updated_at = ?2
+		WHERE blast_seq = ?1 AND (status = 'failed' OR (?3 AND status = 'in_doubt'))`, ns(at), boolInt(includeInDoubt))
+}
+
+func (s *Store) oneRow(ctx context.Context, op, what, where string, args ...any) (store.Row, error) {
+	r, err := scanRow(s.c.r.QueryRowContext(ctx, `SELECT `+rowCols+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Row{}, notFound(what)
+	}
+	return r, wrap(op, err)
+}
+
+// Row implements store.LedgerStore.
+func (s *Store) Row(ctx context.Context, orgID string, id int64) (store.Row, error) {
+	return s.oneRow(ctx, "row", "row", `r.id = ? AND b.org_id = ?`, id, orgID)
+}
+
+// RowByProviderMessageID implements store.LedgerStore.
+func (s *Store) RowByProviderMessageID(ctx context.Context, id string) (store.Row, error) {
+	if id == "" {
+		return store.Row{}, notFound("provider message")
+	}
+	return s.oneRow(ctx, "row by provider message", "provider message", `r.provider_message_id = ? ORDER BY r.id DESC LIMIT 1`, id)
+}
+
+// LatestSentTo implements store.LedgerStore.
+func (s *Store) LatestSentTo(ctx context.Context, orgID string, ch carecast.Channel, address string, since time.Time) (store.Row, error) {
+	return s.oneRow(ctx, "latest sent", "sent message", `r.address = ? AND r.sent_at <> 0 AND r.sent_at >= ?
+		AND b.org_id = ? AND b.channel = ? ORDER BY r.sent_at DESC, r.id DESC LIMIT 1`, address, ns(since), orgID, string(ch))
+}
+
+// filterSQL returns the WHERE terms for f.
+func filterSQL(f *store.RowFilter, args []any) (string, []any) {
+	var b strings.Builder
+	if len(f.Any) > 0 {
+		b.WriteString(` AND (`)
+		for i, m := range f.Any {
+			if i > 0 {
+				b.WriteString(` OR `)
+			}
+			if m.Reason == "" {
+				b.WriteString(`r.status = ?`)
+				args = append(args, string(m.Status))
+			} else {
+				b.WriteString(`(r.status = ? AND r.reason = ?)`)
+				args = append(args, string(m.Status), m.Reason)
+			}
+		}
+		b.WriteString(`)`)
+	}
+	if f.Opened {
+		b.WriteString(` AND r.opens > 0`)
+	}
+	if f.Clicked {
+		b.WriteString(` AND r.clicks > 0`)
+	}
+	if f.Replied {
+		b.WriteString(` AND r.replies > 0`)
+	}
+	return b.String(), args
+}
+
+// ListRows implements store.LedgerStore.
+func (s *Store) ListRows(ctx context.Context, p store.ListRowsParams) ([]store.Row, error) {
+	if p.Limit <= 0 {
+		return nil, errors.New("sqlitestore: ListRows: Limit must be positive")
+	}
+	seq, _, err := blastKey(ctx, s.c.r, p.OrgID, p.BlastID)
+	if err != nil {
+		return nil, wrap("list rows", err)
+	}
+	where, args := filterSQL(&p.Filter, []any{seq, p.AfterID})
+	rows, err := s.c.r.QueryContext(ctx, `SELECT `+rowCols+` FROM rows r INDEXED BY rows_blast JOIN blasts b ON b.seq = r.blast_seq
+		WHERE r.blast_seq = ? AND r.id > ?`+where+` ORDER BY r.id LIMIT ?`, append(args, p.Limit)...)
+	if err != nil {
+		return nil, wrap("list rows", err)
+	}
+	out, err := collectRows(rows)
+	return out, wrap("list rows", err)
+}
+
+// Stats implements store.LedgerStore.
+func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, error) {
+	seq, _, err := blastKey(ctx, s.c.r, orgID, blastID)
+	if err != nil {
+		return store.Stats{}, wrap("stats", err)
+	}
+	rows, err := s.c.r.QueryContext(ctx, `SELECT status, reason, COUNT(*), SUM(opens > 0), SUM(clicks > 0), SUM(replies > 0),
+		SUM(segments), SUM(cost), COALESCE(MIN(NULLIF(sent_at, 0)), 0), MAX(sent_at)
+		FROM rows INDEXED BY rows_blast WHERE blast_seq = ? GROUP BY status, reason`, seq)
+	if err != nil {
+		return store.Stats{}, wrap("stats", err)
+	}
+	defer rows.Close()
+	st := newStats()
+	var first, last int64
+	for rows.Next() {
+		var (
+			status, reason                 string
+			n, op, cl, rp, seg, cost, f, l int64
+		)
+		if err := rows.Scan(&status, &reason, &n, &op, &cl, &rp, &seg, &cost, &f, &l); err != nil {
+			return store.Stats{}, wrap("stats", err)
+		}
+		addStats(&st, store.RowStatus(status), reason, n, op, cl, rp, seg, cost)
+		if f != 0 && (first == 0 || f < first) {
+			first = f
+		}
+		last = max(last, l)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Stats{}, wrap("stats", err)
+	}
+	st.FirstSentAt, st.LastSentAt = tm(first), tm(last)
+	return st, nil
+}
+
+func newStats() store.Stats {
+	return store.Stats{ByStatus: map[store.RowStatus]int{}, SkippedBy: map[string]int{}, FailedBy: map[string]int{}}
+}
+
+// addStats folds one (status, reason) group into st.
+func addStats(st *store.Stats, status store.RowStatus, reason string, n, opened, clicked, replied, seg, cost int64) {
+	st.ByStatus[status] += int(n)
+	switch status {
+	case store.RowSkipped:
+		st.SkippedBy[reason] += int(n)
+	case store.RowFailed:
+		st.FailedBy[reason] += int(n)
+	}
+	st.Opened += int(opened)
+	st.Clicked += int(clicked)
+	st.Replied += int(replied)
+	st.Segments += seg
+	st.Cost += carecast.Money(cost)
+}
+
+// Engagement implements store.LedgerStore.
+func (s *Store) Engagement(ctx context.Context, p store.EngagementParams) (store.Engagement, error) {
+	if p.Buckets < 0 || p.Step <= 0 {
+		return store.Engagement{}, errors.New("sqlitestore: Engagement: Step must be positive and Buckets non-negative")
+	}
+	seq, _, err := blastKey(ctx, s.c.r, p.OrgID, p.BlastID)
+	if err != nil {
+		return store.Engagement{}, wrap("engagement", err)
+	}
+	e := store.Engagement{Opens: make([]int, p.Buckets), Clicks: make([]int, p.Buckets)}
+	start, step := ns(p.Start), int64(p.Step)
+	for _, h := range []struct {
+		col string
+		dst []int
+	}{{"first_open_at", e.Opens}, {"first_click_at", e.Clicks}} {
+		rows, err := s.c.r.QueryContext(ctx, `SELECT CASE WHEN `+h.col+` < ?1 THEN 0 ELSE (`+h.col+` - ?1) / ?2 END AS k, COUNT(*)
+			FROM rows INDEXED BY rows_blast WHERE blast_seq = ?3 AND `+h.col+` <> 0 GROUP BY k`, start, step, seq)
+		if err != nil {
+			return store.Engagement{}, wrap("engagement", err)
+		}
+		for rows.Next() {
+			var k, n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return store.Engagement{}, wrap("engagement", err)
+			}
+			if k >= 0 && k < int64(p.Buckets) {
+				h.dst[k] += int(n)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return store.Engagement{}, wrap("engagement", err)
+		}
+	}
+	return e, nil
+}
+
+// Analytics implements store.LedgerStore.
+func (s *Store) Analytics(ctx context.Context, p store.AnalyticsParams) ([]store.AnalyticsBucket, error) {
+	if p.Bucket <= 0 {
+		return nil, errors.New("sqlitestore: Analytics: Bucket must be positive")
+	}
+	from := p.From.UnixNano()
+	rows, err := s.c.r.QueryContext(ctx, `SELECT (r.sent_at - ?1) / ?2 AS k, b.channel, COUNT(*), SUM(r.status = 'delivered'),
+		SUM(r.opens > 0), SUM(r.clicks > 0), SUM(r.replies > 0), SUM(r.cost), COUNT(DISTINCT r.blast_seq)
+		FROM blasts b JOIN rows r INDEXED BY rows_blast ON r.blast_seq = b.seq
+		WHERE b.org_id = ?3 AND r.sent_at <> 0 AND r.sent_at >= ?1 AND r.sent_at < ?4
+		GROUP BY k, b.channel ORDER BY k, b.channel`, from, int64(p.Bucket), p.OrgID, p.To.UnixNano())
+	if err != nil {
+		return nil, wrap("analytics", err)
+	}
+	defer rows.Close()
+	out := []store.AnalyticsBucket{}
+	for rows.Next() {
+		var (
+			k, cost int64
+			ch      string
+			a       store.AnalyticsBucket
+		)
+		if err := rows.Scan(&k, &ch, &a.Sent, &a.Delivered, &a.Opened, &a.Clicked, &a.Replied, &cost, &a.Blasts); err != nil {
+			return nil, wrap("analytics", err)
+		}
+		a.Start = p.From.Add(time.Duration(k) * p.Bucket)
+		a.Channel, a.Cost = carecast.Channel(ch), carecast.Money(cost)
+		out = append(out, a)
+	}
+	return out, wrap("analytics", rows.Err())
+}
+
+// eventSQL maps an event kind to the update it makes (parameters: ?1 at,
+// ?2 reason, ?3 error code, ?4 row ID).
+var eventSQL = map[store.EventKind]string{
+	store.EventDelivered: `UPDATE rows SET status = 'delivered', reason = '', delivered_at = ?1, updated_at = ?1,
+		sent_at = CASE WHEN sent_at = 0 THEN ?1 ELSE sent_at END WHERE id = ?4 AND status IN ('sent', 'in_doubt')`,
+	store.EventSent: `UPDATE rows SET status = 'sent', reason = '', sent_at = ?1, updated_at = ?1
+		WHERE id = ?4 AND status = 'in_doubt'`,
+	store.EventFailed: `UPDATE rows SET status = 'failed', reason = ?2, error_code = ?3, failed_at = ?1, updated_at = ?1
+		WHERE id = ?4 AND status IN ('sent', 'delivered', 'in_doubt')`,
+	store.EventOpen: `UPDATE rows SET opens = opens + 1, updated_at = ?1,
+		first_open_at = CASE WHEN first_open_at = 0 OR ?1 < first_open_at THEN ?1 ELSE first_open_at END WHERE id = ?4`,
+	store.EventClick: `UPDATE rows SET clicks = clicks + 1, updated_at = ?1,
+		first_click_at = CASE WHEN first_click_at = 0 OR ?1 < first_click_at THEN ?1 ELSE first_click_at END WHERE id = ?4`,
+	store.EventReply: `UPDATE rows SET replies = replies + 1, updated_at = ?1,
+		last_reply_at = MAX(last_reply_at, ?1) WHERE id = ?4`,
+}
+
+// ApplyEvent implements store.EventStore.
+func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, error) {
+	if p.EventID == "" {
+		return false, errors.New("sqlitestore: ApplyEvent: EventID is required")
+	}
+	applied := false
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		applied = false
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM rows r JOIN blasts b ON b.seq = r.blast_seq WHERE r.id = ? AND b.org_id = ?`,
+			p.RowID, p.OrgID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("row")
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, p.EventID, ns(p.At))
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return nil
+		}
+		q, ok := eventSQL[p.Kind]
+		if !ok {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, q, ns(p.At), p.Reason, p.ErrorCode, p.RowID)
+		if err != nil {
+			return err
+		}
+		k, _ := res.RowsAffected()
+		applied = k > 0
+		return nil
+	})
+	return applied, wrap("apply event", err)
+}
+
+// MarkEvent implements store.EventStore.
+func (s *Store) MarkEvent(ctx context.Context, eventID string, at time.Time) (bool, error) {
+	if eventID == "" {
+		return false, errors.New("sqlitestore: MarkEvent: eventID is required")
+	}
+	n, err := s.execCount(ctx, "mark event", `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, eventID, ns(at))
+	return n > 0, err
+}
+
+// Suppress implements store.EventStore.
+func (s *Store) Suppress(ctx context.Context, sp store.Suppression) error {
+	_, err := s.execCount(ctx, "suppress", `INSERT INTO suppressions (org_id, channel, address, reason, at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (org_id, channel, address) DO UPDATE SET reason = excluded.reason, at = excluded.at`,
+		sp.OrgID, string(sp.Channel), sp.Address, sp.Reason, ns(sp.At))
+	return err
+}
+
+// Unsuppress implements store.EventStore.
+func (s *Store) Unsuppress(ctx context.Context, orgID string, ch carecast.Channel, address string, reasons []string) (int, error) {
+	if len(reasons) == 0 {
+		return 0, nil
+	}
+	args := []any{orgID, string(ch), address}
+	for _, r := range reasons {
+		args = append(args, r)
+	}
+	return s.execCount(ctx, "unsuppress", `DELETE FROM suppressions WHERE org_id = ? AND channel = ? AND address = ?
+		AND reason IN (`+placeholders(len(reasons))+`)`, args...)
+}
+
+// Suppressed implements store.EventStore.
+func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channel, addresses []string) ([]store.Suppression, error) {
+	var out []store.Suppression
+	for start := 0; start < len(addresses); start += 500 {
+		chunk := addresses[start:min(start+500, len(addresses))]
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, orgID, string(ch))
+		for _, a := range chunk {
+			args = append(args, a)
+		}
+		rows, err := s.c.r.QueryContext(ctx, `SELECT address, reason, at FROM suppressions
+			WHERE org_id = ? AND channel = ? AND address IN (`+placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, wrap("suppressed", err)
+		}
+		for rows.Next() {
+			sp := store.Suppression{OrgID: orgID, Channel: ch}
+			var at int64
+			if err := rows.Scan(&sp.Address, &sp.Reason, &at); err != nil {
+				rows.Close()
+				return nil, wrap("suppressed", err)
+			}
+			sp.At = tm(at)
+			out = append(out, sp)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap("suppressed", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,45 @@
+// Package storetest is the conformance suite for implementations of
+// store.Store. Every store of this module runs it (store/memstore,
+// store/sqlitestore, store/pgstore), and a host that writes its own store
+// runs it the same way:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, storetest.Harness{
+//			NewStore: func(t *testing.T) store.Store {
+//				s := mystore.Open(…) // an empty store
+//				t.Cleanup(func() { s.Close() })
+//				return s
+//			},
+//		})
+//	}
+//
+// # What it checks
+//
+// Every method of store.Store, one subtest each, and the properties the
+// engine relies on across methods:
+//
+//   - blasts: creation, optimistic concurrency (Version), newest-first
+//     keyset pagination, status filters, the active-blast query;
+//   - the ledger: idempotent row insertion (Add Recipients and resumed
+//     ledger writes never duplicate a patient), due-time ordering of
+//     claims, lease ownership of outcomes, the forward-only state machine
+//     of the store package documentation, lease expiry turning rows that
+//     may have been sent into in_doubt (never back to queued), Retry
+//     Failed touching only failed (and optionally in_doubt) rows, keyset
+//     pagination with every filter;
+//   - aggregates: Stats, Engagement and Analytics against counts computed
+//     independently from the rows;
+//   - events: deduplication by event ID, event moves that follow the state
+//     machine, engagement counters, suppressions;
+//   - tenant isolation: every read and write through another
+//     organization's ID sees nothing;
+//   - concurrency: many goroutines (and, when Harness.OpenPeer is set,
+//     several store handles on the same database, as several processes
+//     would) claim a blast's rows and no row is claimed twice.
+//
+// # Times
+//
+// The suite uses UTC instants with whole microseconds, the precision of
+// PostgreSQL's timestamptz, and compares times with time.Time.Equal, so a
+// store may return them in any location.
+package storetest

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -440,5 +439,23 @@ func TestConformancePostgres(t *testing.T) {
 	})
 }
 
-// errIs is a tiny helper for table tests.
-func errIs(err, target error) bool { return errors.Is(err, target) }
+func ids(t *testing.T, seq iter.Seq2[carecast.Patient, error]) []string {
+	t.Helper()
+	out := []string{}
+	for p, err := range seq {
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -72,8 +72,9 @@ func (c *Classifier) region() string {
 // of [Precedence](ch, pu) that applies. It never fails: a missing or
 // malformed phone number or email address is NoContact. A nil p, or an
 // undefined channel, is NoContact; an undefined purpose is treated as
-// marketing. Classify does not allocate for E.164 NANP numbers and for
-// email addresses whose domain is lower case.
+// marketing. Classify does not allocate for numbers stored in E.164 for
+// the North American Numbering Plan and for lower-case email addresses
+// (other numbers go through phonenumbers; upper case is lower-cased).
 func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose) Decision {
 	order := precedence(ch, pu)
 	if p == nil || order == nil {

@@ -65,11 +65,13 @@
 // the North American Numbering Plan ("+1" and ten digits) takes a fast
 // path that neither parses nor allocates: the NANP structure (the area
 // code starts with 2-9 and is not an N11 service code) is checked first,
-// then
-// a decision table that the package derives, on first use (about 60 ms,
-// 1,000 trie nodes), from phonenumbers' own metadata, so the answer is
-// exactly phonenumbers.IsValidNumber's (tested and fuzzed). Every other
-// number goes through phonenumbers and allocates.
+// then a decision table that the package derives, on first use (about
+// 60 ms, 1,000 trie nodes), from phonenumbers' own metadata, so the
+// answer is exactly phonenumbers.IsValidNumber's (tested and fuzzed). With region
+// US or CA, numbers in the usual national formats ("(212) 555-0123",
+// "1-212-555-0123", "+1 212 555 0123") use the same table and allocate
+// only the returned string. Every other number goes through phonenumbers
+// (about 20 µs and 80 allocations a number).
 //
 // Whether a valid number can receive texts is the host's knowledge:
 // [carecast.Patient.PhoneLineType] set to landline makes the patient
@@ -79,8 +81,10 @@
 //
 // [NormalizeEmail] checks syntax only, without allocating: dot-atom local
 // parts, dotted domains of letters, digits and hyphens; its documentation
-// lists what is rejected. It never resolves the domain: a deliverable
-// address is the sender's business, and bounces come back as suppression.
+// lists what is rejected. The normalised address is lower case, the one
+// form suppression lists, unsubscribes and the family collapse compare.
+// It never resolves the domain: a deliverable address is the sender's
+// business, and bounces come back as suppression.
 //
 // # Other patient data
 //

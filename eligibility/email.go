@@ -14,8 +14,12 @@ const (
 )
 
 // NormalizeEmail validates an email address syntactically and returns it
-// with surrounding white space removed and the domain in lower case, with
-// ok true; or "", false. It accepts the common "dot-atom" form only:
+// with surrounding white space removed and in lower case, with ok true; or
+// "", false. Lower-casing the local part is technically lossy (RFC 5321
+// lets a server distinguish "Ann" from "ann") but no mainstream mailbox
+// provider does, and one canonical form is what suppression lists,
+// unsubscribes and the family collapse must compare. It accepts the
+// common "dot-atom" form only:
 //
 //   - at most 254 bytes, exactly one '@';
 //   - a local part of 1 to 64 bytes of ASCII letters, digits, '.' and
@@ -28,32 +32,24 @@ const (
 // local parts, comments, display names ("Ann <ann@example.com>"), IP
 // literals, dotless domains and non-ASCII (internationalised) addresses;
 // write those in punycode ("xn--…"). It never looks up the domain.
-// Validation does not allocate; lower-casing a domain that has upper-case
-// letters does.
+// Validation does not allocate; lower-casing an address that has
+// upper-case letters does.
 func NormalizeEmail(raw string) (string, bool) {
 	s := strings.TrimSpace(raw)
-	at, ok := validEmail(s)
-	if !ok {
+	if !validEmail(s) {
 		return "", false
 	}
-	dom := s[at+1:]
-	for i := 0; i < len(dom); i++ {
-		if c := dom[i]; 'A' <= c && c <= 'Z' {
-			return s[:at+1] + strings.ToLower(dom), true
-		}
-	}
-	return s, true
+	return strings.ToLower(s), true // no allocation when already lower case
 }
 
-// validEmail reports whether s is acceptable to NormalizeEmail and the
-// index of its '@'.
-func validEmail(s string) (int, bool) {
+// validEmail reports whether s is acceptable to NormalizeEmail.
+func validEmail(s string) bool {
 	if len(s) < 6 || len(s) > maxEmailLen { // a@b.cd
-		return 0, false
+		return false
 	}
 	at := strings.IndexByte(s, '@')
 	if at < 1 || at > maxLocalLen {
-		return 0, false
+		return false
 	}
 	local, dom := s[:at], s[at+1:]
 	prevDot := true // a leading '.' is rejected
@@ -62,48 +58,48 @@ func validEmail(s string) (int, bool) {
 		switch {
 		case c == '.':
 			if prevDot {
-				return 0, false
+				return false
 			}
 			prevDot = true
 			continue
 		case isAlnum(c) || (c < 0x80 && strings.IndexByte(atextSymbols, c) >= 0):
 		default:
-			return 0, false
+			return false
 		}
 		prevDot = false
 	}
 	if prevDot {
-		return 0, false
+		return false
 	}
 	labels, start := 0, 0
 	for i := 0; i <= len(dom); i++ {
 		if i < len(dom) && dom[i] != '.' {
 			c := dom[i]
 			if !isAlnum(c) && c != '-' {
-				return 0, false // includes a second '@'
+				return false // includes a second '@'
 			}
 			continue
 		}
 		label := dom[start:i]
 		if len(label) == 0 || len(label) > maxLabelLen || label[0] == '-' || label[len(label)-1] == '-' {
-			return 0, false
+			return false
 		}
 		labels++
 		start = i + 1
 	}
 	if labels < 2 {
-		return 0, false
+		return false
 	}
 	tld := dom[strings.LastIndexByte(dom, '.')+1:]
 	if len(tld) < minEmailTLD {
-		return 0, false
+		return false
 	}
 	for i := 0; i < len(tld); i++ {
 		if tld[i] < '0' || tld[i] > '9' {
-			return at, true
+			return true
 		}
 	}
-	return 0, false // all-digit TLD: an IP address, not a domain
+	return false // all-digit TLD: an IP address, not a domain
 }
 
 func isAlnum(c byte) bool {

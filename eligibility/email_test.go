@@ -15,7 +15,7 @@ func TestNormalizeEmail(t *testing.T) {
 	}{
 		{"ann@example.com", "ann@example.com"},
 		{"  ann@example.com\n", "ann@example.com"},
-		{"Ann.Lee@Example.COM", "Ann.Lee@example.com"},
+		{"Ann.Lee@Example.COM", "ann.lee@example.com"},
 		{"ann+newsletter@mail.example.co.uk", "ann+newsletter@mail.example.co.uk"},
 		{"o'brien@example.ie", "o'brien@example.ie"},
 		{"a_b-c{d}~e@sub-domain.example.org", "a_b-c{d}~e@sub-domain.example.org"},
@@ -104,8 +104,8 @@ func FuzzNormalizeEmail(f *testing.F) {
 		if err != nil || a.Address != got || a.Name != "" {
 			t.Fatalf("NormalizeEmail(%q) = %q; net/mail: %v, %v", s, got, a, err)
 		}
-		if dom := got[strings.IndexByte(got, '@')+1:]; dom != strings.ToLower(dom) {
-			t.Fatalf("NormalizeEmail(%q) = %q: domain not lower case", s, got)
+		if got != strings.ToLower(got) {
+			t.Fatalf("NormalizeEmail(%q) = %q: not lower case", s, got)
 		}
 	})
 }

@@ -45,7 +45,10 @@ type nanpTable struct {
 
 // valid reports whether the ten ASCII digits in national form a valid
 // NANP number. national must be exactly ten bytes '0'..'9'.
-func (t *nanpTable) valid(national string) bool {
+func (t *nanpTable) valid(national string) bool { return nanpLookup(t, national) }
+
+// nanpLookup is valid for a string or a byte slice.
+func nanpLookup[S string | []byte](t *nanpTable, national S) bool {
 	n := int32(0)
 	for i := 0; i < nanpDigits; i++ {
 		n = t.nodes[n][national[i]-'0']

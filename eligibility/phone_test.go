@@ -31,6 +31,11 @@ func TestNormalizePhone(t *testing.T) {
 		{"(212) 555-0123", "US", "+12125550123"},
 		{"212.555.0123", "us", "+12125550123"},
 		{"1-212-555-0123", "US", "+12125550123"},
+		{"1 (212) 555-0123", "US", "+12125550123"},
+		{"(613) 555-0123", "CA", "+16135550123"},
+		{"(613) 555-0123", "ca", "+16135550123"},
+		{"(123) 555-0123", "US", ""},
+		{"(212) 555-012", "US", ""},
 		{"+1 212 555 0123", "US", "+12125550123"},
 		{"+16135550123", "US", "+16135550123"},   // Canada (Ottawa)
 		{"+12685550123", "US", ""},               // Antigua: 555 is not an Antigua exchange
@@ -126,14 +131,22 @@ func FuzzNormalizePhone(f *testing.F) {
 		"+16135550123", "+19395550123", "+17875550123", "+14415550123", "+12125551212",
 		"(212) 555-0123", "+447911123456", "", "+", "+1", "+1212", "+1999999999999",
 		"1-800-FLOWERS", "+1 (212) 555-0123 ext. 9", "tel:+1-212-555-0123", "+0000000000",
+		"1 (212) 555-0123", "212.555.0123", "(268) 464-1234", "1-613-555-0123", "+1 809 009 2085",
+		"((212)) 555--0123", "1212555012", "12125550123", "1-1-212-555-0123", "+1-1-212-555-0123",
+		"(123) 555-0123", "011 44 7911 123456", "2125550123)", "-2125550123", "+1(212)5550123",
 	} {
-		f.Add(s)
+		f.Add(s, false)
+		f.Add(s, true)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := NormalizePhone(s, "US")
-		want, wantOK := viaPhonenumbers(s, "US")
+	f.Fuzz(func(t *testing.T, s string, ca bool) {
+		region := "US"
+		if ca {
+			region = "CA"
+		}
+		got, ok := NormalizePhone(s, region)
+		want, wantOK := viaPhonenumbers(s, region)
 		if ok != wantOK || got != want {
-			t.Fatalf("NormalizePhone(%q) = %q, %v; phonenumbers: %q, %v", s, got, ok, want, wantOK)
+			t.Fatalf("NormalizePhone(%q, %s) = %q, %v; phonenumbers: %q, %v", s, region, got, ok, want, wantOK)
 		}
 		if !ok {
 			return
@@ -164,5 +177,62 @@ func TestNANPStructure(t *testing.T) {
 			n = tb.nodes[n][s[i]-'0']
 		}
 		assert.Equal(t, int32(nanpInvalid), n, "area code %03d", npa)
+	}
+}
+
+// TestNationalFormats compares the national-format fast path with
+// phonenumbers on random numbers written the ways hosts store them.
+func TestNationalFormats(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	formats := []string{"(%s) %s-%s", "%s-%s-%s", "%s.%s.%s", "%s%s%s", "1 (%s) %s-%s", "1-%s-%s-%s", "+1 %s %s %s", "+1 (%s) %s-%s", "1%s%s%s"}
+	decided := 0
+	for i := range 1500 {
+		n := fmt.Sprintf("%010d", r.Int64N(10_000_000_000))
+		raw := fmt.Sprintf(formats[i%len(formats)], n[:3], n[3:6], n[6:])
+		region := []string{"US", "CA"}[i%2]
+		if _, _, ok := fastNational(raw, region); ok {
+			decided++
+		}
+		got, ok := NormalizePhone(raw, region)
+		want, wantOK := viaPhonenumbers(raw, region)
+		require.Equal(t, wantOK, ok, "%q %s", raw, region)
+		require.Equal(t, want, got, "%q %s", raw, region)
+	}
+	assert.Greater(t, decided, 1000, "most inputs take the fast path")
+	_, _, ok := fastNational("(212) 555-0123", "GB")
+	assert.False(t, ok, "other regions go through phonenumbers")
+}
+
+// TestNationalAdversarial builds random strings from the characters the
+// national fast path accepts (digits, separators, a leading '+') and
+// checks NormalizePhone against phonenumbers on each.
+func TestNationalAdversarial(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	seps := []string{" ", "-", ".", "(", ")", "", "", ""}
+	for i := range 2500 {
+		var b strings.Builder
+		if r.IntN(4) == 0 {
+			b.WriteString("+")
+		}
+		digits := 9 + r.IntN(4)
+		for d := range digits {
+			if r.IntN(3) == 0 {
+				b.WriteString(seps[r.IntN(len(seps))])
+			}
+			if d == 0 && r.IntN(2) == 0 {
+				b.WriteByte('1')
+			} else {
+				b.WriteByte(byte('0' + r.IntN(10)))
+			}
+		}
+		if r.IntN(5) == 0 {
+			b.WriteString(seps[r.IntN(len(seps))])
+		}
+		raw := b.String()
+		region := []string{"US", "CA"}[i%2]
+		got, ok := NormalizePhone(raw, region)
+		want, wantOK := viaPhonenumbers(raw, region)
+		require.Equal(t, wantOK, ok, "%q %s", raw, region)
+		require.Equal(t, want, got, "%q %s", raw, region)
 	}
 }

@@ -26,7 +26,7 @@ type PreviewOpts struct {
 	Classifier *Classifier
 	// CollapseShared sends one message per distinct address: an eligible
 	// patient whose normalised phone number (SMS) or email address (email,
-	// compared case-insensitively) was already counted in this preview is
+	// compared in lower case) was already counted in this preview is
 	// counted as SharedAddress instead of Send. Families sharing a phone
 	// then get one text. Defaults to false: every eligible patient gets
 	// a message.
@@ -214,22 +214,9 @@ func (t *Tally) Preview() Preview {
 	return p
 }
 
-// hash returns the collapse key of a normalised address: E.164 numbers
-// as they are, email addresses folded to lower case (ASCII; validated
-// addresses are ASCII).
-func (t *Tally) hash(addr string) uint64 {
-	if t.p.Channel != carecast.Email {
-		return maphash.String(t.seed, addr)
-	}
-	var buf [maxEmailLen]byte // validated addresses are at most 254 bytes
-	b := buf[:copy(buf[:], addr)]
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return maphash.Bytes(t.seed, b)
-}
+// hash returns the collapse key of a normalised address (E.164 number or
+// lower-case email address).
+func (t *Tally) hash(addr string) uint64 { return maphash.String(t.seed, addr) }
 
 // BuildPreview reads every patient of the stream and returns the preview
 // counts for channel ch and purpose pu. The stream is normally the union

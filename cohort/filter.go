@@ -3,6 +3,7 @@ package cohort
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,6 +65,25 @@ func (f *Filter) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ParseFilter decodes a filter document. Unlike json.Unmarshal, which
+// reports malformed JSON as a *json.SyntaxError before Filter.UnmarshalJSON
+// runs, every error it returns is a *FilterError. It does not validate the
+// expression against a Schema (see Schema.Validate).
+func ParseFilter(doc []byte) (Filter, error) {
+	var f Filter
+	if !json.Valid(doc) {
+		err := decodeStrict(doc, new(any))
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return Filter{}, &FilterError{Code: CodeBadJSON, Detail: jsonDetail(err), Err: err}
+	}
+	if err := f.UnmarshalJSON(doc); err != nil {
+		return Filter{}, err
+	}
+	return f, nil
+}
+
 // decodeStrict decodes one JSON value into v, rejecting unknown fields and
 // trailing data.
 func decodeStrict(b []byte, v any) error {
@@ -79,9 +99,13 @@ func decodeStrict(b []byte, v any) error {
 }
 
 // jsonDetail describes a JSON decoding error without quoting the input:
-// encoding/json errors name fields and Go types, never values, except
-// syntax errors, which carry only an offset.
+// encoding/json errors name fields and Go types, never values; syntax
+// errors (which quote a character) are reduced to their offset.
 func jsonDetail(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON: syntax error at byte offset %d", se.Offset)
+	}
 	return "invalid JSON: " + err.Error()
 }
 

@@ -205,7 +205,10 @@ func (p *planner) pred(c *Cond, path string) (*Pred, error) {
 		allowed = allowed || o == c.Op
 	}
 	if !allowed {
-		return nil, fail(CodeBadOperator, fmt.Sprintf("operator %s is not allowed for a %s field", quoteName(string(c.Op)), def.Type))
+		if !knownOp(c.Op) {
+			return nil, fail(CodeBadOperator, "unknown operator")
+		}
+		return nil, fail(CodeBadOperator, fmt.Sprintf("operator %s is not allowed for a %s field", c.Op, def.Type))
 	}
 	// Exactly the operand slot the type and operator need may be filled.
 	want := operandSlot(def, c.Op)
@@ -265,6 +268,16 @@ func (p *planner) pred(c *Cond, path string) (*Pred, error) {
 	}
 	pr.Range = r
 	return pr, nil
+}
+
+// knownOp reports whether op is one of the defined operators.
+func knownOp(op Op) bool {
+	switch op {
+	case OpEquals, OpIn, OpContainsAny, OpContainsAll, OpContainsNone, OpGreater, OpLess,
+		OpBetween, OpBefore, OpAfter, OpWithinLastDays, OpIsSet, OpIsNotSet:
+		return true
+	}
+	return false
 }
 
 // operandSlot names the Cond field that must hold the operand of op on a

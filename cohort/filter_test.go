@@ -1,0 +1,230 @@
+package cohort_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/cohort/cohorttest"
+)
+
+// TestFilterJSONRoundTrip decodes every conformance case, re-encodes it,
+// and checks both directions are stable.
+func TestFilterJSONRoundTrip(t *testing.T) {
+	for _, c := range cohorttest.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			f, err := c.Filter()
+			require.NoError(t, err)
+			b1, err := json.Marshal(f)
+			require.NoError(t, err)
+			var g cohort.Filter
+			require.NoError(t, json.Unmarshal(b1, &g))
+			b2, err := json.Marshal(g)
+			require.NoError(t, err)
+			assert.Equal(t, string(b1), string(b2), "JSON → Filter → JSON must be stable")
+			assert.JSONEq(t, c.JSON, string(b1), "the document must come back unchanged")
+		})
+	}
+}
+
+func TestFilterGoRoundTrip(t *testing.T) {
+	yes := true
+	f := cohort.Where(cohort.And(
+		cohort.C(cohort.Cond{Field: "active", Op: cohort.OpEquals, Bool: &yes}),
+		cohort.Or(cohort.TimeOp("last_visit", cohort.OpBetween, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)),
+			cohort.MoneyOp("total_spent", cohort.OpGreater, 500*carecast.Unit)),
+		cohort.Not(cohort.ContainsAny("tags", "vip")),
+	))
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	var g cohort.Filter
+	require.NoError(t, json.Unmarshal(b, &g))
+	assert.Equal(t, f, g, "Filter → JSON → Filter must be equal")
+	assert.Equal(t, `{"version":1}`, mustMarshal(t, cohort.Filter{}))
+}
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestFilterJSONRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		code cohort.ErrorCode
+	}{
+		{"unknown top-level member", `{"version":1,"wher":{}}`, cohort.CodeBadJSON},
+		{"unknown nested member", `{"version":1,"where":{"and":[{"not":{"field":"tags","op":"is_set","x":1}}]}}`, cohort.CodeBadJSON},
+		{"wrong JSON type", `{"version":1,"where":{"field":"age","op":"equals","numbers":"18"}}`, cohort.CodeBadJSON},
+		{"trailing data", `{"version":1} {}`, cohort.CodeBadJSON},
+		{"not JSON", `version 1`, cohort.CodeBadJSON},
+		{"missing version", `{}`, cohort.CodeBadVersion},
+		{"future version", `{"version":2}`, cohort.CodeBadVersion},
+		{"version zero", `{"version":0}`, cohort.CodeBadVersion},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cohort.ParseFilter([]byte(tt.doc))
+			var fe *cohort.FilterError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tt.code, fe.Code)
+			assert.ErrorIs(t, err, cohort.ErrInvalidFilter)
+		})
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	s := cohorttest.Schema()
+	yes := true
+	tests := []struct {
+		name  string
+		e     cohort.Expr
+		code  cohort.ErrorCode
+		path  string
+		field string
+	}{
+		{"unknown field", cohort.IsSet("shoe_size"), cohort.CodeUnknownField, "where", "shoe_size"},
+		{"unknown operator", cohort.C(cohort.Cond{Field: "age", Op: "near"}), cohort.CodeBadOperator, "where", "age"},
+		{"operator for another type", cohort.ContainsAny("total_spent", "x"), cohort.CodeBadOperator, "where", "total_spent"},
+		{"is_set on a core flag", cohort.IsSet("active"), cohort.CodeBadOperator, "where", "active"},
+		{"equals on phone", cohort.StringIs("phone", "+1"), cohort.CodeBadOperator, "where", "phone"},
+		{"money in numbers slot", cohort.NumberOp("total_spent", cohort.OpGreater, 5), cohort.CodeBadValue, "where", "total_spent"},
+		{"second operand slot", cohort.C(cohort.Cond{Field: "tags", Op: cohort.OpContainsAny, Strings: []string{"a"}, Bool: &yes}), cohort.CodeBadValue, "where", "tags"},
+		{"operand on is_set", cohort.C(cohort.Cond{Field: "tags", Op: cohort.OpIsSet, Strings: []string{"a"}}), cohort.CodeBadValue, "where", "tags"},
+		{"missing bool", cohort.C(cohort.Cond{Field: "active", Op: cohort.OpEquals}), cohort.CodeBadValue, "where", "active"},
+		{"empty in list", cohort.StringIn("location"), cohort.CodeBadValue, "where", "location"},
+		{"empty string value", cohort.StringIs("location", ""), cohort.CodeBadValue, "where", "location"},
+		{"equals with two values", cohort.C(cohort.Cond{Field: "location", Op: cohort.OpEquals, Strings: []string{"a", "b"}}), cohort.CodeBadValue, "where", "location"},
+		{"between with one value", cohort.NumberOp("age", cohort.OpBetween, 18), cohort.CodeBadValue, "where", "age"},
+		{"fractional age", cohort.NumberOp("age", cohort.OpGreater, 17.5), cohort.CodeBadValue, "where", "age"},
+		{"negative age", cohort.NumberOp("age", cohort.OpGreater, -1), cohort.CodeBadValue, "where", "age"},
+		{"age less than zero", cohort.NumberOp("age", cohort.OpLess, 0), cohort.CodeContradiction, "where", "age"},
+		{"age min > max", cohort.NumberOp("age", cohort.OpBetween, 65, 18), cohort.CodeContradiction, "where", "age"},
+		{"money min > max", cohort.MoneyOp("total_spent", cohort.OpBetween, 10, 5), cohort.CodeContradiction, "where", "total_spent"},
+		{"dates reversed", cohort.TimeOp("last_visit", cohort.OpBetween, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), cohort.CodeContradiction, "where", "last_visit"},
+		{"zero time", cohort.TimeOp("last_visit", cohort.OpBefore, time.Time{}), cohort.CodeBadValue, "where", "last_visit"},
+		{"zero days", cohort.WithinLastDays("last_visit", 0), cohort.CodeBadValue, "where", "last_visit"},
+		{"enum value undeclared", cohort.StringIs("membership", "diamond"), cohort.CodeBadValue, "where", "membership"},
+		{"nested path", cohort.And(cohort.IsSet("tags"), cohort.Or(cohort.IsSet("email"), cohort.Not(cohort.IsSet("nope")))), cohort.CodeUnknownField, "where.and[1].or[1].not", "nope"},
+		{"empty node", cohort.And(cohort.Expr{}), cohort.CodeBadExpr, "where.and[0]", ""},
+		{"two kinds in one node", cohort.Expr{And: []cohort.Expr{cohort.IsSet("tags")}, Not: &cohort.Expr{}}, cohort.CodeBadExpr, "where", ""},
+		{"empty and", cohort.And(), cohort.CodeBadExpr, "where", ""},
+		{"contradictory and", cohort.And(cohort.MoneyOp("total_spent", cohort.OpGreater, 500), cohort.MoneyOp("total_spent", cohort.OpLess, 100)), cohort.CodeContradiction, "where", "total_spent"},
+		{"contradictory and at the boundary", cohort.And(cohort.NumberOp("medication_count", cohort.OpGreater, 3), cohort.NumberOp("medication_count", cohort.OpLess, 3)), cohort.CodeContradiction, "where", "medication_count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Validate(cohort.Where(tt.e))
+			var fe *cohort.FilterError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tt.code, fe.Code, "%v", err)
+			assert.Equal(t, tt.path, fe.Path)
+			assert.Equal(t, tt.field, fe.Field)
+			assert.True(t, errors.Is(err, cohort.ErrInvalidFilter))
+			assert.True(t, strings.HasPrefix(err.Error(), "cohort: "), err.Error())
+		})
+	}
+}
+
+func TestValidateAcceptsTouchingRanges(t *testing.T) {
+	s := cohorttest.Schema()
+	// age ≥ 30 AND age ≤ 30 leaves exactly 30: not a contradiction.
+	f := cohort.Where(cohort.And(cohort.NumberOp("age", cohort.OpBetween, 30, 40), cohort.NumberOp("age", cohort.OpBetween, 20, 30)))
+	assert.NoError(t, s.Validate(f))
+}
+
+// TestErrorsCarryNoOperands feeds PHI-looking operands into invalid
+// filters and checks the messages never echo them.
+func TestErrorsCarryNoOperands(t *testing.T) {
+	phi := "Jane Doe +15551234567 jane@example.com"
+	s := cohorttest.Schema()
+	for _, e := range []cohort.Expr{
+		cohort.StringIs("membership", phi),
+		cohort.StringIn("location", phi, ""),
+		cohort.C(cohort.Cond{Field: "location", Op: cohort.OpEquals, Strings: []string{phi, phi}}),
+		cohort.C(cohort.Cond{Field: "location", Op: cohort.Op(phi)}),
+		cohort.ContainsAny("total_spent", phi),
+	} {
+		err := s.Validate(cohort.Where(e))
+		require.Error(t, err)
+		for _, part := range strings.Fields(phi) {
+			assert.NotContains(t, err.Error(), part)
+		}
+	}
+	// A hostile field name is quoted, truncated and sanitised.
+	err := s.Validate(cohort.Where(cohort.IsSet(strings.Repeat("x", 500) + "\n\"")))
+	require.Error(t, err)
+	assert.Less(t, len(err.Error()), 200)
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+func TestLimits(t *testing.T) {
+	s := cohorttest.Schema()
+	e := cohort.IsSet("tags")
+	for range cohort.MaxDepth + 1 {
+		e = cohort.Not(e)
+	}
+	var fe *cohort.FilterError
+	require.ErrorAs(t, s.Validate(cohort.Where(e)), &fe)
+	assert.Equal(t, cohort.CodeTooDeep, fe.Code)
+
+	many := make([]string, cohort.MaxOperands+1)
+	for i := range many {
+		many[i] = "t" + strings.Repeat("x", i%7)
+	}
+	require.ErrorAs(t, s.Validate(cohort.Where(cohort.ContainsAny("tags", many...))), &fe)
+	assert.Equal(t, cohort.CodeTooManyOperand, fe.Code)
+}
+
+// TestAgeMatchesAgeOn checks the lowering of age conditions to
+// date-of-birth ranges against carecast.Date.AgeOn on random dates,
+// including 29 February birthdays and evaluation days.
+func TestAgeMatchesAgeOn(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	s, err := cohort.NewSchema()
+	require.NoError(t, err)
+	for range 3000 {
+		now := time.Date(2000+r.IntN(40), time.Month(1+r.IntN(12)), 1+r.IntN(31), r.IntN(24), 0, 0, 0, time.UTC)
+		if r.IntN(5) == 0 {
+			now = time.Date(2020+r.IntN(12), 2, 28+r.IntN(2), 12, 0, 0, 0, time.UTC)
+		}
+		dob := carecast.NewDate(1900+r.IntN(130), time.Month(1+r.IntN(12)), 1+r.IntN(28))
+		if r.IntN(4) == 0 {
+			dob = carecast.NewDate(1904+4*r.IntN(30), 2, 29)
+		}
+		if !dob.Valid() || time.Date(dob.Year, dob.Month, dob.Day, 0, 0, 0, 0, time.UTC).After(now) {
+			continue
+		}
+		age := dob.AgeOn(now)
+		a, b := float64(r.IntN(100)), float64(r.IntN(100))
+		if a > b {
+			a, b = b, a
+		}
+		p := &carecast.Patient{DateOfBirth: dob}
+		checks := []struct {
+			e    cohort.Expr
+			want bool
+		}{
+			{cohort.NumberOp("age", cohort.OpEquals, float64(age)), true},
+			{cohort.NumberOp("age", cohort.OpBetween, a, b), float64(age) >= a && float64(age) <= b},
+			{cohort.NumberOp("age", cohort.OpGreater, a), float64(age) > a},
+			{cohort.NumberOp("age", cohort.OpLess, b+1), float64(age) < b+1},
+		}
+		for _, c := range checks {
+			m, err := s.Compile(cohort.Where(c.e), now)
+			require.NoError(t, err)
+			require.Equal(t, c.want, m.Match(p), "dob %s now %s age %d expr %s", dob, now.Format(time.DateOnly), age, mustMarshal(t, cohort.Where(c.e)))
+		}
+	}
+}

@@ -158,7 +158,8 @@ func ValidateAttachments(atts []Attachment, maxTotalBytes int64) error {
 			return &AttachmentError{Index: i, Err: ErrAttachmentTooLarge, Size: n, Limit: AttachmentMaxBytes - 1}
 		}
 		if a.ContentType != "" {
-			if _, _, err := mime.ParseMediaType(a.ContentType); err != nil {
+			mt, _, err := mime.ParseMediaType(a.ContentType)
+			if err != nil || !strings.Contains(mt, "/") || strings.ContainsAny(a.ContentType, "\r\n") {
 				return &AttachmentError{Index: i, Err: ErrAttachmentContentType}
 			}
 		}

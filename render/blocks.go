@@ -186,7 +186,9 @@ func (b *Block) blockValidate(i int) error {
 		if hasItems || b.Src != "" || b.Text != "" || b.Link != "" {
 			return bad("", string(b.Type)+" takes only content")
 		}
-		return blockValidateInline(i, "content", b.Content)
+		if err := blockValidateInline(i, "content", b.Content); err != nil {
+			return err
+		}
 	case BlockBulletedList, BlockNumberedList:
 		if !hasItems {
 			return bad("items", "a list needs at least one item")

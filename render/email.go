@@ -134,7 +134,7 @@ type EmailTemplate struct {
 	purpose     carecast.Purpose
 	subject     *Template
 	preview     *Template
-	merges      []*Template // body merge slots; the preheader is one of them
+	merges      []*Template // one single-token template per merge slot (body and preheader)
 	links       []string    // original link URLs
 	linksHTML   []string    // the same, HTML-escaped for attributes
 	html        []emailSeg

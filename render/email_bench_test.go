@@ -114,13 +114,11 @@ func emailStyledDocument(c EmailContent, purpose carecast.Purpose, org carecast.
 	if err != nil {
 		return "", err
 	}
-	preview, err := ParseTemplate(c.PreviewText)
+	preheader, err := slots.sentinelize(c.PreviewText)
 	if err != nil {
 		return "", err
 	}
-	previewSlot := len(slots.merges)
-	slots.merges = append(slots.merges, preview)
-	doc, err := emailAssemble(body, c.Style.WithDefaults(), purpose, org.Name, org.PostalAddress, slots, previewSlot, false)
+	doc, err := emailAssemble(body, c.Style.WithDefaults(), purpose, org.Name, org.PostalAddress, slots, preheader, false)
 	if err != nil {
 		return "", err
 	}

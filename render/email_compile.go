@@ -81,12 +81,11 @@ func CompileEmail(c EmailContent, purpose carecast.Purpose, org carecast.Organiz
 	if err != nil {
 		return nil, err
 	}
-	previewSlot := -1
-	if strings.TrimSpace(c.PreviewText) != "" {
-		previewSlot = len(slots.merges)
-		slots.merges = append(slots.merges, t.preview)
+	preheader, err := slots.sentinelize(strings.TrimSpace(c.PreviewText))
+	if err != nil {
+		return nil, fmt.Errorf("render: email preview text: %w", err)
 	}
-	doc, err := emailAssemble(body, style, purpose, org.Name, address, slots, previewSlot, c.Format != FormatHTML)
+	doc, err := emailAssemble(body, style, purpose, org.Name, address, slots, preheader, c.Format != FormatHTML)
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +314,10 @@ func emailBodyHTML(c EmailContent, slots *emailSlots) (string, error) {
 
 // emailAssemble builds the whole document: the layout skeleton with the
 // style sheet, the preheader, the sanitised author content, and the
-// marketing footer. generated is true for Markdown and blocks, whose
+// marketing footer. preheader is the preview text with merge sentinels
+// (empty for none). generated is true for Markdown and blocks, whose
 // tables get the layout's table class.
-func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName string, address []string, slots *emailSlots, previewSlot int, generated bool) (*nethtml.Node, error) {
+func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName string, address []string, slots *emailSlots, preheader string, generated bool) (*nethtml.Node, error) {
 	author, err := nethtml.Parse(strings.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("render: email body: %w", err)
@@ -333,9 +333,9 @@ func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName strin
 	b.WriteString("<style>\n")
 	b.WriteString(styleSheet(s))
 	b.WriteString("</style>\n</head>\n<body class=\"cc-body\">\n")
-	if previewSlot >= 0 {
+	if preheader != "" {
 		b.WriteString("<div class=\"cc-preheader\">")
-		b.WriteString(slots.sentinel('m', previewSlot))
+		b.WriteString(html.EscapeString(preheader))
 		// Spacers keep clients from filling the inbox snippet with body text.
 		b.WriteString(strings.Repeat("&#847;&zwnj;&nbsp;", 30))
 		b.WriteString("</div>\n")

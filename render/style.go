@@ -146,7 +146,7 @@ func styleValidFontFamily(v string) bool {
 		c := v[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == ' ', c == ',', c == '-', c == '\'', c == '_':
+		case c == ' ', c == ',', c == '-', c == '\'', c == '"', c == '_':
 		default:
 			return false
 		}

@@ -1,0 +1,108 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	nethtml "golang.org/x/net/html"
+)
+
+func TestSanitizeEmailHTML(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		keep    []string // substrings the output must keep
+		drop    []string // substrings the output must not have
+		removed []Removal
+	}{
+		{"script", `<p>a</p><script>alert(1)</script><p>b</p>`, []string{"<p>a</p><p>b</p>"}, []string{"script", "alert"},
+			[]Removal{{RemovedElement, "script", 1}}},
+		{"event handlers", `<p onclick="x()" ONMOUSEOVER="y()" class="c">t</p>`, []string{`<p class="c">t</p>`}, []string{"onclick", "x()", "y()"},
+			[]Removal{{RemovedAttribute, "onclick", 1}, {RemovedAttribute, "onmouseover", 1}}},
+		{"iframe and object", `<iframe src="https://e.example"></iframe><object data="x"></object><embed src="y">ok`, []string{"ok"}, []string{"iframe", "object", "embed"},
+			[]Removal{{RemovedElement, "iframe", 1}, {RemovedElement, "object", 1}, {RemovedElement, "embed", 1}}},
+		{"form unwrapped", `<form action="https://e.example"><p>Name <input name="n"> <select><option>x</option></select><textarea>t</textarea><button>Go</button></p></form>`,
+			[]string{"<p>Name  </p>"}, []string{"form", "input", "select", "textarea", "button", "Go"},
+			[]Removal{{RemovedElement, "input", 1}, {RemovedElement, "select", 1}, {RemovedElement, "textarea", 1}, {RemovedElement, "button", 1}, {RemovedWrapper, "form", 1}}},
+		{"javascript urls", `<a href="javascript:alert(1)">a</a><a href=" java&#x09;script:x">b</a><a href="https://ok.example">c</a>`,
+			[]string{`<a>a</a><a>b</a><a href="https://ok.example">c</a>`}, []string{"javascript", "script:"},
+			[]Removal{{RemovedAttribute, "href", 2}}},
+		{"data and vbscript urls", `<img src="data:image/png;base64,AA"><img src="vbscript:x"><img src="cid:logo"><img src="/rel.png">`,
+			[]string{`<img src="cid:logo"/>`, `<img src="/rel.png"/>`}, []string{"data:", "vbscript"},
+			[]Removal{{RemovedAttribute, "src", 2}}},
+		{"allowed schemes", `<a href="mailto:a@b.example">m</a><a href="tel:+1555">t</a><a href="sms:+1555">s</a><a href="#top">h</a>`,
+			[]string{"mailto:a@b.example", "tel:+1555", "sms:+1555", `href="#top"`}, nil, nil},
+		{"dangerous style attribute", `<p style="width: expression(alert(1))">a</p><p style="background:url(javascript:x)">b</p><p style="color:red">c</p>`,
+			[]string{"<p>a</p>", "<p>b</p>", `<p style="color:red">c</p>`}, []string{"expression", "javascript"},
+			[]Removal{{RemovedAttribute, "style", 2}}},
+		{"escaped style attribute", `<p style="color: \65 xpression(1)">a</p>`, []string{"<p>a</p>"}, []string{`\65`},
+			[]Removal{{RemovedAttribute, "style", 1}}},
+		{"style element import", `<style>@import url(https://f.example/a.css); p { color: red; }</style><p>x</p>`,
+			[]string{"p { color: red; }"}, []string{"@import"}, []Removal{{RemovedCSS, "@import", 1}}},
+		{"dangerous style element", `<style>p { behavior: url(x.htc) }</style><p>x</p>`, []string{"<p>x</p>"}, []string{"behavior", "<style"},
+			[]Removal{{RemovedElement, "style", 1}}},
+		{"comments", `<!-- secret --><p>a<!--[if mso]>b<![endif]--></p>`, []string{"<p>a</p>"}, []string{"secret", "mso"},
+			[]Removal{{RemovedComment, "comment", 2}}},
+		{"head metadata", `<html><head><title>T</title><meta http-equiv="refresh" content="0;url=x"><base href="https://e.example/"><link rel="stylesheet" href="s.css"></head><body>b</body></html>`,
+			[]string{"<body>b</body>"}, []string{"<title", "<meta", "<base", "<link"},
+			[]Removal{{RemovedElement, "title", 1}, {RemovedElement, "meta", 1}, {RemovedElement, "base", 1}, {RemovedElement, "link", 1}}},
+		{"svg and media", `<svg onload="x()"><script>a</script></svg><video src="v.mp4"></video><audio></audio><canvas></canvas>ok`,
+			[]string{"ok"}, []string{"svg", "video", "audio", "canvas", "onload"},
+			[]Removal{{RemovedElement, "svg", 1}, {RemovedElement, "video", 1}, {RemovedElement, "audio", 1}, {RemovedElement, "canvas", 1}}},
+		{"srcset srcdoc ping", `<img src="https://a.example/x.png" srcset="javascript:x 1x"><a href="https://a.example" ping="https://t.example">a</a>`,
+			[]string{`<img src="https://a.example/x.png"/>`, `<a href="https://a.example">a</a>`}, []string{"srcset", "ping"},
+			[]Removal{{RemovedAttribute, "srcset", 1}, {RemovedAttribute, "ping", 1}}},
+		{"kept markup", `<table class="t" id="x"><tr><td style="padding:4px" align="center"><b>B</b> <i>I</i></td></tr></table>`,
+			[]string{`<table class="t" id="x">`, `<td style="padding:4px" align="center"><b>B</b> <i>I</i></td>`}, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, removed := SanitizeEmailHTML(tc.in)
+			for _, k := range tc.keep {
+				assert.Contains(t, out, k)
+			}
+			lower := strings.ToLower(out)
+			for _, d := range tc.drop {
+				assert.NotContains(t, lower, strings.ToLower(d))
+			}
+			assert.Equal(t, tc.removed, removed)
+		})
+	}
+}
+
+// FuzzSanitizeEmailHTML checks that no input survives the sanitiser with
+// a script, an event handler or a javascript: URL, once re-parsed.
+func FuzzSanitizeEmailHTML(f *testing.F) {
+	for _, s := range []string{
+		`<p onclick=x>a</p>`, `<script>x</script>`, `<a href="javascript:x">a</a>`, `<form><input></form>`,
+		`<svg><script>x</script></svg>`, `<style>p{x:expression(1)}</style>`, `<img src=" jav&#x0A;ascript:x">`,
+		`<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>`, `<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, _ := SanitizeEmailHTML(in)
+		doc, err := nethtml.Parse(strings.NewReader(out))
+		require.NoError(t, err)
+		emailWalk(doc, func(n *nethtml.Node) {
+			if n.Type != nethtml.ElementNode {
+				return
+			}
+			switch n.Data {
+			case "script", "iframe", "object", "embed", "form", "input", "svg", "math":
+				t.Fatalf("element %s survived: %q", n.Data, out)
+			}
+			for _, a := range n.Attr {
+				key := strings.ToLower(a.Key)
+				if strings.HasPrefix(key, "on") {
+					t.Fatalf("attribute %s survived: %q", a.Key, out)
+				}
+				if sanitizeURLAttrs[key] && !sanitizeSafeURL(a.Val) {
+					t.Fatalf("unsafe URL in %s survived: %q", a.Key, out)
+				}
+			}
+		})
+	})
+}

@@ -260,6 +260,27 @@ func (t *Template) AppendRender(dst []byte, d Data, escape func(dst []byte, valu
 	return dst
 }
 
+// RenderSample returns the template rendered for previews: values d has
+// are used, and every missing value is replaced by the field's Example
+// (not by the token's fallback), so that a template is measured with
+// realistic content before any patient is chosen.
+func (t *Template) RenderSample(d Data) string {
+	b := make([]byte, 0, t.litLen+24*t.nFields)
+	for i := range t.parts {
+		p := &t.parts[i]
+		b = append(b, p.lit...)
+		if p.key == mergeNone {
+			continue
+		}
+		n := len(b)
+		b = mergeAppendValue(b, p.key, d)
+		if len(b) == n {
+			b = append(b, mergeFields[p.key].Example...)
+		}
+	}
+	return string(b)
+}
+
 // FieldValue returns the value field key has for d, formatted as the
 // patient sees it (no fallback applies). ok is false when the key is not a
 // merge field or the value is missing.

@@ -247,3 +247,11 @@ func BenchmarkRenderSMS(b *testing.B) {
 		_ = tp.Render(d)
 	}
 }
+
+func TestRenderSampleUsesExamplesForMissingValues(t *testing.T) {
+	tp, err := ParseTemplate("Hi {{first_name|there}}, {{organization_name}} on {{birthday}}")
+	require.NoError(t, err)
+	assert.Equal(t, "Hi Jane, Sunrise Family Clinic on January 15", tp.RenderSample(Data{}))
+	org := &carecast.Organization{Name: "Real Clinic"}
+	assert.Equal(t, "Hi Jane, Real Clinic on January 15", tp.RenderSample(Data{Org: org}))
+}

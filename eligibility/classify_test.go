@@ -226,3 +226,30 @@ func TestClassifyAllocs(t *testing.T) {
 		assert.Zero(t, n, "%s allocations", ch)
 	}
 }
+
+// TestClassifyConcurrent classifies from several goroutines sharing one
+// Classifier and checks every decision (the race detector checks the
+// rest).
+func TestClassifyConcurrent(t *testing.T) {
+	ps := synthPatients(2000, 21)
+	c := &Classifier{}
+	want := make([]Decision, len(ps))
+	for i := range ps {
+		want[i] = c.Classify(&ps[i], carecast.SMS, carecast.Marketing)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := g; i < len(ps); i += 4 {
+				if got := c.Classify(&ps[i], carecast.SMS, carecast.Marketing); got != want[i] {
+					errs <- fmt.Errorf("patient %s: %v, want %v", ps[i].ID, got, want[i])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+}

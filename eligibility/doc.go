@@ -124,6 +124,22 @@
 // address" row) and [Preview.Collapsed]. Off by default. Memory stays
 // small: the preview keeps a set of 64-bit hashes, not addresses.
 //
+// # Compliance notes
+//
+//   - STOP blocks every SMS, transactional included (compliance SM-04:
+//     until the patient says which categories they meant, a revocation
+//     covers all; FCC "revoke-all"). START clears Consent.SMSOptedOut,
+//     which is the host's record, not this package's.
+//   - Marketing SMS needs the patient's marketing opt-in
+//     (Consent.SMSMarketingOptIn, the prior express written consent of
+//     SM-01); the evidence behind it is kept by the host.
+//   - Scoped suppression (J-02): an email unsubscribe blocks marketing
+//     only; a bounce or complaint (suppression) blocks all email to the
+//     patient and no SMS; a landline blocks SMS only.
+//   - Checked at dequeue time (J-01): Classify is cheap and pure, so the
+//     engine re-classifies each recipient from fresh patient data just
+//     before sending, not only when the audience was built.
+//
 // # Errors
 //
 // Classification never fails. Previews fail only on an undefined channel

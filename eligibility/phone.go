@@ -92,17 +92,20 @@ func fastNational(s, region string) (e164 string, valid, decided bool) {
 	return "+1" + string(national), true, true
 }
 
-// fastPhone decides numbers of the form "+1" followed by ten ASCII
-// digits. decided is false for any other input (and when the NANP table
-// could not be built).
+// fastPhone decides numbers of the form "+1" followed by at most ten
+// ASCII digits (fewer than ten is invalid). decided is false for any
+// other input (and when the NANP table could not be built).
 func fastPhone(s string) (valid, decided bool) {
-	if len(s) != 2+nanpDigits || s[0] != '+' || s[1] != '1' {
+	if len(s) < 2 || len(s) > 2+nanpDigits || s[0] != '+' || s[1] != '1' {
 		return false, false
 	}
 	for i := 2; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false, false
 		}
+	}
+	if len(s) < 2+nanpDigits {
+		return false, true // too short: every NANP number has ten digits
 	}
 	// NANP structure: an area code (NPA) starts with 2-9 and is not an
 	// N11 service code. (The exchange's first digit is left to the

@@ -102,8 +102,19 @@ func TestNANPTable(t *testing.T) {
 	assert.Less(t, valid, len(nums)*3/4, "sample exercises invalid numbers")
 }
 
+func TestFastPhoneShort(t *testing.T) {
+	for n := 0; n < 10; n++ {
+		s := "+1" + "2125550123"[:n]
+		valid, decided := fastPhone(s)
+		assert.True(t, decided, s)
+		assert.False(t, valid, s)
+		_, ok := viaPhonenumbers(s, "US")
+		assert.False(t, ok, "phonenumbers agrees on %q", s)
+	}
+}
+
 func TestFastPhoneUndecided(t *testing.T) {
-	for _, s := range []string{"+447911123456", "+1212555012", "+1212555012x", "(212) 555-0123", "+1 212 555 0123", "+12125550１23"} {
+	for _, s := range []string{"+447911123456", "+121255501234", "+1212555012x", "(212) 555-0123", "+1 212 555 0123", "+12125550１23"} {
 		_, decided := fastPhone(s)
 		assert.False(t, decided, s)
 	}

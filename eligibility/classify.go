@@ -37,12 +37,13 @@ type Classifier struct {
 }
 
 // NewClassifier returns a Classifier for org, reading national-format
-// numbers in org.PhoneRegion (DefaultRegion when empty; org may be nil).
+// numbers in org.PhoneRegion (upper-cased; DefaultRegion when empty; org
+// may be nil).
 // It returns an *ArgError when the region is not one phonenumbers knows.
 func NewClassifier(org *carecast.Organization) (*Classifier, error) {
 	c := &Classifier{}
 	if org != nil {
-		c.Region = org.PhoneRegion
+		c.Region = strings.ToUpper(org.PhoneRegion)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -10,10 +10,6 @@ import (
 	"github.com/carecast/carecast"
 )
 
-// NumReasons is the number of defined reasons: the length of
-// [Preview.ByReason].
-const NumReasons = numReasons
-
 // ctxCheckEvery is how many patients a preview reads between two checks
 // of its context.
 const ctxCheckEvery = 1024

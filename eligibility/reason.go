@@ -44,11 +44,13 @@ const (
 	// message. [Classifier.Classify] never returns it; only previews and
 	// [Tally] do.
 	SharedAddress
-
-	numReasons = iota
 )
 
-var reasonNames = [numReasons]string{
+// NumReasons is the number of defined reasons (Send through
+// SharedAddress): the length of [Preview.ByReason].
+const NumReasons = int(SharedAddress) + 1
+
+var reasonNames = [NumReasons]string{
 	Send:          "send",
 	NoContact:     "no_contact_info",
 	Landline:      "landline",
@@ -60,7 +62,7 @@ var reasonNames = [numReasons]string{
 	SharedAddress: "shared_address",
 }
 
-var reasonLabels = [numReasons]string{
+var reasonLabels = [NumReasons]string{
 	Send:          "Will send",
 	NoContact:     "No contact info",
 	Landline:      "Landline",
@@ -74,7 +76,7 @@ var reasonLabels = [numReasons]string{
 
 // Reasons returns every defined reason in declaration order, Send first.
 func Reasons() []Reason {
-	out := make([]Reason, numReasons)
+	out := make([]Reason, NumReasons)
 	for i := range out {
 		out[i] = Reason(i)
 	}
@@ -82,7 +84,7 @@ func Reasons() []Reason {
 }
 
 // Valid reports whether r is a defined reason.
-func (r Reason) Valid() bool { return r < numReasons }
+func (r Reason) Valid() bool { return int(r) < NumReasons }
 
 // String returns the stable snake_case name of r ("send",
 // "no_contact_info", "opted_out", …), suitable for storage and export.

@@ -3,7 +3,6 @@ package render
 import (
 	"errors"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/carecast/carecast"
@@ -166,7 +165,8 @@ func (t *EmailTemplate) FieldKeys() []string { return append([]string(nil), t.fi
 // HTML-escaped in the HTML part and raw in the subject, preview text and
 // text part; links are rewritten by opts.RewriteLink; the footer's
 // unsubscribe link is opts.UnsubscribeURL. Render parses no HTML: it
-// copies precomputed chunks and fills slots, into one allocation.
+// copies precomputed chunks and fills slots, into one allocation that
+// backs all four strings. RenderTo does the same into a reusable buffer.
 func (t *EmailTemplate) Render(d Data, opts *EmailRenderOpts) RenderedEmail {
 	var o EmailRenderOpts
 	if opts != nil {
@@ -175,26 +175,97 @@ func (t *EmailTemplate) Render(d Data, opts *EmailRenderOpts) RenderedEmail {
 	var rewritten []string
 	if o.RewriteLink != nil && len(t.links) > 0 {
 		rewritten = make([]string, len(t.links))
-		for i, u := range t.links {
-			rewritten[i] = o.RewriteLink(i, u)
-		}
+		t.rewrite(rewritten, o.RewriteLink)
 	}
 	buf := make([]byte, 0, t.sizeHint+2*len(o.UnsubscribeURL)+emailRewriteLen(rewritten))
-	buf = t.subject.AppendRender(buf, d, emailAppendOneLine)
-	subjectEnd := len(buf)
-	buf = t.preview.AppendRender(buf, d, emailAppendOneLine)
-	previewEnd := len(buf)
-	buf = t.appendSegs(buf, t.html, d, rewritten, o.UnsubscribeURL, true)
-	htmlEnd := len(buf)
-	buf = t.appendSegs(buf, t.text, d, rewritten, o.UnsubscribeURL, false)
+	buf, ends := t.render(buf, d, rewritten, o.UnsubscribeURL)
 	// buf is never written again, so it can back the strings directly.
 	s := unsafe.String(unsafe.SliceData(buf), len(buf))
 	return RenderedEmail{
-		Subject:     s[:subjectEnd],
-		PreviewText: s[subjectEnd:previewEnd],
-		HTML:        s[previewEnd:htmlEnd],
-		Text:        s[htmlEnd:],
+		Subject:     s[:ends[0]],
+		PreviewText: s[ends[0]:ends[1]],
+		HTML:        s[ends[1]:ends[2]],
+		Text:        s[ends[2]:],
 	}
+}
+
+// EmailBuffer is reusable storage for rendered emails, for a sender that
+// writes each recipient's parts straight to the wire (a MIME writer) and
+// renders the next recipient into the same memory: after the first few
+// recipients RenderTo allocates nothing. The zero value is ready to use.
+// An EmailBuffer must not be used by two goroutines at once; the slices
+// its accessors return are valid only until the next RenderTo.
+type EmailBuffer struct {
+	buf       []byte
+	ends      [3]int
+	rewritten []string
+}
+
+// Subject returns the rendered subject line.
+func (b *EmailBuffer) Subject() []byte { return b.buf[:b.ends[0]] }
+
+// PreviewText returns the rendered preview text.
+func (b *EmailBuffer) PreviewText() []byte { return b.buf[b.ends[0]:b.ends[1]] }
+
+// HTML returns the rendered HTML part.
+func (b *EmailBuffer) HTML() []byte { return b.buf[b.ends[1]:b.ends[2]] }
+
+// Text returns the rendered plain-text part.
+func (b *EmailBuffer) Text() []byte { return b.buf[b.ends[2]:] }
+
+// RenderTo renders the email for one recipient exactly as Render does,
+// into b, replacing what b held.
+func (t *EmailTemplate) RenderTo(b *EmailBuffer, d Data, opts *EmailRenderOpts) {
+	var o EmailRenderOpts
+	if opts != nil {
+		o = *opts
+	}
+	var rewritten []string
+	if o.RewriteLink != nil && len(t.links) > 0 {
+		if cap(b.rewritten) < len(t.links) {
+			b.rewritten = make([]string, len(t.links))
+		}
+		rewritten = b.rewritten[:len(t.links)]
+		t.rewrite(rewritten, o.RewriteLink)
+	}
+	if b.buf == nil {
+		b.buf = make([]byte, 0, t.sizeHint+2*len(o.UnsubscribeURL)+emailRewriteLen(rewritten))
+	}
+	b.buf, b.ends = t.render(b.buf[:0], d, rewritten, o.UnsubscribeURL)
+	clear(rewritten) // drop references to the caller's strings
+}
+
+// rewrite fills out with the rewritten URL of every link.
+func (t *EmailTemplate) rewrite(out []string, f func(int, string) string) {
+	for i, u := range t.links {
+		out[i] = f(i, u)
+	}
+}
+
+// render appends subject, preview text, HTML and text to buf and returns
+// it with the end offsets of the first three.
+func (t *EmailTemplate) render(buf []byte, d Data, rewritten []string, unsub string) ([]byte, [3]int) {
+	var ends [3]int
+	buf = emailOneLine(buf, len(buf), t.subject.AppendRender(buf, d, nil))
+	ends[0] = len(buf)
+	buf = emailOneLine(buf, ends[0], t.preview.AppendRender(buf, d, nil))
+	ends[1] = len(buf)
+	buf = t.appendSegs(buf, t.html, d, rewritten, unsub, true)
+	ends[2] = len(buf)
+	buf = t.appendSegs(buf, t.text, d, rewritten, unsub, false)
+	return buf, ends
+}
+
+// emailOneLine turns CR and LF in out[from:] into spaces, in place, so
+// that a merge value cannot add header lines. The template literals hold
+// none (CompileEmail rejects a multi-line subject), so only values change.
+func emailOneLine(_ []byte, from int, out []byte) []byte {
+	for i := from; i < len(out); i++ {
+		if out[i] == '\r' || out[i] == '\n' {
+			out[i] = ' '
+		}
+	}
+	return out
 }
 
 // emailRewriteLen sums the rewritten URLs' lengths (each appears in both
@@ -209,16 +280,16 @@ func emailRewriteLen(urls []string) int {
 
 // appendSegs fills one part's segments.
 func (t *EmailTemplate) appendSegs(dst []byte, segs []emailSeg, d Data, rewritten []string, unsub string, isHTML bool) []byte {
-	escape := emailAppendHTML
-	if !isHTML {
-		escape = nil
-	}
 	for i := range segs {
 		s := &segs[i]
 		dst = append(dst, s.lit...)
 		switch s.kind {
 		case emailSlotMerge:
-			dst = t.merges[s.idx].AppendRender(dst, d, escape)
+			n := len(dst)
+			dst = t.merges[s.idx].AppendRender(dst, d, nil)
+			if isHTML {
+				dst = emailEscapeTail(dst, n)
+			}
 		case emailSlotLink:
 			switch {
 			case rewritten != nil && isHTML:
@@ -268,19 +339,46 @@ func emailAppendHTML(dst []byte, s string) []byte {
 	return append(dst, s[last:]...)
 }
 
-// emailAppendOneLine appends s raw, with CR, LF and other line breaks
-// replaced by spaces so a value cannot add header lines.
-func emailAppendOneLine(dst []byte, s string) []byte {
-	if !strings.ContainsAny(s, "\r\n\v\f\u0085\u2028\u2029") {
-		return append(dst, s...)
-	}
-	for _, r := range s {
-		switch r {
-		case '\r', '\n', '\v', '\f', '\u0085', '\u2028', '\u2029':
-			dst = append(dst, ' ')
-		default:
-			dst = utf8.AppendRune(dst, r)
+// emailEscapeTail HTML-escapes dst[from:] in place (see emailAppendHTML).
+// A single-token template renders only its value or fallback, so the
+// tail is exactly the value to escape.
+func emailEscapeTail(dst []byte, from int) []byte {
+	extra := 0
+	for _, c := range dst[from:] {
+		switch c {
+		case '<', '>':
+			extra += 3 // &lt; &gt;
+		case '&', '"', '\'':
+			extra += 4 // &amp; &#34; &#39;
 		}
+	}
+	if extra == 0 {
+		return dst
+	}
+	n := len(dst)
+	dst = append(dst, make([]byte, extra)...)
+	// Copy backwards so the unescaped bytes are read before being overwritten.
+	w := len(dst)
+	for r := n - 1; r >= from; r-- {
+		var rep string
+		switch dst[r] {
+		case '&':
+			rep = "&amp;"
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case '"':
+			rep = "&#34;"
+		case '\'':
+			rep = "&#39;"
+		default:
+			w--
+			dst[w] = dst[r]
+			continue
+		}
+		w -= len(rep)
+		copy(dst[w:], rep)
 	}
 	return dst
 }

@@ -417,3 +417,42 @@ func TestEmailErrorsAreTyped(t *testing.T) {
 	assert.Equal(t, "ContentWidth", se.Field)
 	assert.True(t, errors.Is(err, ErrInvalidStyle))
 }
+
+func TestEmailRenderToMatchesRender(t *testing.T) {
+	c, org, _ := emailBenchFixture(t)
+	tpl, err := CompileEmail(c, carecast.Marketing, org)
+	require.NoError(t, err)
+	patients := []carecast.Patient{
+		{FirstName: "Ann", LastName: "Lee"},
+		{FirstName: `<b>"Bo" & 'Cy'</b>`, LastName: strings.Repeat("Long", 500), PreferredName: "Dee\r\nEe"},
+		{},
+		{FirstName: "Zoë", LastName: "Ünal", DateOfBirth: carecast.NewDate(1990, 1, 15)},
+	}
+	var buf EmailBuffer
+	for i, p := range patients {
+		opts := emailBenchOpts(len(tpl.Links()))
+		if i%2 == 1 {
+			opts.RewriteLink = nil
+		}
+		d := Data{Patient: &p, Org: &org}
+		want := tpl.Render(d, opts)
+		tpl.RenderTo(&buf, d, opts)
+		assert.Equal(t, want.Subject, string(buf.Subject()), "patient %d", i)
+		assert.Equal(t, want.PreviewText, string(buf.PreviewText()), "patient %d", i)
+		assert.Equal(t, want.HTML, string(buf.HTML()), "patient %d", i)
+		assert.Equal(t, want.Text, string(buf.Text()), "patient %d", i)
+	}
+	p := patients[0]
+	d := Data{Patient: &p, Org: &org}
+	opts := emailBenchOpts(len(tpl.Links()))
+	allocs := testing.AllocsPerRun(50, func() { tpl.RenderTo(&buf, d, opts) })
+	assert.Zero(t, allocs, "RenderTo into a warm buffer allocates nothing")
+}
+
+func TestEmailEscapeTail(t *testing.T) {
+	for _, s := range []string{"", "plain", "<", "&&", `a<b>c&d"e'f`, "Zoë <3 ünïcode & more", strings.Repeat(`<&>"'`, 40)} {
+		prefix := []byte("keep<&>")
+		got := emailEscapeTail(append(prefix[:len(prefix):len(prefix)], s...), len(prefix))
+		assert.Equal(t, "keep<&>"+string(emailAppendHTML(nil, s)), string(got), s)
+	}
+}

@@ -74,6 +74,21 @@ var smsASCII = func() (t [128]smsClass) {
 	return t
 }()
 
+// smsNotFast marks, in smsFast, bytes the eight-byte loop cannot handle.
+const smsNotFast = 0x40
+
+// smsFast is smsASCII extended to every byte value, with smsNotFast for
+// non-ASCII bytes and ASCII characters outside GSM-7.
+var smsFast = func() (t [256]uint8) {
+	for c := range t {
+		t[c] = smsNotFast
+		if c < utf8.RuneSelf && smsASCII[c] != 0 {
+			t[c] = smsASCII[c]
+		}
+	}
+	return t
+}()
+
 // smsGSMNonASCII returns the GSM-7 cost of a non-ASCII rune.
 func smsGSMNonASCII(r rune) smsClass {
 	switch r {
@@ -194,6 +209,22 @@ func smsWalk(text string, cuts *[]int) SMSCount {
 	// GSM-7 are single code points (CR and LF count separately).
 	units, chars := 0, 0
 	for i := 0; i < len(text); chars++ {
+		// Eight GSM-7 ASCII bytes at a time: any other byte adds
+		// smsNotFast and sends that position to the general path.
+		for i+8 <= len(text) {
+			b := text[i : i+8]
+			s := int(smsFast[b[0]]) + int(smsFast[b[1]]) + int(smsFast[b[2]]) + int(smsFast[b[3]]) +
+				int(smsFast[b[4]]) + int(smsFast[b[5]]) + int(smsFast[b[6]]) + int(smsFast[b[7]])
+			if s >= smsNotFast {
+				break
+			}
+			units += s
+			chars += 8
+			i += 8
+		}
+		if i == len(text) {
+			break
+		}
 		var w smsClass
 		if c := text[i]; c < utf8.RuneSelf {
 			w = smsASCII[c]

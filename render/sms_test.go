@@ -227,3 +227,17 @@ func TestPricing(t *testing.T) {
 	_, err := EstimateSMS(t.Context(), mustCompile(t, "x"), smsOrg(), bad, func(func(carecast.Patient, error) bool) {})
 	assert.Error(t, err, "estimates refuse negative prices")
 }
+
+// BenchmarkSMSTemplateRender measures the engine's per-recipient work:
+// personalise, append the opt-out line and count.
+func BenchmarkSMSTemplateRender(b *testing.B) {
+	st, err := CompileSMS(SMSContent{Body: "Hi {{first_name|there}}, this is {{organization_name}}. Your annual check-up is due this month. Book online or call us."}, carecast.Marketing, smsOrg())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := mergeTestData()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = st.Render(d)
+	}
+}

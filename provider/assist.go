@@ -67,6 +67,10 @@ type GenerateRequest struct {
 	// GSM7Only requires the SMS body to fit the GSM-7 alphabet (no
 	// emoji or other characters that force UCS-2 encoding).
 	GSM7Only bool
+	// Suffix is text the engine appends to an SMS body (the opt-out line,
+	// "Reply STOP to opt out"); it counts against MaxSegments and its
+	// encoding. Empty means none.
+	Suffix string
 	// History is the conversation so far, for regenerating with
 	// feedback: each earlier draft with the feedback the staff member
 	// gave on it, oldest first. Empty means a first draft. The

@@ -159,5 +159,115 @@
 //
 // # Email
 //
-// (Section maintained by the email composition code in this package.)
+// An email is composed as an [EmailContent]: subject, preview text, a body
+// in one of three forms, style settings and attachments. [CompileEmail]
+// does all the HTML work once per blast and returns an [EmailTemplate];
+// [EmailTemplate.Render] then personalises it per recipient without
+// parsing anything.
+//
+// The body forms ([ContentFormat]) all end in the same pipeline:
+//
+//   - [FormatMarkdown]: Markdown rendered by goldmark with the
+//     GitHub-flavoured tables, strikethrough and autolinks (task-list
+//     checkboxes are left out: email clients drop form controls). Raw HTML
+//     inside the Markdown is allowed and sanitised like Code mode.
+//   - [FormatBlocks]: a [BlockDocument] as the block editor saves it, in
+//     JSON: heading (levels 1–3), paragraph with inline bold, italic and
+//     links ([Inline]), image (optionally linked, sized and aligned),
+//     button, blockquote, bulleted and numbered list, divider.
+//     [ParseBlocks] validates it and reports a *[BlockError] naming the
+//     block.
+//   - [FormatHTML]: Code mode. The author's HTML, a fragment or a whole
+//     document, is kept except for what [SanitizeEmailHTML] documents as
+//     removed: scripts, event-handler attributes, forms and their
+//     controls, iframes and plug-ins, javascript: and data: URLs,
+//     CSS expressions, comments and metadata. The author's <style>
+//     elements are kept and inlined; attributes on <html> and <body> are
+//     dropped (style the body with a "body" rule instead).
+//
+// Merge tokens work in the subject, the preview text and every text of
+// the body, with the syntax of the section "Merge fields". In the body a
+// token may stand in text and in attributes such as alt and title, but
+// never in a URL (href, src, …: URLs must not carry patient data,
+// compliance HI-03), in CSS, or in a tag or attribute name: CompileEmail
+// rejects those with a *[MergePlacementError]. Unknown fields are
+// rejected at compile time with the merge parser's *[UnknownFieldsError]
+// (wrapped in a *[BlockError] for block documents).
+//
+// # Email layout and styles
+//
+// The content is placed in an email-safe layout: nested tables with
+// role="presentation", a centred content column [Style].ContentWidth
+// pixels wide (600 by default) with a fixed-width wrapper for Outlook
+// (conditional comment) and a media query that lets the column shrink on
+// phones. [Style] sets the font family and size (headings scale from it),
+// text, link, button and background colours; [Style.Validate] accepts
+// only values that cannot break out of a CSS declaration, and
+// [Style.WithDefaults] documents every default.
+//
+// The style sheet (the layout's rules first, then the author's) is
+// inlined into style attributes by premailer once, in CompileEmail.
+// Afterwards the only CSS left in a <style> element is the media queries
+// (clients that ignore them still get the inlined desktop styles); rules
+// premailer cannot inline — :hover, universal selectors, @font-face —
+// are dropped, and <style media="…"> becomes an @media rule.
+//
+// # Personalising emails
+//
+// CompileEmail splits the inlined HTML and the plain-text part into
+// literal chunks and slots: merge values, links and the unsubscribe URL.
+// [EmailTemplate.Render] copies the chunks and fills the slots, into one
+// allocation; [EmailTemplate.RenderTo] does the same into a reusable
+// [EmailBuffer] and allocates nothing once warm. Merge values are
+// HTML-escaped in the HTML part, so a patient named
+// <script>alert(1)</script> or Tom & "Jerry" is shown as text, and raw in
+// the subject, the preview text and the text part (line breaks inside a
+// value become spaces in the subject and preview text, so they cannot
+// add header lines).
+//
+// Links: every http and https link of the body has an index, and
+// [EmailTemplate.Links] lists their original URLs. When
+// [EmailRenderOpts].RewriteLink is set, Render calls it once per link and
+// puts the returned URL (a signed click-tracking URL, say) in both parts;
+// no HTML is parsed per recipient. mailto:, tel: and fragment links are
+// not rewritten.
+//
+// The preview text becomes the hidden preheader at the top of the body
+// (followed by invisible spacers, so clients do not fill the inbox
+// snippet with body text); it is not part of the text part.
+//
+// The plain-text part is generated from the same document, so every email
+// is multipart/alternative: paragraphs and headings separated by blank
+// lines, "- " and "1. " list items, "> " quotes, a dashed rule, buttons
+// and links as "text (url)" (just the URL when the text is the URL).
+//
+// # Marketing footer
+//
+// Marketing emails get a footer (CAN-SPAM, compliance EM-06) saying why
+// the recipient gets the email, an "Unsubscribe" link to stop all
+// marketing emails from the organization, and the organization's name and
+// postal address (carecast.Organization.PostalAddress, one line per
+// element). The link's URL is a per-recipient slot filled from
+// [EmailRenderOpts].UnsubscribeURL; the same URL belongs in the
+// List-Unsubscribe header (compliance EM-01), which the sender adds.
+// CompileEmail refuses a marketing email when the organization has no
+// postal address ([ErrMissingPhysicalAddress]). Marketing email goes only
+// to patients who opted in, so no advertisement label is added.
+// Transactional emails have no footer: neither the link nor opt-out
+// wording.
+//
+// # Attachments and test sends
+//
+// An email carries up to 10 attachments ([AttachmentMaxCount]), each
+// non-empty and smaller than 25 MiB ([AttachmentMaxBytes]), with a plain
+// file name whose extension Gmail does not block (executables, scripts,
+// disk images). An empty ContentType is detected from the extension, then
+// from the content ([AttachmentContentType]). [ValidateAttachments] also
+// checks the total encoded size ([AttachmentsEncodedSize]) against the
+// limit a provider declares (provider.Limits). Errors are
+// *[AttachmentError] values naming the attachment by index, never by file
+// name.
+//
+// [RenderTestEmail] compiles and renders the email for one sample patient
+// exactly as a recipient gets it: the "Send Test" path.
 package render

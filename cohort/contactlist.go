@@ -106,6 +106,7 @@ type Parser struct {
 	seen    map[string]bool
 	pending []byte // bytes of the unfinished record
 	started bool   // the first byte (and a possible BOM) was handled
+	skipLF  bool   // the last write ended with a CR that ended a record
 	line    int    // physical line number of the next record's start (1-based)
 	records int    // non-blank records read
 	columns []bool // header-selected contact columns, nil for all
@@ -166,6 +167,13 @@ func (p *Parser) Write(b []byte) (int, error) {
 		b = []byte(strings.TrimPrefix(string(p.pending), "\ufeff"))
 		p.pending = p.pending[:0]
 	}
+	if p.skipLF && len(b) > 0 {
+		// The previous write ended with a CR: a leading LF completes a CRLF.
+		p.skipLF = false
+		if b[0] == '\n' {
+			b = b[1:]
+		}
+	}
 	for len(b) > 0 {
 		end, next := recordEnd(p.pending, b)
 		if end < 0 {
@@ -180,6 +188,7 @@ func (p *Parser) Write(b []byte) (int, error) {
 		p.pending = append(p.pending, b[:end]...)
 		p.record(p.pending, false)
 		p.pending = p.pending[:0]
+		p.skipLF = b[end] == '\r' && next == end+1 && next == len(b)
 		b = b[next:]
 		if p.err != nil {
 			return n, p.err
@@ -386,7 +395,8 @@ func looksLikePhone(f string) bool {
 }
 
 // isHeader reports whether fields look like column names: each non-empty
-// field is at most 40 characters of letters, digits, spaces and _-./#().
+// field is at most 40 characters of letters, spaces, _-./#() and at most
+// three digits ("Phone 2"), with at least one letter.
 func isHeader(fields []string) bool {
 	any := false
 	for _, f := range fields {
@@ -397,17 +407,19 @@ func isHeader(fields []string) bool {
 		if len(f) > 40 {
 			return false
 		}
-		letters := 0
+		letters, digits := 0, 0
 		for _, r := range f {
 			switch {
 			case unicode.IsLetter(r):
 				letters++
-			case unicode.IsDigit(r) || strings.ContainsRune(" _-./#()", r):
+			case unicode.IsDigit(r):
+				digits++
+			case strings.ContainsRune(" _-./#()", r):
 			default:
 				return false
 			}
 		}
-		if letters == 0 {
+		if letters == 0 || digits > 3 {
 			return false
 		}
 		any = true

@@ -177,3 +177,34 @@ func BenchmarkClassify(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNormalizePhone measures the three paths: E.164 NANP (table,
+// no allocation), US national format (table, one allocation for the
+// result) and everything else (phonenumbers).
+func BenchmarkNormalizePhone(b *testing.B) {
+	nanpOnce()
+	for _, c := range []struct{ name, raw string }{
+		{"e164-nanp", "+12125550123"},
+		{"national-us", "(212) 555-0123"},
+		{"phonenumbers-uk", "+447911123456"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := NormalizePhone(c.raw, "US"); !ok {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNormalizeEmail measures the allocation-free validation.
+func BenchmarkNormalizeEmail(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := NormalizeEmail("ann.lee+clinic@mail.example.com"); !ok {
+			b.Fatal("invalid")
+		}
+	}
+}

@@ -9,8 +9,9 @@
 // [Classify] (or [Classifier.Classify], to read national-format phone
 // numbers in a region other than the US) returns a [Decision]: the
 // [Reason] (Send, or why the patient is skipped) and, for Send, the
-// normalised address to send to. It never fails and never allocates for
-// well-formed data: malformed data is simply a skip reason.
+// normalised address to send to. It never fails (malformed data is simply
+// a skip reason) and does not allocate for numbers stored in E.164 for
+// the North American Numbering Plan or for lower-case email addresses.
 //
 //	d := eligibility.Classify(&patient, carecast.SMS, carecast.Marketing)
 //	if d.WillSend() { send(d.Address) } else { record(d.Reason) }

@@ -24,6 +24,9 @@ type Store struct {
 	sentTo  map[addrKey][]int64
 	events  map[string]struct{}
 	supp    map[addrKey]store.Suppression
+
+	rateMu sync.Mutex           // guards tats (see ratebudget.go)
+	tats   map[string]time.Time // RateBudget: theoretical arrival time per key
 }
 
 var _ store.Store = (*Store)(nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/store"
+	"github.com/carecast/carecast/store/internal/sqlrow"
 )
 
 // Store is a store.Store in one SQLite database file. It is safe for
@@ -60,22 +61,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// ns converts t to Unix nanoseconds, 0 for the zero time.
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// tm converts Unix nanoseconds to a UTC time, the zero time for 0.
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
 func notFound(what string) error { return fmt.Errorf("sqlitestore: %s: %w", what, store.ErrNotFound) }
 
 func wrap(op string, err error) error {
@@ -112,8 +97,8 @@ func scanBlast(sc scanner) (store.Blast, error) {
 		return b, fmt.Errorf("cohort_ids: %w", err)
 	}
 	b.LedgerDone = ledgerDone64 != 0
-	b.CreatedAt, b.UpdatedAt, b.ScheduledAt, b.StartedAt = tm(created), tm(updated), tm(sched), tm(started)
-	b.CompletedAt, b.CancelledAt = tm(completed), tm(cancelled)
+	b.CreatedAt, b.UpdatedAt, b.ScheduledAt, b.StartedAt = sqlrow.Time(created), sqlrow.Time(updated), sqlrow.Time(sched), sqlrow.Time(started)
+	b.CompletedAt, b.CancelledAt = sqlrow.Time(completed), sqlrow.Time(cancelled)
 	return b, nil
 }
 
@@ -142,8 +127,8 @@ func (s *Store) CreateBlast(ctx context.Context, b store.Blast) (store.Blast, er
 		res, err := tx.ExecContext(ctx, `INSERT INTO blasts (`+blastCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.OrgID, b.Name, string(b.Channel), string(b.Purpose), cohortJSON(b.CohortIDs), string(b.Status), b.Content,
-			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), ns(b.CreatedAt), ns(b.UpdatedAt), ns(b.ScheduledAt),
-			ns(b.StartedAt), ns(b.CompletedAt), ns(b.CancelledAt), b.Version)
+			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), sqlrow.NS(b.CreatedAt), sqlrow.NS(b.UpdatedAt), sqlrow.NS(b.ScheduledAt),
+			sqlrow.NS(b.StartedAt), sqlrow.NS(b.CompletedAt), sqlrow.NS(b.CancelledAt), b.Version)
 		if err != nil {
 			return err
 		}
@@ -175,8 +160,8 @@ func (s *Store) UpdateBlast(ctx context.Context, b store.Blast) (store.Blast, er
 			started_at = ?, completed_at = ?, cancelled_at = ?, version = version + 1
 			WHERE id = ? AND org_id = ? AND version = ?`,
 			b.Name, string(b.Channel), string(b.Purpose), cohortJSON(b.CohortIDs), string(b.Status), b.Content,
-			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), ns(b.UpdatedAt), ns(b.ScheduledAt), ns(b.StartedAt),
-			ns(b.CompletedAt), ns(b.CancelledAt), b.ID, b.OrgID, b.Version)
+			b.DuplicatedFrom, b.CreatedBy, boolInt(b.LedgerDone), sqlrow.NS(b.UpdatedAt), sqlrow.NS(b.ScheduledAt), sqlrow.NS(b.StartedAt),
+			sqlrow.NS(b.CompletedAt), sqlrow.NS(b.CancelledAt), b.ID, b.OrgID, b.Version)
 		if err != nil {
 			return err
 		}
@@ -214,7 +199,7 @@ func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]sto
 		}
 	}
 	if p.Before.ID != "" {
-		c := ns(p.Before.CreatedAt)
+		c := sqlrow.NS(p.Before.CreatedAt)
 		q.WriteString(` AND (created_at < ? OR (created_at = ? AND id < ?))`)
 		args = append(args, c, c, p.Before.ID)
 	}
@@ -243,7 +228,7 @@ func (s *Store) queryBlasts(ctx context.Context, op, q string, args ...any) ([]s
 // ActiveBlasts implements store.BlastStore.
 func (s *Store) ActiveBlasts(ctx context.Context, now time.Time) ([]store.Blast, error) {
 	return s.queryBlasts(ctx, "active blasts", `SELECT `+blastCols+` FROM blasts
-		WHERE status IN ('sending', 'scheduled') AND (status = 'sending' OR scheduled_at <= ?)`, ns(now))
+		WHERE status IN ('sending', 'scheduled') AND (status = 'sending' OR scheduled_at <= ?)`, sqlrow.NS(now))
 }
 
 func placeholders(n int) string {
@@ -280,7 +265,7 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 		if err != nil {
 			return err
 		}
-		atN := ns(at)
+		atN := sqlrow.NS(at)
 		var full *sql.Stmt
 		args := make([]any, 0, insertChunk*7)
 		for start := 0; start < len(rows); start += insertChunk {
@@ -288,7 +273,7 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 			args = args[:0]
 			for i := range chunk {
 				r := &chunk[i]
-				next := ns(r.NextAttemptAt)
+				next := sqlrow.NS(r.NextAttemptAt)
 				if next == 0 {
 					next = atN
 				}
@@ -390,37 +375,11 @@ func (s *Store) ExistingPatients(ctx context.Context, orgID, blastID string, pat
 	return out, nil
 }
 
-const rowCols = `r.id, b.org_id, b.id, b.channel, r.patient_id, r.status, r.reason, r.error_code, r.address, r.attempts,
-	r.next_attempt_at, r.lease_owner, r.lease_until, COALESCE(r.provider_message_id, ''), r.segments, r.cost,
-	r.created_at, r.updated_at, r.sent_at, r.delivered_at, r.failed_at, r.opens, r.clicks, r.replies,
-	r.first_open_at, r.first_click_at, r.last_reply_at`
-
-func scanRow(sc scanner) (store.Row, error) {
-	var (
-		r                                       store.Row
-		ch, status                              string
-		next, lease, created, updated, sent     int64
-		delivered, failed, fOpen, fClick, lRepl int64
-		cost                                    int64
-	)
-	err := sc.Scan(&r.ID, &r.OrgID, &r.BlastID, &ch, &r.PatientID, &status, &r.Reason, &r.ErrorCode, &r.Address, &r.Attempts,
-		&next, &r.LeaseOwner, &lease, &r.ProviderMessageID, &r.Segments, &cost,
-		&created, &updated, &sent, &delivered, &failed, &r.Opens, &r.Clicks, &r.Replies, &fOpen, &fClick, &lRepl)
-	if err != nil {
-		return r, err
-	}
-	r.Channel, r.Status, r.Cost = carecast.Channel(ch), store.RowStatus(status), carecast.Money(cost)
-	r.NextAttemptAt, r.LeaseUntil, r.CreatedAt, r.UpdatedAt = tm(next), tm(lease), tm(created), tm(updated)
-	r.SentAt, r.DeliveredAt, r.FailedAt = tm(sent), tm(delivered), tm(failed)
-	r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt = tm(fOpen), tm(fClick), tm(lRepl)
-	return r, nil
-}
-
 func collectRows(rows *sql.Rows) ([]store.Row, error) {
 	defer rows.Close()
 	out := []store.Row{}
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := sqlrow.ScanRow(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -445,11 +404,11 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 		if err != nil {
 			return err
 		}
-		now := ns(p.Now)
+		now := sqlrow.NS(p.Now)
 		rows, err := tx.QueryContext(ctx, `UPDATE rows SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM rows WHERE blast_seq = ? AND status = 'queued' AND next_attempt_at <= ?
 				ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING id`, p.Owner, ns(p.LeaseUntil), now, seq, now, p.Limit)
+			RETURNING id`, p.Owner, sqlrow.NS(p.LeaseUntil), now, seq, now, p.Limit)
 		if err != nil {
 			return err
 		}
@@ -492,7 +451,7 @@ func rowsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]store.Row, error)
 		for i, id := range chunk {
 			args[i] = id
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+rowCols+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlrow.RowColumns+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq
 			WHERE r.id IN (`+placeholders(len(chunk))+`) ORDER BY r.id`, args...)
 		if err != nil {
 			return nil, err
@@ -541,8 +500,8 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 			if o.Owner == "" {
 				continue // rows never claimed have an empty owner
 			}
-			res, err := st.ExecContext(ctx, string(o.Status), o.Reason, o.ErrorCode, ns(o.At), o.Address,
-				boolInt(o.Attempted), o.ProviderMessageID, o.Segments, int64(o.Cost), ns(o.NextAttemptAt), o.RowID, o.Owner)
+			res, err := st.ExecContext(ctx, string(o.Status), o.Reason, o.ErrorCode, sqlrow.NS(o.At), o.Address,
+				boolInt(o.Attempted), o.ProviderMessageID, o.Segments, int64(o.Cost), sqlrow.NS(o.NextAttemptAt), o.RowID, o.Owner)
 			if err != nil {
 				return err
 			}
@@ -557,7 +516,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 // ExpireLeases implements store.LedgerStore.
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
 	return s.execCount(ctx, "expire leases", `UPDATE rows SET status = 'in_doubt', reason = 'lease_expired', updated_at = ?1
-		WHERE status = 'sending' AND lease_until < ?1`, ns(now))
+		WHERE status = 'sending' AND lease_until < ?1`, sqlrow.NS(now))
 }
 
 func (s *Store) execCount(ctx context.Context, op, q string, args ...any) (int, error) {
@@ -597,7 +556,7 @@ func (s *Store) blastExec(ctx context.Context, op, orgID, blastID, q string, arg
 // CancelQueued implements store.LedgerStore.
 func (s *Store) CancelQueued(ctx context.Context, orgID, blastID string, at time.Time) (int, error) {
 	return s.blastExec(ctx, "cancel queued", orgID, blastID,
-		`UPDATE rows SET status = 'cancelled', updated_at = ?2 WHERE blast_seq = ?1 AND status = 'queued'`, ns(at))
+		`UPDATE rows SET status = 'cancelled', updated_at = ?2 WHERE blast_seq = ?1 AND status = 'queued'`, sqlrow.NS(at))
 }
 
 // RequeueFailed implements store.LedgerStore.
@@ -605,11 +564,11 @@ func (s *Store) RequeueFailed(ctx context.Context, orgID, blastID string, includ
 	return s.blastExec(ctx, "requeue failed", orgID, blastID,
 		`UPDATE rows SET status = 'queued', reason = '', error_code = '', attempts = 0, lease_owner = '', lease_until = 0,
 			next_attempt_at = ?2, updated_at = ?2
-		WHERE blast_seq = ?1 AND (status = 'failed' OR (?3 AND status = 'in_doubt'))`, ns(at), boolInt(includeInDoubt))
+		WHERE blast_seq = ?1 AND (status = 'failed' OR (?3 AND status = 'in_doubt'))`, sqlrow.NS(at), boolInt(includeInDoubt))
 }
 
 func (s *Store) oneRow(ctx context.Context, op, what, where string, args ...any) (store.Row, error) {
-	r, err := scanRow(s.c.r.QueryRowContext(ctx, `SELECT `+rowCols+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq WHERE `+where, args...))
+	r, err := sqlrow.ScanRow(s.c.r.QueryRowContext(ctx, `SELECT `+sqlrow.RowColumns+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Row{}, notFound(what)
 	}
@@ -632,7 +591,7 @@ func (s *Store) RowByProviderMessageID(ctx context.Context, id string) (store.Ro
 // LatestSentTo implements store.LedgerStore.
 func (s *Store) LatestSentTo(ctx context.Context, orgID string, ch carecast.Channel, address string, since time.Time) (store.Row, error) {
 	return s.oneRow(ctx, "latest sent", "sent message", `r.address = ? AND r.sent_at <> 0 AND r.sent_at >= ?
-		AND b.org_id = ? AND b.channel = ? ORDER BY r.sent_at DESC, r.id DESC LIMIT 1`, address, ns(since), orgID, string(ch))
+		AND b.org_id = ? AND b.channel = ? ORDER BY r.sent_at DESC, r.id DESC LIMIT 1`, address, sqlrow.NS(since), orgID, string(ch))
 }
 
 // filterSQL returns the WHERE terms for f.
@@ -676,7 +635,7 @@ func (s *Store) ListRows(ctx context.Context, p store.ListRowsParams) ([]store.R
 		return nil, wrap("list rows", err)
 	}
 	where, args := filterSQL(&p.Filter, []any{seq, p.AfterID})
-	rows, err := s.c.r.QueryContext(ctx, `SELECT `+rowCols+` FROM rows r INDEXED BY rows_blast JOIN blasts b ON b.seq = r.blast_seq
+	rows, err := s.c.r.QueryContext(ctx, `SELECT `+sqlrow.RowColumns+` FROM rows r INDEXED BY rows_blast JOIN blasts b ON b.seq = r.blast_seq
 		WHERE r.blast_seq = ? AND r.id > ?`+where+` ORDER BY r.id LIMIT ?`, append(args, p.Limit)...)
 	if err != nil {
 		return nil, wrap("list rows", err)
@@ -698,47 +657,18 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 		return store.Stats{}, wrap("stats", err)
 	}
 	defer rows.Close()
-	st := newStats()
-	var first, last int64
+	st := sqlrow.NewStats()
 	for rows.Next() {
-		var (
-			status, reason                 string
-			n, op, cl, rp, seg, cost, f, l int64
-		)
-		if err := rows.Scan(&status, &reason, &n, &op, &cl, &rp, &seg, &cost, &f, &l); err != nil {
+		var g sqlrow.Group
+		if err := rows.Scan(g.Dest()...); err != nil {
 			return store.Stats{}, wrap("stats", err)
 		}
-		addStats(&st, store.RowStatus(status), reason, n, op, cl, rp, seg, cost)
-		if f != 0 && (first == 0 || f < first) {
-			first = f
-		}
-		last = max(last, l)
+		sqlrow.Add(&st, &g)
 	}
 	if err := rows.Err(); err != nil {
 		return store.Stats{}, wrap("stats", err)
 	}
-	st.FirstSentAt, st.LastSentAt = tm(first), tm(last)
 	return st, nil
-}
-
-func newStats() store.Stats {
-	return store.Stats{ByStatus: map[store.RowStatus]int{}, SkippedBy: map[string]int{}, FailedBy: map[string]int{}}
-}
-
-// addStats folds one (status, reason) group into st.
-func addStats(st *store.Stats, status store.RowStatus, reason string, n, opened, clicked, replied, seg, cost int64) {
-	st.ByStatus[status] += int(n)
-	switch status {
-	case store.RowSkipped:
-		st.SkippedBy[reason] += int(n)
-	case store.RowFailed:
-		st.FailedBy[reason] += int(n)
-	}
-	st.Opened += int(opened)
-	st.Clicked += int(clicked)
-	st.Replied += int(replied)
-	st.Segments += seg
-	st.Cost += carecast.Money(cost)
 }
 
 // Engagement implements store.LedgerStore.
@@ -751,7 +681,7 @@ func (s *Store) Engagement(ctx context.Context, p store.EngagementParams) (store
 		return store.Engagement{}, wrap("engagement", err)
 	}
 	e := store.Engagement{Opens: make([]int, p.Buckets), Clicks: make([]int, p.Buckets)}
-	start, step := ns(p.Start), int64(p.Step)
+	start, step := sqlrow.NS(p.Start), int64(p.Step)
 	for _, h := range []struct {
 		col string
 		dst []int
@@ -845,7 +775,7 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, p.EventID, ns(p.At))
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, p.EventID, sqlrow.NS(p.At))
 		if err != nil {
 			return err
 		}
@@ -856,7 +786,7 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 		if !ok {
 			return nil
 		}
-		res, err = tx.ExecContext(ctx, q, ns(p.At), p.Reason, p.ErrorCode, p.RowID)
+		res, err = tx.ExecContext(ctx, q, sqlrow.NS(p.At), p.Reason, p.ErrorCode, p.RowID)
 		if err != nil {
 			return err
 		}
@@ -872,7 +802,7 @@ func (s *Store) MarkEvent(ctx context.Context, eventID string, at time.Time) (bo
 	if eventID == "" {
 		return false, errors.New("sqlitestore: MarkEvent: eventID is required")
 	}
-	n, err := s.execCount(ctx, "mark event", `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, eventID, ns(at))
+	n, err := s.execCount(ctx, "mark event", `INSERT INTO events (id, at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, eventID, sqlrow.NS(at))
 	return n > 0, err
 }
 
@@ -880,7 +810,7 @@ func (s *Store) MarkEvent(ctx context.Context, eventID string, at time.Time) (bo
 func (s *Store) Suppress(ctx context.Context, sp store.Suppression) error {
 	_, err := s.execCount(ctx, "suppress", `INSERT INTO suppressions (org_id, channel, address, reason, at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, channel, address) DO UPDATE SET reason = excluded.reason, at = excluded.at`,
-		sp.OrgID, string(sp.Channel), sp.Address, sp.Reason, ns(sp.At))
+		sp.OrgID, string(sp.Channel), sp.Address, sp.Reason, sqlrow.NS(sp.At))
 	return err
 }
 
@@ -919,7 +849,7 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 				rows.Close()
 				return nil, wrap("suppressed", err)
 			}
-			sp.At = tm(at)
+			sp.At = sqlrow.Time(at)
 			out = append(out, sp)
 		}
 		rows.Close()

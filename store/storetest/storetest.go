@@ -72,6 +72,7 @@ func Run(t *testing.T, h Harness) {
 		{"TenantIsolation", testTenantIsolation},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"PeersShareTheLedger", testPeers},
+		{"RateBudgetSharedCeiling", testRateBudget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -1310,4 +1311,78 @@ func testPeers(t *testing.T, h *Harness) {
 	for _, r := range dead {
 		assert.Equal(t, store.RowInDoubt, getRow(t, s1, orgA, r.ID).Status)
 	}
+}
+
+// testRateBudget checks store.RateBudget, when implemented: goroutines on
+// every handle reserve slots of one key concurrently; together the slots
+// never exceed Burst + Rate over any one-second window, and another key
+// has its own budget.
+func testRateBudget(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	if _, ok := s.(store.RateBudget); !ok {
+		t.Skip("storetest: the store does not implement store.RateBudget")
+	}
+	ctx := ctxT(t)
+	handles := []store.RateBudget{s.(store.RateBudget)}
+	if h.OpenPeer != nil {
+		handles = append(handles, h.OpenPeer(t, s).(store.RateBudget))
+	}
+	const (
+		rate  = 200.0
+		burst = 5
+	)
+	var (
+		mu    sync.Mutex
+		slots []time.Time
+		wg    sync.WaitGroup
+		errs  = make(chan error, 8)
+	)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rb := handles[w%len(handles)]
+			for i := range 25 {
+				// Simulated clocks advance 4 ms per reservation round.
+				now := at(time.Duration(i) * 4 * time.Millisecond)
+				got, err := rb.ReserveSends(ctx, store.RateParams{Key: "sms", Rate: rate, Burst: burst, N: 1 + w%3, Now: now})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, sl := range got {
+					if sl.Before(now) {
+						errs <- fmt.Errorf("slot %v before now %v", sl, now)
+						return
+					}
+				}
+				mu.Lock()
+				slots = append(slots, got...)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	sort.Slice(slots, func(i, j int) bool { return slots[i].Before(slots[j]) })
+	busiest, j := 0, 0
+	for i := range slots {
+		for slots[i].Sub(slots[j]) >= time.Second {
+			j++
+		}
+		busiest = max(busiest, i-j+1)
+	}
+	assert.LessOrEqual(t, busiest, int(rate)+burst, "slots in the busiest one-second window")
+	wantSpan := time.Duration(float64(len(slots)-burst) / rate * float64(time.Second))
+	assert.InDelta(t, wantSpan.Seconds(), slots[len(slots)-1].Sub(slots[0]).Seconds(), 0.05,
+		"the shared budget is used, not wasted")
+
+	other, err := handles[0].ReserveSends(ctx, store.RateParams{Key: "email", Rate: rate, Burst: burst, N: 1, Now: T0})
+	require.NoError(t, err)
+	sameTime(t, T0, other[0], "another key has its own budget")
+	_, err = handles[0].ReserveSends(ctx, store.RateParams{Key: "sms", Rate: 0, Burst: 1, N: 1, Now: T0})
+	assert.Error(t, err, "Rate 0")
 }

@@ -1,0 +1,30 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/carecast/carecast/store"
+)
+
+var _ store.RateBudget = (*Store)(nil)
+
+// ReserveSends implements store.RateBudget: one upsert advances the key's
+// theoretical arrival time atomically (the row lock serialises concurrent
+// reservations from every process) and returns the previous one.
+func (s *Store) ReserveSends(ctx context.Context, p store.RateParams) ([]time.Time, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	now, span := p.Now.UnixNano(), int64(p.N)*int64(p.Interval())
+	var prev int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO rate_budgets AS rb (key, tat) VALUES ($1, $2::bigint + $3::bigint)
+		ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rb.tat, $2::bigint) + $3::bigint
+		RETURNING tat - $3::bigint`, p.Key, now, span).Scan(&prev)
+	if err != nil {
+		return nil, wrap("reserve sends", err)
+	}
+	// prev is max(stored tat, now): Slots computes the same base from it.
+	slots, _ := p.Slots(time.Unix(0, prev))
+	return slots, nil
+}

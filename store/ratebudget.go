@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// RateBudget is an optional interface of stores that several engine
+// processes share (store/pgstore, store/sqlitestore): it hands out send
+// slots from one budget per key, so a limit of 100 messages a second is
+// 100 a second for the account, not per process. The engine detects it
+// with a type assertion; a store without it leaves rate limiting to each
+// process's own limiter.
+//
+// The budget is a GCRA token bucket (generic cell rate algorithm): one
+// "theoretical arrival time" per key, advanced atomically. Over any
+// interval of length d, the slots of one key, whichever process reserved
+// them, never number more than Burst + Rate·d (rounded down).
+type RateBudget interface {
+	// ReserveSends reserves p.N consecutive send slots of budget p.Key
+	// and returns when each may be used, in ascending order, none before
+	// p.Now. The caller must not send before a slot's time; a slot it
+	// does not use is lost (the flow becomes slower, never faster), so
+	// reserve only what is about to be sent. Reservations are not
+	// cancellable. Safe for concurrent use by goroutines and processes;
+	// processes must have synchronised clocks (p.Now is the caller's).
+	// Invalid params (see RateParams.Validate) are an error.
+	ReserveSends(ctx context.Context, p RateParams) ([]time.Time, error)
+}
+
+// RateParams asks a RateBudget for send slots.
+type RateParams struct {
+	// Key names the budget: one per provider account or sender (for
+	// example "sms" or "sms:MG123").
+	Key string
+	// Rate is the sustained number of slots per second (> 0).
+	Rate float64
+	// Burst is how many slots may be handed out at once after a quiet
+	// period (≥ 1).
+	Burst int
+	// N is the number of slots to reserve (≥ 1).
+	N int
+	// Now is the current time.
+	Now time.Time
+}
+
+// Validate reports whether p can be served.
+func (p RateParams) Validate() error {
+	switch {
+	case p.Key == "":
+		return fmt.Errorf("store: RateParams.Key is required")
+	case !(p.Rate > 0) || math.IsInf(p.Rate, 0):
+		return fmt.Errorf("store: RateParams.Rate must be positive and finite")
+	case p.Burst < 1:
+		return fmt.Errorf("store: RateParams.Burst must be at least 1, got %d", p.Burst)
+	case p.N < 1:
+		return fmt.Errorf("store: RateParams.N must be at least 1, got %d", p.N)
+	}
+	return nil
+}
+
+// Interval returns the GCRA emission interval, 1/Rate, rounded up to the
+// nanosecond (rounding up keeps the budget a ceiling).
+func (p RateParams) Interval() time.Duration {
+	return time.Duration(math.Ceil(float64(time.Second) / p.Rate))
+}
+
+// Slots computes a reservation for a store implementing RateBudget. tat
+// is the key's stored theoretical arrival time (zero for a new key); it
+// returns the slots for p and the new tat to store, atomically with the
+// read. Stores share it so that they agree on the arithmetic:
+//
+//	base    = max(tat, Now)
+//	slot i  = max(Now, base + i·Interval − (Burst−1)·Interval)
+//	new tat = base + N·Interval
+func (p RateParams) Slots(tat time.Time) (slots []time.Time, newTAT time.Time) {
+	iv := p.Interval()
+	base := tat
+	if base.Before(p.Now) {
+		base = p.Now
+	}
+	tau := time.Duration(p.Burst-1) * iv
+	slots = make([]time.Time, p.N)
+	for i := range slots {
+		t := base.Add(time.Duration(i)*iv - tau)
+		if t.Before(p.Now) {
+			t = p.Now
+		}
+		slots[i] = t
+	}
+	return slots, base.Add(time.Duration(p.N) * iv)
+}

@@ -1,6 +1,7 @@
 package cohort
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -442,13 +443,13 @@ func (r Range) empty(def *FieldDef) bool {
 	var c int
 	switch {
 	case def.Key == FieldAge:
-		c = compareInt(dateKey(r.MinDate), dateKey(r.MaxDate))
+		c = cmp.Compare(dateKey(r.MinDate), dateKey(r.MaxDate))
 	case def.Type == carecast.AttrNumber:
-		c = compareFloat(r.MinNum, r.MaxNum)
+		c = cmp.Compare(r.MinNum, r.MaxNum)
 	case def.Type == carecast.AttrMoney:
-		c = compareInt(int64(r.MinMoney), int64(r.MaxMoney))
+		c = cmp.Compare(int64(r.MinMoney), int64(r.MaxMoney))
 	default:
-		c = compareInt(r.MinTime.UnixMicro(), r.MaxTime.UnixMicro())
+		c = cmp.Compare(r.MinTime.UnixMicro(), r.MaxTime.UnixMicro())
 	}
 	return c > 0 || c == 0 && !(r.MinIncl && r.MaxIncl)
 }
@@ -459,24 +460,24 @@ func (r Range) intersect(o Range, def *FieldDef) Range {
 		switch {
 		case def.Key == FieldAge:
 			if max {
-				return compareInt(dateKey(a.MaxDate), dateKey(b.MaxDate))
+				return cmp.Compare(dateKey(a.MaxDate), dateKey(b.MaxDate))
 			}
-			return compareInt(dateKey(a.MinDate), dateKey(b.MinDate))
+			return cmp.Compare(dateKey(a.MinDate), dateKey(b.MinDate))
 		case def.Type == carecast.AttrNumber:
 			if max {
-				return compareFloat(a.MaxNum, b.MaxNum)
+				return cmp.Compare(a.MaxNum, b.MaxNum)
 			}
-			return compareFloat(a.MinNum, b.MinNum)
+			return cmp.Compare(a.MinNum, b.MinNum)
 		case def.Type == carecast.AttrMoney:
 			if max {
-				return compareInt(int64(a.MaxMoney), int64(b.MaxMoney))
+				return cmp.Compare(int64(a.MaxMoney), int64(b.MaxMoney))
 			}
-			return compareInt(int64(a.MinMoney), int64(b.MinMoney))
+			return cmp.Compare(int64(a.MinMoney), int64(b.MinMoney))
 		}
 		if max {
-			return compareInt(a.MaxTime.UnixMicro(), b.MaxTime.UnixMicro())
+			return cmp.Compare(a.MaxTime.UnixMicro(), b.MaxTime.UnixMicro())
 		}
-		return compareInt(a.MinTime.UnixMicro(), b.MinTime.UnixMicro())
+		return cmp.Compare(a.MinTime.UnixMicro(), b.MinTime.UnixMicro())
 	}
 	out := r
 	if o.HasMin {
@@ -522,26 +523,6 @@ func checkContradictions(n *Node, path string) error {
 // dateKey orders dates as integers (YYYYMMDD).
 func dateKey(d carecast.Date) int64 {
 	return int64(d.Year)*10000 + int64(d.Month)*100 + int64(d.Day)
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func contains(ss []string, s string) bool {

@@ -287,3 +287,34 @@ func TestSMSSingleAgreesWithUniseg(t *testing.T) {
 		}
 	}
 }
+
+// TestGSMTablesMatchGSM0338 checks the counter's tables against the GSM
+// 03.38 default alphabet written out in code order (0x00–0x7F) and its
+// extension table, for every code point up to U+2FFF.
+func TestGSMTablesMatchGSM0338(t *testing.T) {
+	const basic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+	const ext = "\f^{}\\[~]|€"
+	require.Equal(t, 128, utf8.RuneCountInString(basic))
+	for r := rune(0); r <= 0x2FFF; r++ {
+		want := 0
+		switch {
+		case r == 0x1B: // the escape code itself is not a character
+		case strings.ContainsRune(basic, r):
+			want = 1
+		case strings.ContainsRune(ext, r):
+			want = 2
+		}
+		s := string(r)
+		c := CountSMS(s)
+		if want == 0 {
+			if c.Encoding != UCS2 || IsGSM7(s) {
+				t.Fatalf("U+%04X should force UCS-2", r)
+			}
+			continue
+		}
+		if c.Encoding != GSM7 || c.Units != want || !IsGSM7(s) {
+			t.Fatalf("U+%04X: got %v %d units, want GSM-7 %d", r, c.Encoding, c.Units, want)
+		}
+	}
+}

@@ -28,6 +28,12 @@ const (
 // over about 100 KB, so real bodies are far smaller.
 const EmailMaxBodyBytes = 1 << 20
 
+// EmailMaxMarkdownPrefix bounds the container prefix of a Markdown line
+// (the quote markers, list markers and indentation before its text), which
+// bounds nesting: goldmark's time grows with the square of it. HTML
+// nesting is bounded by the HTML parser (512 open elements).
+const EmailMaxMarkdownPrefix = 256
+
 // EmailContent is what the author composed: subject, preview text, body,
 // style settings and attachments. Subject, PreviewText and Body may hold
 // merge tokens ({{first_name}}, {{first_name|there}}; see ParseTemplate).
@@ -56,6 +62,7 @@ var (
 	ErrSubjectNewline         = errors.New("render: email subject must be one line")
 	ErrUnknownFormat          = errors.New("render: unknown email content format")
 	ErrBodyTooLarge           = errors.New("render: email body too large")
+	ErrBodyTooDeep            = errors.New("render: email body nests too deeply")
 	ErrInvalidPurpose         = errors.New("render: invalid purpose")
 	ErrMissingPhysicalAddress = errors.New("render: marketing email needs the organization's postal address (CAN-SPAM)")
 	ErrMergeFieldPlacement    = errors.New("render: merge field not allowed here")

@@ -274,26 +274,32 @@ func emailParseSentinel(s string) (emailSlotKind, emailSentinelTail, bool) {
 	return kind, emailSentinelTail{idx: idx, width: k + 1}, true
 }
 
-// emailMarkdown is the Markdown converter: GitHub-flavoured tables,
-// strikethrough and autolinks; raw HTML passes through to the sanitiser.
-// Task lists are left out because email clients drop checkboxes. A
-// goldmark.Markdown is safe for concurrent use.
-var emailMarkdown = goldmark.New(
-	goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
-	goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
-)
+// emailNewMarkdown returns the Markdown converter: GitHub-flavoured
+// tables, strikethrough and autolinks; raw HTML passes through to the
+// sanitiser. Task lists are left out because email clients drop
+// checkboxes. A converter is built per compile (tens of microseconds) so
+// that no state is shared between compiles.
+func emailNewMarkdown() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
+		goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+	)
+}
 
 // emailBodyHTML converts the body to an HTML document or fragment with
 // merge tokens replaced by sentinels.
 func emailBodyHTML(c EmailContent, slots *emailSlots) (string, error) {
 	switch c.Format {
 	case FormatMarkdown:
+		if emailMarkdownTooDeep(c.Body) {
+			return "", ErrBodyTooDeep
+		}
 		src, err := slots.sentinelize(c.Body)
 		if err != nil {
 			return "", fmt.Errorf("render: email body: %w", err)
 		}
 		var b bytes.Buffer
-		if err := emailMarkdown.Convert([]byte(src), &b); err != nil {
+		if err := emailNewMarkdown().Convert([]byte(src), &b); err != nil {
 			return "", fmt.Errorf("render: email body: markdown: %w", err)
 		}
 		return b.String(), nil
@@ -312,6 +318,21 @@ func emailBodyHTML(c EmailContent, slots *emailSlots) (string, error) {
 	}
 }
 
+// emailMarkdownTooDeep reports whether a line of src starts with a
+// container prefix longer than EmailMaxMarkdownPrefix.
+func emailMarkdownTooDeep(src string) bool {
+	for line := range strings.SplitSeq(src, "\n") {
+		n := 0
+		for n < len(line) && strings.IndexByte(" \t>-*+.)0123456789", line[n]) >= 0 {
+			n++
+		}
+		if n > EmailMaxMarkdownPrefix {
+			return true
+		}
+	}
+	return false
+}
+
 // emailAssemble builds the whole document: the layout skeleton with the
 // style sheet, the preheader, the sanitised author content, and the
 // marketing footer. preheader is the preview text with merge sentinels
@@ -319,8 +340,8 @@ func emailBodyHTML(c EmailContent, slots *emailSlots) (string, error) {
 // tables get the layout's table class.
 func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName string, address []string, slots *emailSlots, preheader string, generated bool) (*nethtml.Node, error) {
 	author, err := nethtml.Parse(strings.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("render: email body: %w", err)
+	if err != nil { // the only error a strings.Reader allows: nesting over 512
+		return nil, fmt.Errorf("%w: %w", ErrBodyTooDeep, err)
 	}
 	sanitizeTree(author, nil)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/carecast/carecast"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	nethtml "golang.org/x/net/html"
 )
 
 // emailCompileT compiles content or fails the test.
@@ -232,6 +233,9 @@ func TestEmailCompileErrors(t *testing.T) {
 		{"unknown format", func(c *EmailContent) { c.Format = "docx" }, carecast.Marketing, ErrUnknownFormat},
 		{"invalid purpose", func(c *EmailContent) {}, "promo", ErrInvalidPurpose},
 		{"body too large", func(c *EmailContent) { c.Body = strings.Repeat("x", EmailMaxBodyBytes+1) }, carecast.Marketing, ErrBodyTooLarge},
+		{"deep markdown quote", func(c *EmailContent) { c.Body = strings.Repeat("> ", 200) + "x" }, carecast.Marketing, ErrBodyTooDeep},
+		{"deep markdown list", func(c *EmailContent) { c.Body = strings.Repeat("- ", 200) + "x" }, carecast.Marketing, ErrBodyTooDeep},
+		{"deep html", func(c *EmailContent) { c.Format = FormatHTML; c.Body = strings.Repeat("<div>", 600) }, carecast.Marketing, ErrBodyTooDeep},
 		{"bad style", func(c *EmailContent) { c.Style.TextColor = "red; background: url(x)" }, carecast.Marketing, ErrInvalidStyle},
 		{"bad blocks", func(c *EmailContent) { c.Format = FormatBlocks; c.Body = `{"blocks":[{"type":"video"}]}` }, carecast.Marketing, ErrInvalidBlocks},
 		{"bad attachment", func(c *EmailContent) { c.Attachments = []Attachment{{Filename: "a.exe", Data: []byte("MZ")}} }, carecast.Marketing, ErrAttachmentBlockedType},
@@ -455,4 +459,39 @@ func TestEmailEscapeTail(t *testing.T) {
 		got := emailEscapeTail(append(prefix[:len(prefix):len(prefix)], s...), len(prefix))
 		assert.Equal(t, "keep<&>"+string(emailAppendHTML(nil, s)), string(got), s)
 	}
+}
+
+// FuzzCompileEmailMarkdown compiles arbitrary Markdown and renders it for
+// a hostile patient: compile either fails with an error or yields HTML
+// that parses, holds no script, and never shows the value unescaped.
+func FuzzCompileEmailMarkdown(f *testing.F) {
+	for _, s := range []string{
+		"# Hi {{first_name}}\n\n**bold** [x](https://a.example)",
+		"<script>x</script>{{first_name}}", "[a](javascript:x)", "{{{{", "{{first_name|<b>}}",
+		"| a | b |\n|---|---|\n| {{last_name}} | 2 |", "<p title=\"{{first_name}}\">x</p>", "> q\n> {{email}}\n\n1. a\n2. b",
+	} {
+		f.Add(s)
+	}
+	hostile := carecast.Patient{FirstName: `<img src=x onerror=alert(1)>`, LastName: `"'&<>`, Email: "a@b.example"}
+	f.Fuzz(func(t *testing.T, body string) {
+		tpl, err := CompileEmail(EmailContent{Subject: "s", Format: FormatMarkdown, Body: body}, carecast.Transactional, emailTestOrg())
+		if err != nil {
+			require.True(t, strings.HasPrefix(err.Error(), "render: "), err.Error())
+			return
+		}
+		r := tpl.Render(Data{Patient: &hostile}, nil)
+		require.NotContains(t, r.HTML, hostile.FirstName)
+		doc, err := nethtml.Parse(strings.NewReader(r.HTML))
+		require.NoError(t, err)
+		emailWalk(doc, func(n *nethtml.Node) {
+			if n.Type == nethtml.ElementNode && (n.Data == "script" || n.Data == "iframe") {
+				t.Fatalf("<%s> in output", n.Data)
+			}
+			for _, a := range n.Attr {
+				if strings.HasPrefix(strings.ToLower(a.Key), "on") {
+					t.Fatalf("attribute %s in output", a.Key)
+				}
+			}
+		})
+	})
 }

@@ -123,14 +123,14 @@
 //     it is counted in the preview, in every message's segments and in
 //     the cost.
 //   - Length. A body, opt-out line included, may have at most 1,600
-//     characters ([MaxBodyLength], counted as providers do, in UTF-16 code
+//     characters ([SMSMaxBodyLength], counted as providers do, in UTF-16 code
 //     units). A longer body is an error, never truncated: CompileSMS
 //     rejects text that is too long even with every field empty, and
 //     [RenderedSMS.Err] reports a patient whose values make it too long
 //     (*[TooLongError], errors.Is [ErrTooLong]).
-//   - Images. Up to three images ([MaxImages]) make the message an MMS.
+//   - Images. Up to three images ([MMSMaxImages]) make the message an MMS.
 //     Each must be a JPEG, PNG or GIF — detected from its first bytes, not
-//     its file name — and smaller than 1 MiB ([MaxImageBytes]). Problems
+//     its file name — and smaller than 1 MiB ([MMSMaxImageBytes]). Problems
 //     are reported as *[ImageError] values naming the image's index, one
 //     per problem, wrapping [ErrTooManyImages], [ErrImageTooLarge],
 //     [ErrImageType] or [ErrImageEmpty]. An MMS is not split into

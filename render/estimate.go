@@ -44,7 +44,7 @@ type SMSEstimate struct {
 	// patient IDs.
 	EncodingChanged    int
 	EncodingChangedIDs []string
-	// TooLong counts recipients whose message exceeds MaxBodyLength (they
+	// TooLong counts recipients whose message exceeds SMSMaxBodyLength (they
 	// would fail); TooLongIDs lists the first few patient IDs. Their
 	// messages are not counted in Segments or Cost.
 	TooLong    int

@@ -8,8 +8,8 @@ import (
 
 // MMS limits from the guide: up to 3 images, each under 1 MB.
 const (
-	MaxImages     = 3
-	MaxImageBytes = 1 << 20 // an image must be smaller than this (1 MiB)
+	MMSMaxImages     = 3
+	MMSMaxImageBytes = 1 << 20 // an image must be smaller than this (1 MiB)
 )
 
 // ImageType is the media type of an MMS image, detected from its content.
@@ -78,9 +78,9 @@ type ImageError struct {
 func (e *ImageError) Error() string {
 	switch e.Err {
 	case ErrTooManyImages:
-		return fmt.Sprintf("render: image %d: too many images (at most %d)", e.Index, MaxImages)
+		return fmt.Sprintf("render: image %d: too many images (at most %d)", e.Index, MMSMaxImages)
 	case ErrImageTooLarge:
-		return fmt.Sprintf("render: image %d: %d bytes, must be under %d", e.Index, e.Size, MaxImageBytes)
+		return fmt.Sprintf("render: image %d: %d bytes, must be under %d", e.Index, e.Size, MMSMaxImageBytes)
 	}
 	return fmt.Sprintf("render: image %d: %s", e.Index, trimPrefix(e.Err.Error()))
 }
@@ -97,20 +97,20 @@ func trimPrefix(s string) string {
 	return s
 }
 
-// ValidateImages checks the images of an MMS: at most MaxImages, each
-// non-empty, under MaxImageBytes and a JPEG, PNG or GIF by content. It
+// ValidateImages checks the images of an MMS: at most MMSMaxImages, each
+// non-empty, under MMSMaxImageBytes and a JPEG, PNG or GIF by content. It
 // returns errors.Join of one *ImageError per problem, or nil.
 func ValidateImages(images []Image) error {
 	var errs []error
 	for i, im := range images {
-		if i >= MaxImages {
+		if i >= MMSMaxImages {
 			errs = append(errs, &ImageError{Index: i, Size: len(im.Data), Err: ErrTooManyImages})
 			break
 		}
 		switch _, ok := im.Type(); {
 		case len(im.Data) == 0:
 			errs = append(errs, &ImageError{Index: i, Err: ErrImageEmpty})
-		case len(im.Data) >= MaxImageBytes:
+		case len(im.Data) >= MMSMaxImageBytes:
 			errs = append(errs, &ImageError{Index: i, Size: len(im.Data), Err: ErrImageTooLarge})
 		case !ok:
 			errs = append(errs, &ImageError{Index: i, Size: len(im.Data), Err: ErrImageType})

@@ -10,10 +10,10 @@ import (
 	"github.com/carecast/carecast"
 )
 
-// MaxBodyLength is the longest SMS or MMS body, in characters as providers
+// SMSMaxBodyLength is the longest SMS or MMS body, in characters as providers
 // count them (UTF-16 code units): 1,600, the common provider limit
 // (Twilio's error 21617). Longer bodies are an error, never truncated.
-const MaxBodyLength = 1600
+const SMSMaxBodyLength = 1600
 
 // DefaultOptOutLine is the opt-out instruction appended to marketing SMS
 // (compliance SM-07).
@@ -32,8 +32,8 @@ type SMSContent struct {
 	// Body is the template text, with merge fields as {{key}} tokens
 	// (see ParseTemplate). It may be empty only when Images are attached.
 	Body string
-	// Images, when present, make the message an MMS: at most MaxImages
-	// JPEG, PNG or GIF images, each under MaxImageBytes.
+	// Images, when present, make the message an MMS: at most MMSMaxImages
+	// JPEG, PNG or GIF images, each under MMSMaxImageBytes.
 	Images []Image
 	// OptOutLine says whether the opt-out line is appended. nil means
 	// the default: on for marketing, off for transactional. The line is
@@ -51,15 +51,15 @@ type SMSContent struct {
 // nor images.
 var ErrEmptyBody = errors.New("render: SMS body is empty")
 
-// ErrTooLong is the class of errors for bodies over MaxBodyLength; the
+// ErrTooLong is the class of errors for bodies over SMSMaxBodyLength; the
 // concrete error is a *TooLongError. Test with errors.Is.
 var ErrTooLong = errors.New("render: message body too long")
 
-// TooLongError reports a body longer than MaxBodyLength.
+// TooLongError reports a body longer than SMSMaxBodyLength.
 type TooLongError struct {
 	// Length is the body's length in UTF-16 code units.
 	Length int
-	// Limit is MaxBodyLength.
+	// Limit is SMSMaxBodyLength.
 	Limit int
 	// MMS is set when the message carries images.
 	MMS bool
@@ -93,7 +93,7 @@ type SMSTemplate struct {
 // purpose sent by org. It returns the template's parse errors
 // (*UnknownFieldsError, *TemplateSyntaxError), ErrEmptyBody, an
 // errors.Join of *ImageError values, or a *TooLongError when even the
-// text without any field values exceeds MaxBodyLength.
+// text without any field values exceeds SMSMaxBodyLength.
 func CompileSMS(c SMSContent, purpose carecast.Purpose, org carecast.Organization) (*SMSTemplate, error) {
 	if !purpose.Valid() {
 		return nil, fmt.Errorf("render: invalid purpose %q", string(purpose))
@@ -165,12 +165,12 @@ type RenderedSMS struct {
 // units.
 func (r RenderedSMS) Length() int { return smsLength(r.Body, r.Count) }
 
-// Err returns a *TooLongError when the body exceeds MaxBodyLength, or nil.
+// Err returns a *TooLongError when the body exceeds SMSMaxBodyLength, or nil.
 // Render never truncates: the caller decides (the engine fails that
 // recipient with a stated reason).
 func (r RenderedSMS) Err() error {
-	if n := r.Length(); n > MaxBodyLength {
-		return &TooLongError{Length: n, Limit: MaxBodyLength, MMS: r.MMS}
+	if n := r.Length(); n > SMSMaxBodyLength {
+		return &TooLongError{Length: n, Limit: SMSMaxBodyLength, MMS: r.MMS}
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (t *SMSTemplate) finish(body string) RenderedSMS {
 	r := RenderedSMS{Body: body, Count: CountSMS(body), MMS: len(t.images) > 0, Images: t.images}
 	if r.MMS {
 		r.Count.Segments = 1
-		r.Count.Remaining = max(0, MaxBodyLength-smsLength(body, r.Count))
+		r.Count.Remaining = max(0, SMSMaxBodyLength-smsLength(body, r.Count))
 	}
 	return r
 }

@@ -36,8 +36,8 @@ func TestValidateImages(t *testing.T) {
 		{"file named .jpg with PDF content is the wrong type", []Image{{Data: smsJPEG}, {Filename: "x.jpg", Data: []byte("%PDF-1.7 ...")}}, ErrImageType, 1},
 		{"WebP is not accepted", []Image{{Data: []byte("RIFF\x00\x00\x00\x00WEBPVP8 ")}}, ErrImageType, 0},
 		{"empty data", []Image{{Filename: "a.gif", URL: "https://x/a.gif"}}, ErrImageEmpty, 0},
-		{"exactly 1 MiB is too large", []Image{{Data: append(smsPNG[:8:8], make([]byte, MaxImageBytes-8)...)}}, ErrImageTooLarge, 0},
-		{"one byte under 1 MiB is fine", []Image{{Data: append(smsPNG[:8:8], make([]byte, MaxImageBytes-9)...)}}, nil, 0},
+		{"exactly 1 MiB is too large", []Image{{Data: append(smsPNG[:8:8], make([]byte, MMSMaxImageBytes-8)...)}}, ErrImageTooLarge, 0},
+		{"one byte under 1 MiB is fine", []Image{{Data: append(smsPNG[:8:8], make([]byte, MMSMaxImageBytes-9)...)}}, nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,14 +25,14 @@ const (
 type Attachment struct {
 	// Filename is the name the recipient sees: no directory part, no
 	// control characters, at most AttachmentMaxFilenameBytes bytes.
-	Filename string
+	Filename string `json:"filename"`
 	// ContentType is the MIME type ("application/pdf"). When empty it is
 	// detected from the file name's extension, then from the content (see
 	// AttachmentContentType).
-	ContentType string
+	ContentType string `json:"content_type,omitempty"`
 	// Data is the file's content. It is not copied: callers must not
 	// modify it after handing it over.
-	Data []byte
+	Data []byte `json:"data"`
 }
 
 // Sentinel errors of attachment validation, matched with errors.Is through

@@ -50,7 +50,7 @@ type EmailContent struct {
 	// Style holds the style settings; the zero value means defaults.
 	Style Style `json:"style,omitzero"`
 	// Attachments are attached to every recipient's copy.
-	Attachments []Attachment `json:"-"`
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // Sentinel errors of CompileEmail. Merge-token errors are the merge

@@ -138,7 +138,10 @@ type emailSlots struct {
 
 // emailPickPrefix returns a sentinel prefix absent from every input.
 func emailPickPrefix(c EmailContent, org carecast.Organization) string {
-	all := strings.ToLower(c.Body + "\x00" + c.Subject + "\x00" + c.PreviewText + "\x00" + org.Name + "\x00" + strings.Join(org.PostalAddress, "\x00"))
+	st := c.Style
+	all := strings.ToLower(strings.Join(append([]string{c.Body, c.Subject, c.PreviewText, org.Name,
+		st.FontFamily, st.FontSize, st.TextColor, st.ButtonBackground, st.ButtonTextColor,
+		st.ContainerBackground, st.LinkColor, st.PageBackground}, org.PostalAddress...), "\x00"))
 	for i := 0; ; i++ {
 		p := "zqmf" + emailLetters(i) + "q"
 		if !strings.Contains(all, p) {
@@ -227,6 +230,15 @@ func (s *emailSlots) split(out string) []emailSeg {
 		lit.WriteString(out[:j])
 		rest := out[j+len(s.prefix):]
 		kind, n, ok := emailParseSentinel(rest)
+		switch {
+		case !ok:
+		case kind == emailSlotMerge:
+			ok = n.idx < len(s.merges)
+		case kind == emailSlotLink:
+			ok = n.idx < len(s.links)
+		case kind == emailSlotUnsub:
+			ok = n.idx == 0
+		}
 		if !ok {
 			lit.WriteString(s.prefix)
 			out = rest

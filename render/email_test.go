@@ -495,3 +495,24 @@ func FuzzCompileEmailMarkdown(f *testing.F) {
 		})
 	})
 }
+
+func TestEmailSentinelPrefixAvoidsStyle(t *testing.T) {
+	// A font name that spells a would-be sentinel must stay literal.
+	tpl := emailCompileT(t, EmailContent{Format: FormatMarkdown, Body: "{{first_name}}", Style: Style{FontFamily: "zqmfaqm5x, zqmfaqu0x"}}, carecast.Transactional)
+	p := carecast.Patient{FirstName: "Ann"}
+	r := tpl.Render(Data{Patient: &p}, nil)
+	assert.Contains(t, r.HTML, "font-family:zqmfaqm5x, zqmfaqu0x")
+	assert.Contains(t, r.HTML, ">Ann</p>")
+}
+
+func TestEmailSplitIgnoresOutOfRangeSentinels(t *testing.T) {
+	s := &emailSlots{prefix: "zqmfaq", merges: []*Template{nil}, links: []string{"https://a.example"}}
+	segs := s.split("a zqmfaqm0x b zqmfaqm1x c zqmfaql0x d zqmfaql1x e zqmfaqu0x f zqmfaqu1x g zqmfaqq")
+	var kinds []emailSlotKind
+	for _, sg := range segs {
+		kinds = append(kinds, sg.kind)
+	}
+	assert.Equal(t, []emailSlotKind{emailSlotMerge, emailSlotLink, emailSlotUnsub, emailSlotEnd}, kinds)
+	assert.Equal(t, " b zqmfaqm1x c ", segs[1].lit)
+	assert.Equal(t, " f zqmfaqu1x g zqmfaqq", segs[3].lit)
+}

@@ -141,7 +141,8 @@ type Store interface {
 	// SaveCohort creates or replaces c (by OrgID and ID) and returns it as
 	// stored: with an ID assigned if it was empty, CreatedAt kept from
 	// the stored version (or set now) and UpdatedAt set now. It returns an
-	// error of class ErrInvalidCohort for a cohort that fails Check.
+	// error of class ErrInvalidCohort for a cohort that fails Check, and
+	// may reject an invalid filter with a *FilterError.
 	SaveCohort(ctx context.Context, c Cohort) (Cohort, error) // assigns ID if empty
 	// Cohort returns one cohort, or an error wrapping ErrNotFound if it is
 	// missing or belongs to another organisation.
@@ -158,13 +159,18 @@ type MemStoreConfig struct {
 	// Now returns the current time for CreatedAt and UpdatedAt. Defaults
 	// to time.Now.
 	Now func() time.Time
+	// Schema, if set, makes SaveCohort validate filters against it
+	// (rejecting invalid ones with a *FilterError). Defaults to nil: only
+	// Cohort.Check runs.
+	Schema *Schema
 }
 
 // MemStore is an in-memory Store, safe for concurrent use. It keeps each
 // cohort as its JSON encoding, so what it returns is always a fresh copy
 // and every saved cohort has proven to round-trip.
 type MemStore struct {
-	now func() time.Time
+	now    func() time.Time
+	schema *Schema // nil: no filter validation
 
 	mu   sync.RWMutex
 	orgs map[string]map[string][]byte
@@ -180,6 +186,9 @@ func NewMemStoreWith(cfg *MemStoreConfig) *MemStore {
 	if cfg != nil && cfg.Now != nil {
 		s.now = cfg.Now
 	}
+	if cfg != nil {
+		s.schema = cfg.Schema
+	}
 	return s
 }
 
@@ -190,6 +199,11 @@ func (s *MemStore) SaveCohort(ctx context.Context, c Cohort) (Cohort, error) {
 	}
 	if err := c.Check(); err != nil {
 		return Cohort{}, err
+	}
+	if s.schema != nil {
+		if err := s.schema.Validate(c.Filter); err != nil {
+			return Cohort{}, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -208,3 +208,52 @@ func TestSearchAndFindByContact(t *testing.T) {
 	_, err = cohort.NewMemPatientStoreWith(&cohort.MemPatientStoreConfig{DefaultRegion: "Narnia"})
 	assert.Error(t, err)
 }
+
+func TestSchemaChoices(t *testing.T) {
+	s, err := cohort.NewSchemaWith(cohort.SchemaConfig{
+		Choices: map[string][]string{cohort.FieldTags: {"vip", "newsletter"}, cohort.FieldLocation: {"downtown"}},
+		Attributes: []cohort.AttrDef{
+			{Key: "packages", Label: "Packages", Category: "Billing", Type: carecast.AttrStringSet, Values: []string{"botox", "peel"}},
+		},
+	})
+	require.NoError(t, err)
+	tags, _ := s.Field(cohort.FieldTags)
+	assert.Equal(t, []string{"vip", "newsletter"}, tags.Values)
+	assert.NoError(t, s.Validate(cohort.Where(cohort.ContainsAny(cohort.FieldTags, "vip"))))
+	for _, e := range []cohort.Expr{
+		cohort.ContainsAny(cohort.FieldTags, "vip", "vipp"),
+		cohort.StringIs(cohort.FieldLocation, "uptown"),
+		cohort.ContainsNone("packages", "facial"),
+	} {
+		var fe *cohort.FilterError
+		require.ErrorAs(t, s.Validate(cohort.Where(e)), &fe)
+		assert.Equal(t, cohort.CodeBadValue, fe.Code)
+	}
+	// Fields without choices accept any value.
+	assert.NoError(t, s.Validate(cohort.Where(cohort.StringIs(cohort.FieldProvider, "anyone"))))
+
+	for _, cfg := range []cohort.SchemaConfig{
+		{Choices: map[string][]string{cohort.FieldAge: {"1"}}},
+		{Choices: map[string][]string{cohort.FieldTags: {}}},
+		{Choices: map[string][]string{cohort.FieldTags: {"a", "a"}}},
+		{Attributes: []cohort.AttrDef{{Key: "n", Label: "N", Category: "c", Type: carecast.AttrMoney, Values: []string{"1"}}}},
+	} {
+		_, err := cohort.NewSchemaWith(cfg)
+		assert.True(t, errors.Is(err, cohort.ErrInvalidSchema), "%+v: %v", cfg, err)
+	}
+}
+
+func TestMemStoreValidatesFilters(t *testing.T) {
+	s := cohort.NewMemStoreWith(&cohort.MemStoreConfig{Schema: mustSchema(t)})
+	_, err := s.SaveCohort(context.Background(), cohort.Cohort{OrgID: "o", Name: "x", Filter: cohort.Where(cohort.IsSet("shoe_size"))})
+	assert.True(t, errors.Is(err, cohort.ErrInvalidFilter), "got %v", err)
+	_, err = s.SaveCohort(context.Background(), cohort.Cohort{OrgID: "o", Name: "x", Filter: cohort.Where(cohort.IsSet("total_spent"))})
+	assert.NoError(t, err)
+}
+
+func mustSchema(t *testing.T) *cohort.Schema {
+	t.Helper()
+	s, err := cohort.NewSchema(cohort.AttrDef{Key: "total_spent", Label: "Total spent", Category: "Billing", Type: carecast.AttrMoney})
+	require.NoError(t, err)
+	return s
+}

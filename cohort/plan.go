@@ -315,7 +315,7 @@ func (p *planner) strings(c *Cond, def *FieldDef, fail func(ErrorCode, string) e
 		if v == "" {
 			return fail(CodeBadValue, fmt.Sprintf("value %d is empty", i))
 		}
-		if def.Type == carecast.AttrEnum && !contains(def.Values, v) {
+		if len(def.Values) > 0 && !contains(def.Values, v) {
 			return fail(CodeBadValue, fmt.Sprintf("value %d is not one of the field's choices", i))
 		}
 	}

@@ -2,6 +2,7 @@ package cohort
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -59,7 +60,9 @@ type FieldDef struct {
 	Type carecast.AttrType `json:"type"`
 	// Ops lists the operators the field accepts, in display order.
 	Ops []Op `json:"ops"`
-	// Values lists the allowed operands of an enum field, in display order.
+	// Values lists the allowed operands of an enum field, or the declared
+	// choices of a text or set field, in display order. When non-empty,
+	// filters may only name these values.
 	Values []string `json:"values,omitempty"`
 	// Core is true for the built-in fields read from carecast.Patient and
 	// false for host attributes read from Patient.Attributes.
@@ -80,8 +83,10 @@ type AttrDef struct {
 	// Type is the attribute's value type: carecast.AttrNumber, AttrMoney,
 	// AttrDate, AttrBool, AttrEnum, AttrStringSet, or cohort.AttrString.
 	Type carecast.AttrType
-	// Values lists the choices of an enum attribute (required for enums,
-	// non-empty and unique; must be empty for other types).
+	// Values lists the choices of the attribute: required for enums,
+	// optional for string and string_set attributes (a filter naming
+	// another value is then rejected), not allowed for other types.
+	// Values must be non-empty and unique.
 	Values []string
 }
 
@@ -138,17 +143,49 @@ func coreFields() []FieldDef {
 	}
 }
 
-// NewSchema returns the schema of the core fields plus attrs. It returns an
-// error of class ErrInvalidSchema naming the attribute key if a key is
-// malformed, duplicated or a core field name, a label or category is empty,
-// the type is unknown, or enum values are missing or duplicated.
+// NewSchema returns the schema of the core fields plus attrs. It is
+// NewSchemaWith(SchemaConfig{Attributes: attrs}).
 func NewSchema(attrs ...AttrDef) (*Schema, error) {
+	return NewSchemaWith(SchemaConfig{Attributes: attrs})
+}
+
+// SchemaConfig configures NewSchemaWith.
+type SchemaConfig struct {
+	// Attributes are the host's attribute declarations, in display order.
+	Attributes []AttrDef
+	// Choices optionally declares the known values of core text and set
+	// fields: FieldLocation, FieldProvider, FieldGender and FieldTags.
+	// A filter naming any other value for such a field is rejected
+	// (CodeBadValue: "unknown tag"), and a filter-builder UI can offer the
+	// values as a list (FieldDef.Values). Fields without choices accept
+	// any value. Choices must be non-empty and unique.
+	Choices map[string][]string
+}
+
+// NewSchemaWith returns the schema of the core fields plus cfg's
+// attributes and choices. It returns an error of class ErrInvalidSchema
+// naming the key if an attribute key is malformed, duplicated or a core
+// field name, a label or category is empty, the type is unknown, enum
+// values are missing, values are duplicated or empty, or Choices names a
+// field other than location, provider, gender and tags.
+func NewSchemaWith(cfg SchemaConfig) (*Schema, error) {
 	s := &Schema{fields: coreFields(), byKey: map[string]int{}}
 	for i := range s.fields {
 		s.fields[i].Core = true
 		s.byKey[s.fields[i].Key] = i
 	}
-	for _, a := range attrs {
+	for key, vals := range cfg.Choices {
+		switch key {
+		case FieldLocation, FieldProvider, FieldGender, FieldTags:
+		default:
+			return nil, fmt.Errorf("%w: choices for %s: only location, provider, gender and tags take choices", ErrInvalidSchema, quoteName(key))
+		}
+		if err := validValues(vals); err != nil {
+			return nil, fmt.Errorf("%w: choices for %s: %s", ErrInvalidSchema, quoteName(key), err.Error())
+		}
+		s.fields[s.byKey[key]].Values = slices.Clone(vals)
+	}
+	for _, a := range cfg.Attributes {
 		if err := validAttrDef(a); err != nil {
 			return nil, err
 		}
@@ -162,6 +199,21 @@ func NewSchema(attrs ...AttrDef) (*Schema, error) {
 		})
 	}
 	return s, nil
+}
+
+// validValues checks a list of choices: non-empty, unique, no empty value.
+func validValues(vals []string) error {
+	if len(vals) == 0 {
+		return errors.New("no values")
+	}
+	seen := map[string]bool{}
+	for _, v := range vals {
+		if v == "" || seen[v] {
+			return errors.New("values must be non-empty and unique")
+		}
+		seen[v] = true
+	}
+	return nil
 }
 
 // validAttrDef checks one attribute declaration.
@@ -181,21 +233,16 @@ func validAttrDef(a AttrDef) error {
 	if OpsFor(a.Type) == nil {
 		return bad("unknown type")
 	}
-	if a.Type != carecast.AttrEnum {
-		if len(a.Values) > 0 {
-			return bad("values are only allowed for enum attributes")
-		}
-		return nil
-	}
-	if len(a.Values) == 0 {
+	switch {
+	case a.Type == carecast.AttrEnum && len(a.Values) == 0:
 		return bad("enum without values")
+	case len(a.Values) == 0:
+		return nil
+	case a.Type != carecast.AttrEnum && a.Type != AttrString && a.Type != carecast.AttrStringSet:
+		return bad("values are only allowed for enum, string and string_set attributes")
 	}
-	seen := map[string]bool{}
-	for _, v := range a.Values {
-		if v == "" || seen[v] {
-			return bad("enum values must be non-empty and unique")
-		}
-		seen[v] = true
+	if err := validValues(a.Values); err != nil {
+		return bad(err.Error())
 	}
 	return nil
 }

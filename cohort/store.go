@@ -63,9 +63,8 @@ type Query struct {
 	// Filter selects the patients; the zero Filter selects all of them.
 	Filter Filter
 	// Now is the instant relative conditions (age, within_last_days) are
-	// evaluated at; ages use Now's calendar date in Now's location. The
-	// zero Now is invalid for filters with relative conditions only in
-	// the sense that they are evaluated at year 1.
+	// evaluated at; ages use Now's calendar date in Now's location, so
+	// pass now in the practice's time zone. Stores never read the clock.
 	Now time.Time
 	// AfterID, if non-empty, restricts the stream to IDs greater than it
 	// (keyset pagination: resume a stream after the last ID seen).

@@ -516,3 +516,18 @@ func TestEmailSplitIgnoresOutOfRangeSentinels(t *testing.T) {
 	assert.Equal(t, " b zqmfaqm1x c ", segs[1].lit)
 	assert.Equal(t, " f zqmfaqu1x g zqmfaqq", segs[3].lit)
 }
+
+func TestEmailCompileDeterministic(t *testing.T) {
+	c, org, p := emailBenchFixture(t)
+	var first RenderedEmail
+	for i := range 5 {
+		tpl, err := CompileEmail(c, carecast.Marketing, org)
+		require.NoError(t, err)
+		r := tpl.Render(Data{Patient: &p, Org: &org}, &EmailRenderOpts{UnsubscribeURL: "https://t.example/u"})
+		if i == 0 {
+			first = r
+			continue
+		}
+		require.Equal(t, first, r, "compile %d differs", i)
+	}
+}

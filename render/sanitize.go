@@ -76,7 +76,7 @@ var sanitizeImport = regexp.MustCompile(`(?i)@import[^;]*;?`)
 //     source, track, canvas, dialog;
 //   - obsolete raw-text elements: xmp, plaintext, noembed, noframes;
 //   - a <style> element whose CSS holds expression(, javascript:,
-//     vbscript:, behavior, -moz-binding or a backslash escape.
+//     vbscript:, behavior: (the IE property), -moz-binding or a backslash escape.
 //
 // Removed but with their content kept: form (the wrapper only).
 //
@@ -88,7 +88,7 @@ var sanitizeImport = regexp.MustCompile(`(?i)@import[^;]*;?`)
 //     whose URL has a scheme other than http, https, mailto, tel, sms or cid
 //     (javascript:, vbscript:, data:, file:, …);
 //   - a style attribute holding expression(, javascript:, vbscript:,
-//     behavior, -moz-binding or a backslash escape.
+//     behavior: (the IE property), -moz-binding or a backslash escape.
 //
 // Also removed: every HTML comment (including Outlook conditional
 // comments; the layout adds its own), and @import rules inside <style>
@@ -231,7 +231,7 @@ func sanitizeDangerousCSS(css string) bool {
 		}
 		return r
 	}, l)
-	for _, bad := range []string{"expression(", "javascript:", "vbscript:", "behavior", "-moz-binding", `\`} {
+	for _, bad := range []string{"expression(", "javascript:", "vbscript:", "behavior:", "-moz-binding", `\`} {
 		if strings.Contains(l, bad) {
 			return true
 		}

@@ -43,6 +43,8 @@ func TestSanitizeEmailHTML(t *testing.T) {
 			[]string{"p { color: red; }"}, []string{"@import"}, []Removal{{RemovedCSS, "@import", 1}}},
 		{"dangerous style element", `<style>p { behavior: url(x.htc) }</style><p>x</p>`, []string{"<p>x</p>"}, []string{"behavior", "<style"},
 			[]Removal{{RemovedElement, "style", 1}}},
+		{"class named behavior is fine", `<style>.behavior-note { color: red; }</style><p class="behavior-note">x</p>`,
+			[]string{".behavior-note { color: red; }"}, nil, nil},
 		{"comments", `<!-- secret --><p>a<!--[if mso]>b<![endif]--></p>`, []string{"<p>a</p>"}, []string{"secret", "mso"},
 			[]Removal{{RemovedComment, "comment", 2}}},
 		{"head metadata", `<html><head><title>T</title><meta http-equiv="refresh" content="0;url=x"><base href="https://e.example/"><link rel="stylesheet" href="s.css"></head><body>b</body></html>`,

@@ -304,6 +304,13 @@ func smsWalkUCS2(text string, cuts *[]int) SMSCount {
 			state = -1
 			continue
 		}
+		if n, w := smsEmojiCluster(text[off:]); n > 0 {
+			p.add(w, off)
+			chars++
+			off += n
+			state = -1
+			continue
+		}
 		cluster, _, _, st := uniseg.FirstGraphemeClusterInString(text[off:], state)
 		state = st
 		if cluster == "\r\n" { // CR and LF count as two characters
@@ -361,6 +368,41 @@ func smsSingle(r rune, rest string) bool {
 		return true
 	}
 	return false
+}
+
+// smsEmojiCluster recognises, without the Unicode tables, the common emoji
+// clusters at the start of s (at a cluster boundary): an emoji from
+// U+1F000–U+1FAFF, or a pair of regional indicators (a flag), followed by
+// any skin-tone modifiers and variation selectors, and then by ASCII or
+// the end of s. It returns the cluster's length in bytes and UTF-16
+// units, or 0 when s starts otherwise (ZWJ sequences, for example).
+func smsEmojiCluster(s string) (n, units int) {
+	r, size := utf8.DecodeRuneInString(s)
+	if r < 0x1F000 || r > 0x1FAFF {
+		return 0, 0
+	}
+	n, units = size, 2
+	if r >= 0x1F1E6 && r <= 0x1F1FF { // regional indicators come in pairs
+		r2, size2 := utf8.DecodeRuneInString(s[n:])
+		if r2 < 0x1F1E6 || r2 > 0x1F1FF {
+			return 0, 0
+		}
+		n += size2
+		units += 2
+	}
+	for n < len(s) && s[n] >= utf8.RuneSelf {
+		r2, size2 := utf8.DecodeRuneInString(s[n:])
+		switch {
+		case r2 >= 0x1F3FB && r2 <= 0x1F3FF: // skin-tone modifiers
+			units += 2
+		case r2 == 0xFE0E || r2 == 0xFE0F: // text and emoji presentation
+			units++
+		default:
+			return 0, 0
+		}
+		n += size2
+	}
+	return n, units
 }
 
 // smsMayPrepend reports whether r may be a Grapheme_Cluster_Break=Prepend

@@ -318,3 +318,28 @@ func TestGSMTablesMatchGSM0338(t *testing.T) {
 		}
 	}
 }
+
+// TestSMSEmojiClusterAgreesWithUniseg checks the emoji fast path against
+// the Unicode tables for every code point of the emoji blocks, alone and
+// with modifiers, variation selectors and regional indicators after it.
+func TestSMSEmojiClusterAgreesWithUniseg(t *testing.T) {
+	tails := []string{"", "\U0001F3FB", "\uFE0F", "\U0001F3FD\uFE0F", "\U0001F1FA", "\U0001F1FA\U0001F3FF", "\u200D\U0001F308", "\U0001F1FA\U0001F1F8"}
+	for r := rune(0x1EFF0); r <= 0x1FB10; r++ {
+		for _, tail := range tails {
+			for _, after := range []string{"", "a", "é"} {
+				s := string(r) + tail + after
+				n, units := smsEmojiCluster(s)
+				if n == 0 {
+					continue
+				}
+				cl, _, _, _ := uniseg.FirstGraphemeClusterInString(s, -1)
+				if cl != s[:n] {
+					t.Fatalf("%q: fast path took %q, uniseg %q", s, s[:n], cl)
+				}
+				if want := len(utf16.Encode([]rune(cl))); units != want {
+					t.Fatalf("%q: %d units, want %d", s, units, want)
+				}
+			}
+		}
+	}
+}

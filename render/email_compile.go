@@ -92,11 +92,12 @@ func CompileEmail(c EmailContent, purpose carecast.Purpose, org carecast.Organiz
 	if err := emailMarkSlots(doc, slots); err != nil {
 		return nil, err
 	}
-	text := emailPlainText(doc, slots)
 	htmlOut, err := emailInline(doc)
 	if err != nil {
 		return nil, err
 	}
+	// After inlining, so that CSS display rules show in style attributes.
+	text := emailPlainText(doc, slots)
 	t.merges = slots.merges
 	t.links = slots.links
 	t.linksHTML = make([]string, len(slots.links))

@@ -330,6 +330,8 @@ func TestEmailPlainText(t *testing.T) {
 		{"table", "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>", "a b\nc d\n"},
 		{"hidden", `<div style="display: none">secret preheader</div><p>shown</p>`, "shown\n"},
 		{"entities", "<p>a &amp; b &lt;c&gt;</p>", "a & b <c>\n"},
+		{"display block by class", "<style>.c { display: block; }</style><p>quote<cite class=\"c\">someone</cite></p>", "quote\nsomeone\n"},
+		{"hidden by class", "<style>.h { display: none; }</style><p class=\"h\">x</p><p>y</p>", "y\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,11 +9,12 @@ import (
 )
 
 // emailPlainText generates the text/plain alternative from the assembled
-// document (before inlining, with slot sentinels in place): paragraphs
+// document (after inlining, with slot sentinels in place): paragraphs
 // and headings separated by blank lines, "- " and "1. " list items, "> "
 // quoted blockquotes, a dashed line for <hr>, and links as "text (url)"
 // (just "url" when the text is the URL itself). The head, the preheader
-// and elements hidden with display:none are skipped.
+// and elements hidden with display:none are skipped; inline elements
+// styled display:block start a new line.
 func emailPlainText(doc *nethtml.Node, slots *emailSlots) string {
 	w := &emailTextWriter{slots: slots}
 	body := emailFind(doc, func(n *nethtml.Node) bool { return n.DataAtom == atom.Body })
@@ -161,6 +162,12 @@ func (w *emailTextWriter) node(n *nethtml.Node) {
 	case atom.Img:
 		// Images carry no text; a linked image's alt is used by link.
 	default:
+		if emailStyledBlock(n) {
+			w.block(1)
+			w.children(n)
+			w.block(1)
+			return
+		}
 		w.children(n)
 	}
 }
@@ -243,6 +250,13 @@ func emailHidden(n *nethtml.Node) bool {
 	}
 	st = strings.ReplaceAll(st, " ", "")
 	return strings.Contains(st, "display:none")
+}
+
+// emailStyledBlock reports an inline element styled display:block (after
+// inlining, CSS classes show up in the style attribute).
+func emailStyledBlock(n *nethtml.Node) bool {
+	st := strings.ReplaceAll(strings.ToLower(emailAttr(n, "style")), " ", "")
+	return strings.Contains(st, "display:block")
 }
 
 // finish returns the text with trailing spaces trimmed from every line

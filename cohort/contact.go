@@ -3,7 +3,7 @@ package cohort
 import (
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/carecast/carecast/eligibility"
 )
 
 // DefaultRegion is the phone region used when a Config leaves it empty.
@@ -11,20 +11,22 @@ const DefaultRegion = "US"
 
 // NormalizePhone returns raw as an E.164 number ("+15551234567"), reading
 // numbers without a country code in region (an ISO 3166-1 code such as
-// "US"). It reports false if raw is not a valid phone number.
+// "US"; empty means DefaultRegion). It reports false if raw is not a
+// valid phone number. It uses eligibility.NormalizePhone and accepts a
+// number only if its E.164 form is accepted again, so a contact the cohort
+// stores is one eligibility will consider textable at send time, and
+// normalising is idempotent.
 func NormalizePhone(raw, region string) (string, bool) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
+	e, ok := eligibility.NormalizePhone(raw, region)
+	if !ok {
 		return "", false
 	}
-	if region == "" {
-		region = DefaultRegion
+	if e != raw {
+		if again, ok := eligibility.NormalizePhone(e, region); !ok || again != e {
+			return "", false
+		}
 	}
-	num, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", false
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	return e, true
 }
 
 // looksE164 reports whether s is already in E.164 form: "+", a non-zero
@@ -42,8 +44,9 @@ func looksE164(s string) bool {
 }
 
 // storedPhoneKey normalises a phone number stored on a patient record for
-// matching: E.164 numbers are taken as they are (cheap), others are parsed
-// in region. It returns "" for numbers that cannot be read.
+// matching: E.164 numbers are taken as they are (cheap for a large index;
+// an invalid one can never equal a normalised contact), others are
+// normalised in region. It returns "" for numbers that cannot be read.
 func storedPhoneKey(raw, region string) string {
 	if looksE164(raw) {
 		return raw
@@ -55,35 +58,11 @@ func storedPhoneKey(raw, region string) string {
 	return n
 }
 
-// NormalizeEmail returns raw trimmed and lower-cased, and reports whether
-// it is a plausible address: one "@", a non-empty local part, a domain
-// with a dot and no empty labels, no spaces, quotes, angle brackets or
-// control characters, at most 254 bytes.
+// NormalizeEmail returns raw trimmed and lower-cased and reports whether
+// it is a valid address. It is eligibility.NormalizeEmail, so the cohort
+// and the send decision agree on what an email address is.
 func NormalizeEmail(raw string) (string, bool) {
-	s := strings.ToLower(strings.TrimSpace(raw))
-	if len(s) < 3 || len(s) > 254 {
-		return "", false
-	}
-	at := strings.IndexByte(s, '@')
-	if at <= 0 || at != strings.LastIndexByte(s, '@') {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>' || c == ',' || c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == '\\' {
-			return "", false
-		}
-	}
-	domain := s[at+1:]
-	if !strings.Contains(domain, ".") {
-		return "", false
-	}
-	for _, label := range strings.Split(domain, ".") {
-		if label == "" {
-			return "", false
-		}
-	}
-	return s, true
+	return eligibility.NormalizeEmail(raw)
 }
 
 // NormalizeContact normalises a phone or an email for lookup, as
@@ -92,9 +71,6 @@ func NormalizeEmail(raw string) (string, bool) {
 func NormalizeContact(raw, region string) (string, bool) {
 	if strings.Contains(raw, "@") {
 		return NormalizeEmail(raw)
-	}
-	if looksE164(strings.TrimSpace(raw)) {
-		return strings.TrimSpace(raw), true
 	}
 	return NormalizePhone(raw, region)
 }

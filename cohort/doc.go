@@ -53,6 +53,11 @@
 // carecast.Patient.Attributes. A value stored with another type than
 // declared counts as not set.
 //
+// [NewSchemaWith] can also declare the known values ("choices") of the
+// core location, provider, gender and tags fields, and string or set
+// attributes may list theirs: a filter naming an unknown tag or location
+// is then rejected, and the UI can offer the values as a list.
+//
 // The schema is also what a filter-builder UI is drawn from:
 // [Schema.Categories] groups every field with its label, type, the
 // operators it accepts ([OpsFor]) and enum choices; a Schema encodes to
@@ -100,7 +105,8 @@
 // PatientStore) rejects an invalid filter with a *[FilterError] whose
 // class is [ErrInvalidFilter]. It names the node (Path, e.g.
 // "where.and[2].not"), the field and a [ErrorCode]: unknown field, an
-// operator not allowed for the field's type, a bad or misplaced operand,
+// operator not allowed for the field's type, a bad or misplaced operand
+// (including a value outside the field's declared choices),
 // contradictory ranges (between with min > max, or "age > 60 AND age < 30"
 // in one AND group), an empty group, too deep. Error strings never contain
 // operand text or patient data: filters name the problem, not the values.
@@ -136,8 +142,10 @@
 // [ParseContacts] and the incremental [Parser] read pasted text or an
 // uploaded CSV/TXT file: a column of phones, of emails, or both, with or
 // without a header, quoted fields, a byte order mark, CRLF. Phones are
-// normalised to E.164 with the practice's default region
-// (github.com/nyaruka/phonenumbers), emails trimmed and lower-cased. The
+// normalised to E.164 with the practice's default region and emails
+// trimmed and lower-cased by the same rules package eligibility applies at
+// send time (github.com/nyaruka/phonenumbers metadata), so every imported
+// contact is one a blast can reach. The
 // running [ParseStats] (detected, duplicates, invalid lines) feed the
 // "N contacts detected" counter as the user types; invalid lines are
 // reported by number only. [MatchContacts] matches the contacts to

@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -358,10 +359,13 @@ func FuzzCheckSNSURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if ses.CheckSNSURL(s, true) == nil {
-			if !strings.HasPrefix(s, "https://sns.") || !strings.HasSuffix(s, ".pem") && !strings.Contains(s, ".pem?") && !strings.Contains(s, ".pem#") {
-				t.Fatalf("accepted %q", s)
-			}
+		if ses.CheckSNSURL(s, true) != nil {
+			return
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || !strings.HasPrefix(u.Host, "sns.") ||
+			!(strings.HasSuffix(u.Host, ".amazonaws.com") || strings.HasSuffix(u.Host, ".amazonaws.com.cn")) || !strings.HasSuffix(u.Path, ".pem") {
+			t.Fatalf("accepted %q", s)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +118,53 @@ func TestMemPatientStoreChangeWhileStreaming(t *testing.T) {
 	assert.Len(t, ps.ContactChanges("org"), 1000)
 	err := ps.ApplyContactChange(ctx, "org", cohort.ContactChange{PatientID: "missing", Kind: cohort.ChangeSMSOptOut})
 	assert.True(t, errors.Is(err, cohort.ErrNotFound))
+}
+
+// TestMemPatientStoreConcurrent runs writers and readers together; run
+// with -race. Every stream must stay in strictly ascending ID order and
+// see each patient at most once, whatever the writers do.
+func TestMemPatientStoreConcurrent(t *testing.T) {
+	ctx := context.Background()
+	ps := cohort.NewMemPatientStore()
+	var seed []carecast.Patient
+	for i := range 2000 {
+		seed = append(seed, carecast.Patient{ID: fmt.Sprintf("p%05d", i*2), Active: true})
+	}
+	ps.Put("org", seed...)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				ps.Put("org", carecast.Patient{ID: fmt.Sprintf("p%05d", (i*7+w)*2+1)})
+				_ = ps.ApplyContactChange(ctx, "org", cohort.ContactChange{PatientID: fmt.Sprintf("p%05d", i*2), Kind: cohort.ChangeSMSOptOut})
+				if i%50 == 0 {
+					ps.Delete("org", fmt.Sprintf("p%05d", i*2+2))
+				}
+				_, _ = ps.FindByContact(ctx, "org", "+12125550101")
+			}
+		}()
+	}
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				last := ""
+				for p, err := range ps.Patients(ctx, "org", cohort.Query{}) {
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if p.ID <= last {
+						t.Errorf("order broken: %s after %s", p.ID, last)
+						return
+					}
+					last = p.ID
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

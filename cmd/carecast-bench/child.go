@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -62,6 +63,12 @@ func childMain(argv []string) int {
 	fs.DurationVar(&a.lease, "lease", 0, "")
 	if err := fs.Parse(argv); err != nil {
 		return 2
+	}
+	if path := os.Getenv("CARECAST_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
 	}
 	rep, err := runChild(context.Background(), &a)
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -267,7 +268,7 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 		}
 		atN := sqlrow.NS(at)
 		var full *sql.Stmt
-		args := make([]any, 0, insertChunk*7)
+		args := make([]any, 0, insertChunk*8)
 		for start := 0; start < len(rows); start += insertChunk {
 			chunk := rows[start:min(start+insertChunk, len(rows))]
 			args = args[:0]
@@ -277,7 +278,7 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 				if next == 0 {
 					next = atN
 				}
-				args = append(args, seq, r.PatientID, string(r.Status), r.Reason, r.Address, next, atN)
+				args = append(args, seq, r.PatientID, string(r.Status), r.Reason, r.Address, next, atN, atN)
 			}
 			var res sql.Result
 			if len(chunk) == insertChunk {
@@ -302,6 +303,8 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 	return n, wrap("insert rows", err)
 }
 
+// insertSQL returns a multi-row INSERT of n rows with plain "?"
+// placeholders (numbered ones cost a linear name lookup per bind).
 func insertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO rows (blast_seq, patient_id, status, reason, address, next_attempt_at, created_at, updated_at) VALUES `)
@@ -309,29 +312,9 @@ func insertSQL(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?1,?2,?3,?4,?5,?6,?7,?7)`)
+		b.WriteString(`(?,?,?,?,?,?,?,?)`)
 	}
 	b.WriteString(` ON CONFLICT (blast_seq, patient_id) DO NOTHING`)
-	return renumber(b.String())
-}
-
-// renumber rewrites the repeated "?1…?7" groups of a multi-row VALUES list
-// into consecutive parameter numbers, 7 per row.
-func renumber(q string) string {
-	var b strings.Builder
-	row := -1
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' && i+1 < len(q) && q[i+1] >= '1' && q[i+1] <= '9' {
-			k := int(q[i+1] - '0')
-			if k == 1 {
-				row++
-			}
-			fmt.Fprintf(&b, "?%d", row*7+k)
-			i++
-			continue
-		}
-		b.WriteByte(q[i])
-	}
 	return b.String()
 }
 
@@ -396,9 +379,8 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 	var out []store.Row
 	err := s.c.write(ctx, func(tx *sql.Tx) error {
 		out = nil
-		var seq int64
-		err := tx.QueryRowContext(ctx, `SELECT seq FROM blasts WHERE id = ? AND org_id = ?`, p.BlastID, p.OrgID).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
+		seq, ch, err := blastKey(ctx, tx, p.OrgID, p.BlastID)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -408,16 +390,20 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 		rows, err := tx.QueryContext(ctx, `UPDATE rows SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM rows WHERE blast_seq = ? AND status = 'queued' AND next_attempt_at <= ?
 				ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING id`, p.Owner, sqlrow.NS(p.LeaseUntil), now, seq, now, p.Limit)
+			RETURNING `+claimReturning, p.Owner, sqlrow.NS(p.LeaseUntil), now, seq, now, p.Limit)
 		if err != nil {
 			return err
 		}
-		ids, err := collectIDs(rows)
-		if err != nil || len(ids) == 0 {
-			return err
+		defer rows.Close()
+		for rows.Next() {
+			r, err := sqlrow.ScanRow(rows)
+			if err != nil {
+				return err
+			}
+			r.OrgID, r.BlastID, r.Channel = p.OrgID, p.BlastID, ch
+			out = append(out, r)
 		}
-		out, err = rowsByID(ctx, tx, ids)
-		return err
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, wrap("claim rows", err)
@@ -425,62 +411,50 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 	if out == nil {
 		out = []store.Row{}
 	}
+	slices.SortFunc(out, func(a, b store.Row) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-func collectIDs(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// rowsByID reads rows by ID, in ascending ID order.
-func rowsByID(ctx context.Context, tx *sql.Tx, ids []int64) ([]store.Row, error) {
-	slices.Sort(ids)
-	out := make([]store.Row, 0, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+sqlrow.RowColumns+` FROM rows r JOIN blasts b ON b.seq = r.blast_seq
-			WHERE r.id IN (`+placeholders(len(chunk))+`) ORDER BY r.id`, args...)
-		if err != nil {
-			return nil, err
-		}
-		got, err := collectRows(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	return out, nil
-}
+// claimReturning is sqlrow.RowColumns without the blast's columns (the
+// claim knows them): placeholders keep ScanRow's column order.
+var claimReturning = strings.NewReplacer("r.", "", "b.org_id", "''", "b.id", "''", "b.channel", "''").Replace(sqlrow.RowColumns)
 
 // outcomeSQL applies one outcome when the lease rules allow it (see
-// store.LedgerStore.RecordOutcomes).
+// store.LedgerStore.RecordOutcomes). Plain "?" placeholders: numbered ones
+// cost a name lookup per bind; outcomeArgs repeats values as needed.
 const outcomeSQL = `UPDATE rows SET
-	status = ?1, reason = ?2, error_code = ?3, updated_at = ?4,
-	address = CASE WHEN ?5 <> '' THEN ?5 ELSE address END,
-	attempts = attempts + ?6,
-	provider_message_id = CASE WHEN ?7 <> '' THEN ?7 ELSE provider_message_id END,
-	segments = CASE WHEN ?8 <> 0 OR ?9 <> 0 THEN ?8 ELSE segments END,
-	cost = CASE WHEN ?8 <> 0 OR ?9 <> 0 THEN ?9 ELSE cost END,
-	sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END,
-	failed_at = CASE WHEN ?1 = 'failed' THEN ?4 ELSE failed_at END,
-	next_attempt_at = CASE WHEN ?1 = 'queued' THEN (CASE WHEN ?10 <> 0 THEN ?10 ELSE ?4 END) ELSE next_attempt_at END,
+	status = ?, reason = ?, error_code = ?, updated_at = ?,
+	address = CASE WHEN ? <> '' THEN ? ELSE address END,
+	attempts = attempts + ?,
+	provider_message_id = CASE WHEN ? <> '' THEN ? ELSE provider_message_id END,
+	segments = CASE WHEN ? THEN ? ELSE segments END,
+	cost = CASE WHEN ? THEN ? ELSE cost END,
+	sent_at = CASE WHEN ? THEN ? ELSE sent_at END,
+	failed_at = CASE WHEN ? THEN ? ELSE failed_at END,
+	next_attempt_at = CASE WHEN ? THEN ? ELSE next_attempt_at END,
 	lease_owner = '', lease_until = 0
-	WHERE id = ?11 AND lease_owner = ?12 AND (
-		(status = 'sending' AND ?1 IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
-		OR (status = 'in_doubt' AND ?1 IN ('sent', 'failed', 'skipped', 'opted_out')))`
+	WHERE id = ? AND lease_owner = ? AND (
+		(status = 'sending' AND ? IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
+		OR (status = 'in_doubt' AND ? IN ('sent', 'failed', 'skipped', 'opted_out')))`
+
+func outcomeArgs(o *store.Outcome, args []any) []any {
+	at, st := sqlrow.NS(o.At), string(o.Status)
+	next := sqlrow.NS(o.NextAttemptAt)
+	if next == 0 {
+		next = at
+	}
+	money := o.Segments != 0 || o.Cost != 0
+	return append(args[:0], st, o.Reason, o.ErrorCode, at,
+		o.Address, o.Address,
+		boolInt(o.Attempted),
+		o.ProviderMessageID, o.ProviderMessageID,
+		boolInt(money), o.Segments,
+		boolInt(money), int64(o.Cost),
+		boolInt(o.Status == store.RowSent), at,
+		boolInt(o.Status == store.RowFailed), at,
+		boolInt(o.Status == store.RowQueued), next,
+		o.RowID, o.Owner, st, st)
+}
 
 // RecordOutcomes implements store.LedgerStore.
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (int, error) {
@@ -495,13 +469,14 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 			return err
 		}
 		defer st.Close()
+		args := make([]any, 0, 24)
 		for i := range outcomes {
 			o := &outcomes[i]
 			if o.Owner == "" {
 				continue // rows never claimed have an empty owner
 			}
-			res, err := st.ExecContext(ctx, string(o.Status), o.Reason, o.ErrorCode, sqlrow.NS(o.At), o.Address,
-				boolInt(o.Attempted), o.ProviderMessageID, o.Segments, int64(o.Cost), sqlrow.NS(o.NextAttemptAt), o.RowID, o.Owner)
+			args = outcomeArgs(o, args)
+			res, err := st.ExecContext(ctx, args...)
 			if err != nil {
 				return err
 			}

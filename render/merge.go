@@ -158,31 +158,13 @@ func ParseTemplate(text string) (*Template, error) {
 	var unknown []FieldRef
 	var lit strings.Builder
 	var seen [mergeKeyCount]bool
-	i := 0
-	for {
-		j := strings.Index(text[i:], "{{")
-		if j < 0 {
-			break
-		}
-		j += i
-		if strings.HasPrefix(text[j+2:], "{{") { // escaped literal "{{"
-			lit.WriteString(text[i : j+2])
-			i = j + 4
-			continue
-		}
-		end := strings.Index(text[j+2:], "}}")
-		if end < 0 {
-			return nil, &TemplateSyntaxError{Offset: j}
-		}
-		end += j + 2
-		lit.WriteString(text[i:j])
-		keyText, fallback, _ := strings.Cut(text[j+2:end], "|")
+	err := mergeScan(text, func(s string) { lit.WriteString(s) }, func(start, end int) {
+		keyText, fallback, _ := strings.Cut(text[start+2:end-2], "|")
 		keyText = strings.TrimSpace(keyText)
 		k := mergeLookup(keyText)
-		i = end + 2
 		if k == mergeNone {
-			unknown = append(unknown, FieldRef{Key: keyText, Offset: j})
-			continue
+			unknown = append(unknown, FieldRef{Key: keyText, Offset: start})
+			return
 		}
 		if !seen[k] {
 			seen[k] = true
@@ -192,16 +174,54 @@ func ParseTemplate(text string) (*Template, error) {
 		t.litLen += lit.Len() + len(fallback)
 		t.nFields++
 		lit.Reset()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(unknown) > 0 {
 		return nil, &UnknownFieldsError{Fields: unknown}
 	}
-	lit.WriteString(text[i:])
 	if lit.Len() > 0 || len(t.parts) == 0 {
 		t.parts = append(t.parts, mergePart{lit: lit.String()})
 		t.litLen += lit.Len()
 	}
 	return t, nil
+}
+
+// mergeScan reads template text the one way every template reader in this
+// package must: a "{{" followed by "{{" is a literal "{{"; any other "{{"
+// opens a token that runs to the next "}}". It calls lit with each run of
+// literal text as it renders (escapes resolved; runs may be split) and tok
+// with each token's byte range [start, end) in text, braces included, in
+// order. A token never closed returns a *TemplateSyntaxError.
+func mergeScan(text string, lit func(string), tok func(start, end int)) error {
+	i := 0
+	for {
+		j := strings.Index(text[i:], "{{")
+		if j < 0 {
+			break
+		}
+		j += i
+		if strings.HasPrefix(text[j+2:], "{{") { // escaped literal "{{"
+			lit(text[i : j+2])
+			i = j + 4
+			continue
+		}
+		end := strings.Index(text[j+2:], "}}")
+		if end < 0 {
+			return &TemplateSyntaxError{Offset: j}
+		}
+		end += j + 4
+		if j > i {
+			lit(text[i:j])
+		}
+		tok(j, end)
+		i = end
+	}
+	if i < len(text) {
+		lit(text[i:])
+	}
+	return nil
 }
 
 // EscapeText returns plain text written so that ParseTemplate reads it back

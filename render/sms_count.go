@@ -106,20 +106,23 @@ func smsGSMNonASCII(r rune) smsClass {
 // IsGSM7 reports whether every character of text can be sent in GSM-7.
 func IsGSM7(text string) bool {
 	for i := 0; i < len(text); {
-		if c := text[i]; c < utf8.RuneSelf {
-			if smsASCII[c] == 0 {
-				return false
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(text[i:])
-		if smsGSMNonASCII(r) == 0 {
+		w, n := smsGSMAt(text, i)
+		if w == 0 {
 			return false
 		}
 		i += n
 	}
 	return true
+}
+
+// smsGSMAt returns the GSM-7 cost of the character at text[i] and its
+// length in bytes.
+func smsGSMAt(text string, i int) (smsClass, int) {
+	if c := text[i]; c < utf8.RuneSelf {
+		return smsASCII[c], 1
+	}
+	r, n := utf8.DecodeRuneInString(text[i:])
+	return smsGSMNonASCII(r), n
 }
 
 // CountSMS measures text as carriers encode and bill it, matching Twilio's
@@ -225,18 +228,11 @@ func smsWalk(text string, cuts *[]int) SMSCount {
 		if i == len(text) {
 			break
 		}
-		var w smsClass
-		if c := text[i]; c < utf8.RuneSelf {
-			w = smsASCII[c]
-			i++
-		} else {
-			r, n := utf8.DecodeRuneInString(text[i:])
-			w = smsGSMNonASCII(r)
-			i += n
-		}
+		w, n := smsGSMAt(text, i)
 		if w == 0 {
 			return smsWalkUCS2(text, cuts)
 		}
+		i += n
 		units += int(w)
 	}
 	c := SMSCount{Encoding: GSM7, Units: units, Segments: 1, Characters: chars, Remaining: SMSSingleGSM7 - units}
@@ -252,17 +248,9 @@ func smsWalk(text string, cuts *[]int) SMSCount {
 	// Pack: an escape pair that does not fit closes the segment early.
 	p := smsPacker{limit: SMSConcatGSM7, segs: 1, cuts: cuts}
 	for i := 0; i < len(text); {
-		start := i
-		var w smsClass
-		if c := text[i]; c < utf8.RuneSelf {
-			w = smsASCII[c]
-			i++
-		} else {
-			r, n := utf8.DecodeRuneInString(text[i:])
-			w = smsGSMNonASCII(r)
-			i += n
-		}
-		p.add(int(w), start)
+		w, n := smsGSMAt(text, i)
+		p.add(int(w), i)
+		i += n
 	}
 	return p.result(GSM7, SMSSingleGSM7, chars)
 }

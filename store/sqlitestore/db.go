@@ -145,11 +145,25 @@ func (c *conns) start() {
 	go c.writeLoop()
 }
 
+// close stops the writer and closes both pools (used when Open fails).
 func (c *conns) close() error {
+	return errors.Join(c.stop(), c.closeDBs())
+}
+
+// stop stops the writer goroutine after it has answered every queued
+// request. Calling it twice is an error.
+func (c *conns) stop() error {
+	select {
+	case <-c.done:
+		return errClosed
+	default:
+	}
 	close(c.done)
 	c.wg.Wait()
-	return errors.Join(c.r.Close(), c.w.Close())
+	return nil
 }
+
+func (c *conns) closeDBs() error { return errors.Join(c.r.Close(), c.w.Close()) }
 
 // writeReq is one unit of work for the writer: fn runs inside a transaction
 // shared with other requests. fn must be safe to run again (it is re-run

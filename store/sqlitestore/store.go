@@ -22,6 +22,39 @@ import (
 type Store struct {
 	c   *conns
 	cfg Config
+	hot hotStmts
+}
+
+// hotStmts are the statements of the send path, prepared once on the
+// writer connection (parsing a 100-row VALUES list costs more than running
+// it).
+type hotStmts struct {
+	insert, outcome, claim *sql.Stmt
+}
+
+const claimSQL = `UPDATE rows SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+	WHERE id IN (SELECT id FROM rows WHERE blast_seq = ? AND status = 'queued' AND next_attempt_at <= ?
+		ORDER BY next_attempt_at, id LIMIT ?)
+	RETURNING `
+
+func (h *hotStmts) prepare(ctx context.Context, db *sql.DB) error {
+	var err error
+	if h.insert, err = db.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
+		return err
+	}
+	if h.outcome, err = db.PrepareContext(ctx, outcomeSQL(outcomeChunk)); err != nil {
+		return err
+	}
+	h.claim, err = db.PrepareContext(ctx, claimSQL+claimReturning)
+	return err
+}
+
+func (h *hotStmts) close() {
+	for _, st := range []*sql.Stmt{h.insert, h.outcome, h.claim} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -43,13 +76,23 @@ func Open(ctx context.Context, path string, cfg *Config) (*Store, error) {
 		_ = cs.close()
 		return nil, err
 	}
+	st := &Store{c: cs, cfg: c}
+	if err := st.hot.prepare(ctx, cs.w); err != nil {
+		st.hot.close()
+		_ = cs.close()
+		return nil, fmt.Errorf("sqlitestore: prepare: %w", err)
+	}
 	cs.start()
-	return &Store{c: cs, cfg: c}, nil
+	return st, nil
 }
 
 // Close stops the writer (answering the writes already queued) and closes
 // the database. The Store must not be used afterwards.
-func (s *Store) Close() error { return s.c.close() }
+func (s *Store) Close() error {
+	err := s.c.stop()
+	s.hot.close()
+	return errors.Join(err, s.c.closeDBs())
+}
 
 // SchemaVersion returns the highest migration version applied to the
 // database.
@@ -267,7 +310,7 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 			return err
 		}
 		atN := sqlrow.NS(at)
-		var full *sql.Stmt
+		full := tx.StmtContext(ctx, s.hot.insert)
 		args := make([]any, 0, insertChunk*8)
 		for start := 0; start < len(rows); start += insertChunk {
 			chunk := rows[start:min(start+insertChunk, len(rows))]
@@ -282,12 +325,6 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 			}
 			var res sql.Result
 			if len(chunk) == insertChunk {
-				if full == nil {
-					if full, err = tx.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
-						return err
-					}
-					defer full.Close()
-				}
 				res, err = full.ExecContext(ctx, args...)
 			} else {
 				res, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
@@ -387,10 +424,7 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 			return err
 		}
 		now := sqlrow.NS(p.Now)
-		rows, err := tx.QueryContext(ctx, `UPDATE rows SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
-			WHERE id IN (SELECT id FROM rows WHERE blast_seq = ? AND status = 'queued' AND next_attempt_at <= ?
-				ORDER BY next_attempt_at, id LIMIT ?)
-			RETURNING `+claimReturning, p.Owner, sqlrow.NS(p.LeaseUntil), now, seq, now, p.Limit)
+		rows, err := tx.StmtContext(ctx, s.hot.claim).QueryContext(ctx, p.Owner, sqlrow.NS(p.LeaseUntil), now, seq, now, p.Limit)
 		if err != nil {
 			return err
 		}
@@ -419,64 +453,88 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 // claim knows them): placeholders keep ScanRow's column order.
 var claimReturning = strings.NewReplacer("r.", "", "b.org_id", "''", "b.id", "''", "b.channel", "''").Replace(sqlrow.RowColumns)
 
-// outcomeSQL applies one outcome when the lease rules allow it (see
-// store.LedgerStore.RecordOutcomes). Plain "?" placeholders: numbered ones
-// cost a name lookup per bind; outcomeArgs repeats values as needed.
-const outcomeSQL = `UPDATE rows SET
-	status = ?, reason = ?, error_code = ?, updated_at = ?,
-	address = CASE WHEN ? <> '' THEN ? ELSE address END,
-	attempts = attempts + ?,
-	provider_message_id = CASE WHEN ? <> '' THEN ? ELSE provider_message_id END,
-	segments = CASE WHEN ? THEN ? ELSE segments END,
-	cost = CASE WHEN ? THEN ? ELSE cost END,
-	sent_at = CASE WHEN ? THEN ? ELSE sent_at END,
-	failed_at = CASE WHEN ? THEN ? ELSE failed_at END,
-	next_attempt_at = CASE WHEN ? THEN ? ELSE next_attempt_at END,
-	lease_owner = '', lease_until = 0
-	WHERE id = ? AND lease_owner = ? AND (
-		(status = 'sending' AND ? IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
-		OR (status = 'in_doubt' AND ? IN ('sent', 'failed', 'skipped', 'opted_out')))`
+// outcomeChunk is the number of outcomes applied per UPDATE statement.
+const outcomeChunk = 100
 
-func outcomeArgs(o *store.Outcome, args []any) []any {
-	at, st := sqlrow.NS(o.At), string(o.Status)
+// outcomeSQL returns an UPDATE … FROM (VALUES …) applying n outcomes
+// when the lease rules allow it (see store.LedgerStore.RecordOutcomes).
+// One statement per chunk saves SQLite's per-statement setup and
+// teardown; plain "?" placeholders avoid modernc's name lookup per bind.
+func outcomeSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`WITH o (id, owner, status, reason, code, at, addr, attempted, pmid, money, segments, cost, next) AS (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	}
+	b.WriteString(`)
+	UPDATE rows SET
+		status = o.status, reason = o.reason, error_code = o.code, updated_at = o.at,
+		address = CASE WHEN o.addr <> '' THEN o.addr ELSE rows.address END,
+		attempts = rows.attempts + o.attempted,
+		provider_message_id = CASE WHEN o.pmid <> '' THEN o.pmid ELSE rows.provider_message_id END,
+		segments = CASE WHEN o.money THEN o.segments ELSE rows.segments END,
+		cost = CASE WHEN o.money THEN o.cost ELSE rows.cost END,
+		sent_at = CASE WHEN o.status = 'sent' THEN o.at ELSE rows.sent_at END,
+		failed_at = CASE WHEN o.status = 'failed' THEN o.at ELSE rows.failed_at END,
+		next_attempt_at = CASE WHEN o.status = 'queued' THEN o.next ELSE rows.next_attempt_at END,
+		lease_owner = '', lease_until = 0
+	FROM o
+	WHERE rows.id = o.id AND rows.lease_owner = o.owner AND (
+		(rows.status = 'sending' AND o.status IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
+		OR (rows.status = 'in_doubt' AND o.status IN ('sent', 'failed', 'skipped', 'opted_out')))`)
+	return b.String()
+}
+
+func appendOutcome(args []any, o *store.Outcome) []any {
+	at := sqlrow.NS(o.At)
 	next := sqlrow.NS(o.NextAttemptAt)
 	if next == 0 {
 		next = at
 	}
-	money := o.Segments != 0 || o.Cost != 0
-	return append(args[:0], st, o.Reason, o.ErrorCode, at,
-		o.Address, o.Address,
-		boolInt(o.Attempted),
-		o.ProviderMessageID, o.ProviderMessageID,
-		boolInt(money), o.Segments,
-		boolInt(money), int64(o.Cost),
-		boolInt(o.Status == store.RowSent), at,
-		boolInt(o.Status == store.RowFailed), at,
-		boolInt(o.Status == store.RowQueued), next,
-		o.RowID, o.Owner, st, st)
+	return append(args, o.RowID, o.Owner, string(o.Status), o.Reason, o.ErrorCode, at, o.Address,
+		boolInt(o.Attempted), o.ProviderMessageID, boolInt(o.Segments != 0 || o.Cost != 0), o.Segments, int64(o.Cost), next)
 }
 
 // RecordOutcomes implements store.LedgerStore.
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (int, error) {
-	if len(outcomes) == 0 {
+	// One outcome per row: a repeated row would find its lease already
+	// cleared by the first anyway.
+	todo := make([]*store.Outcome, 0, len(outcomes))
+	seen := make(map[int64]bool, len(outcomes))
+	for i := range outcomes {
+		o := &outcomes[i]
+		if o.Owner == "" || seen[o.RowID] {
+			continue // rows never claimed have an empty owner
+		}
+		seen[o.RowID] = true
+		todo = append(todo, o)
+	}
+	if len(todo) == 0 {
 		return 0, nil
 	}
 	n := 0
 	err := s.c.write(ctx, func(tx *sql.Tx) error {
 		n = 0
-		st, err := tx.PrepareContext(ctx, outcomeSQL)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		args := make([]any, 0, 24)
-		for i := range outcomes {
-			o := &outcomes[i]
-			if o.Owner == "" {
-				continue // rows never claimed have an empty owner
+		full := tx.StmtContext(ctx, s.hot.outcome)
+		args := make([]any, 0, outcomeChunk*13)
+		for start := 0; start < len(todo); start += outcomeChunk {
+			chunk := todo[start:min(start+outcomeChunk, len(todo))]
+			args = args[:0]
+			for _, o := range chunk {
+				args = appendOutcome(args, o)
 			}
-			args = outcomeArgs(o, args)
-			res, err := st.ExecContext(ctx, args...)
+			var (
+				res sql.Result
+				err error
+			)
+			if len(chunk) == outcomeChunk {
+				res, err = full.ExecContext(ctx, args...)
+			} else {
+				res, err = tx.ExecContext(ctx, outcomeSQL(len(chunk)), args...)
+			}
 			if err != nil {
 				return err
 			}

@@ -533,3 +533,36 @@ func TestEmailCompileDeterministic(t *testing.T) {
 		require.Equal(t, first, r, "compile %d differs", i)
 	}
 }
+
+// FuzzEmailSentinelize checks that the email pipeline reads merge tokens
+// exactly as ParseTemplate does: same errors, same rendering.
+func FuzzEmailSentinelize(f *testing.F) {
+	for _, s := range []string{"Hi {{first_name}}!", "{{{{x}}", "{{first_name|a|b}}", "{{ last_name }}{{", "}}{{email}}}}", "{{nope}} {{first_name", "{{{{{{first_name}}"} {
+		f.Add(s)
+	}
+	p := carecast.Patient{ID: "p", FirstName: "Ann", LastName: "Lee", Email: "a@b.example"}
+	d := Data{Patient: &p}
+	f.Fuzz(func(t *testing.T, text string) {
+		want, werr := ParseTemplate(text)
+		s := &emailSlots{prefix: emailPickPrefix(EmailContent{Body: text}, carecast.Organization{})}
+		got, gerr := s.sentinelize(text)
+		if werr != nil {
+			require.Error(t, gerr)
+			var wu, gu *UnknownFieldsError
+			if errors.As(werr, &wu) {
+				require.ErrorAs(t, gerr, &gu)
+				require.Equal(t, wu.Fields, gu.Fields)
+			}
+			return
+		}
+		require.NoError(t, gerr)
+		var b strings.Builder
+		for _, sg := range s.split(got) {
+			b.WriteString(sg.lit)
+			if sg.kind == emailSlotMerge {
+				b.WriteString(s.merges[sg.idx].Render(d))
+			}
+		}
+		require.Equal(t, want.Render(d), b.String())
+	})
+}

@@ -302,3 +302,30 @@ func TestCancelAwaitingFinalReply(t *testing.T) {
 	assert.Equal(t, provider.Ambiguous, provider.Classify(err))
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestNoSTARTTLSIsPermanent(t *testing.T) {
+	t.Parallel()
+	ms := newMailServerTLS(t, false)
+	c := newClient(t, config(ms))
+	_, err := c.SendEmail(context.Background(), message(false))
+	require.Error(t, err)
+	assert.Equal(t, provider.Permanent, provider.Classify(err), "%v", err)
+	assert.Empty(t, ms.Received())
+}
+
+func TestNonASCIIDisplayNameAndAttachment(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	c := newClient(t, config(ms))
+	m := message(false)
+	m.From = "Praxis Müller <news@mail.oakclinic.example>"
+	m.ReplyTo = "Empfang <desk@oakclinic.example>"
+	m.Attachments = []provider.Attachment{{Filename: "plan.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte{0, 1, 2, 0xff}, 300)}}
+	_, err := c.SendEmail(context.Background(), m)
+	require.NoError(t, err)
+	raw := ms.Received()[0].Raw
+	providertest.CheckMIME(t, raw, m)
+	h := headerBlock(raw)
+	assert.Contains(t, h, "From: =?utf-8?q?Praxis_M=C3=BCller?= <news@mail.oakclinic.example>\r\n")
+	assert.Contains(t, h, "Reply-To: \"Empfang\" <desk@oakclinic.example>\r\n")
+}

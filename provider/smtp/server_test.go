@@ -71,6 +71,11 @@ type mailServer struct {
 }
 
 func newMailServer(t *testing.T) *mailServer {
+	return newMailServerTLS(t, true)
+}
+
+// newMailServerTLS starts a server; withTLS false offers no STARTTLS.
+func newMailServerTLS(t *testing.T, withTLS bool) *mailServer {
 	t.Helper()
 	cert, pool := testCert(t)
 	ms := &mailServer{pool: pool, conns: map[string]bool{}}
@@ -81,7 +86,9 @@ func newMailServer(t *testing.T) *mailServer {
 		return &session{ms: ms, conn: c}, nil
 	}))
 	srv.Domain = "localhost"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if withTLS {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	srv.AllowInsecureAuth = false
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second

@@ -30,6 +30,34 @@
 // then broke, or the answer is not understood), the class is Ambiguous,
 // never Transient. Reporting it as retryable would text a patient twice.
 //
+// # Webhooks and events
+//
+// Webhook adapters (provider/twilio, provider/sendgrid, provider/ses)
+// verify each request's signature before translating it into [Event]
+// values and handing them to an [EventSink]. Rejected requests wrap
+// [ErrWebhookSignature], [ErrWebhookStale], [ErrWebhookForbidden] or
+// [ErrWebhookMalformed]; [WebhookStatus] maps them to 403, 401, 403 and
+// 400, and [WebhookHandler] is the shared HTTP side. Event IDs are stable
+// across a vendor's redeliveries, so duplicates are harmless.
+// [ClassifyBounce] classifies email bounces by enhanced status code (hard
+// bounces suppress; 5.7.x blocks never suppress the patient).
+//
+// # Keywords
+//
+// [ParseKeyword] and [MatchKeyword] read an inbound text as STOP, START or
+// HELP the way compliance.md SM-03 to SM-06 require: normalised (NFKC,
+// case, surrounding punctuation and emoji), the newer OPTOUT and REVOKE
+// included, natural-language opt-outs ("please stop texting me") flagged
+// as fuzzy, and questions ("can I stop my meds?") left alone.
+//
+// # Sending domains and the writing assistant
+//
+// [DomainVerifier] reports whether an organisation's marketing or
+// transactional sending domain passes its DMARC, SPF and DKIM checks
+// (provider/domain). [TextGenerator] is the AI writing assistant
+// (provider/openai): it sees only the staff prompt, the organisation name
+// and merge-field names, never patient data.
+//
 // # Privacy
 //
 // Errors and logs carry vendor codes and message IDs, never phone numbers,

@@ -168,3 +168,11 @@ func TestWebhookHandler(t *testing.T) {
 	h.ServeHTTP(rw, httptest.NewRequest("POST", "/", nil))
 	assert.Equal(t, "<Response/>", rw.Body.String())
 }
+
+func BenchmarkMatchKeyword(b *testing.B) {
+	bodies := []string{"STOP", "please stop texting me", "Can I stop taking my meds before surgery?", "Thanks, see you Tuesday at 3pm!"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		provider.MatchKeyword(bodies[i%len(bodies)])
+	}
+}

@@ -101,3 +101,13 @@ func FuzzParseDMARC(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseDMARC(b *testing.B) {
+	const rec = "v=DMARC1; p=none; sp=none; fo=1; pct=50; adkim=r; aspf=r; rf=afrf; ri=86400; rua=mailto:eits.dmarcrua@energy.gov; ruf=mailto:eits.dmarcruf@energy.gov"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := domain.ParseDMARC(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -316,3 +316,12 @@ func TestNewWebhookValidates(t *testing.T) {
 	_, err = twilio.NewWebhook(twilio.WebhookConfig{AuthToken: "x", PublicURL: "https://h.example/path"})
 	assert.ErrorContains(t, err, "PublicURL")
 }
+
+func BenchmarkValidateSignature(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if !twilio.ValidateSignature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", vectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8=") {
+			b.Fatal("vector rejected")
+		}
+	}
+}

@@ -62,7 +62,7 @@ func validEmail(s string) bool {
 			}
 			prevDot = true
 			continue
-		case isAlnum(c) || (c < 0x80 && strings.IndexByte(atextSymbols, c) >= 0):
+		case atext[c]:
 		default:
 			return false
 		}
@@ -101,6 +101,15 @@ func validEmail(s string) bool {
 	}
 	return false // all-digit TLD: an IP address, not a domain
 }
+
+// atext marks the bytes allowed in a local part besides '.' (RFC 5322
+// atext, ASCII only). It is a read-only lookup table.
+var atext = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || (c < 0x80 && strings.IndexByte(atextSymbols, byte(c)) >= 0)
+	}
+	return t
+}()
 
 func isAlnum(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')

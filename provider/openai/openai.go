@@ -64,8 +64,8 @@ type Config struct {
 // completions endpoint. It implements provider.TextGenerator and is safe
 // for concurrent use.
 type Client struct {
-	cfg Config
-	api oai.Client
+	cfg  Config
+	chat oai.ChatCompletionService
 }
 
 var _ provider.TextGenerator = (*Client)(nil)
@@ -122,13 +122,16 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: cfg.Timeout}
 	}
-	api := oai.NewClient(
+	// The service is built directly rather than through oai.NewClient,
+	// which would read OPENAI_* environment variables (organisation,
+	// project, custom headers) behind the host's back.
+	chat := oai.NewChatCompletionService(
 		option.WithBaseURL(strings.TrimRight(cfg.BaseURL, "/")+"/"),
 		option.WithAPIKey(cfg.APIKey),
 		option.WithHTTPClient(hc),
 		option.WithMaxRetries(0),
 	)
-	return &Client{cfg: cfg, api: api}, nil
+	return &Client{cfg: cfg, chat: chat}, nil
 }
 
 // Generate drafts the requested text. With req.History it continues the
@@ -183,7 +186,7 @@ func validateRequest(req *provider.GenerateRequest) error {
 // complete sends one chat completion request and returns the first
 // choice's text.
 func (c *Client) complete(ctx context.Context, msgs []oai.ChatCompletionMessageParamUnion) (string, error) {
-	resp, err := c.api.Chat.Completions.New(ctx, oai.ChatCompletionNewParams{
+	resp, err := c.chat.New(ctx, oai.ChatCompletionNewParams{
 		Model:               c.cfg.Model,
 		Messages:            msgs,
 		MaxCompletionTokens: oai.Int(int64(c.cfg.MaxTokens)),

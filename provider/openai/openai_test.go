@@ -38,6 +38,7 @@ type chatServer struct {
 	requests []chatRequest
 	raw      []string
 	auth     []string
+	headers  []http.Header
 	status   int
 }
 
@@ -63,6 +64,7 @@ func (s *chatServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, req)
 	s.raw = append(s.raw, string(body))
 	s.auth = append(s.auth, r.Header.Get("Authorization"))
+	s.headers = append(s.headers, r.Header.Clone())
 	status := s.status
 	reply := "(no scripted reply)"
 	if len(s.replies) > 0 {
@@ -262,4 +264,21 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	_, err := c.Generate(ctx, smsRequest())
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// The client never picks up OPENAI_* environment variables.
+func TestIgnoresEnvironment(t *testing.T) {
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+	t.Setenv("OPENAI_API_KEY", "sk-from-env")
+	t.Setenv("OPENAI_ORG_ID", "org-from-env")
+	t.Setenv("OPENAI_CUSTOM_HEADERS", "X-Leak: yes")
+	s := newChatServer(t, "Hello.")
+	c, err := openai.New(openai.Config{BaseURL: s.URL + "/v1", Model: "m"})
+	require.NoError(t, err)
+	_, err = c.Generate(context.Background(), smsRequest())
+	require.NoError(t, err)
+	h := s.headers[0]
+	assert.Empty(t, h.Get("OpenAI-Organization"))
+	assert.Empty(t, h.Get("X-Leak"))
+	assert.NotContains(t, h.Get("Authorization"), "sk-from-env")
 }

@@ -13,8 +13,8 @@ type KeywordMatch struct {
 	// Keyword is the compliance family (KeywordNone for an ordinary reply).
 	Keyword Keyword
 	// Matched is the canonical keyword or phrase that matched, in upper
-	// case ("STOP", "OPTOUT", "STOPALL", "YES", "NO MORE"); empty for
-	// KeywordNone. Record it with the opt-out as evidence.
+	// case ("STOP", "OPTOUT", "STOPALL", "NO MORE", "YES"); empty when
+	// nothing matched. Record it with the opt-out as evidence.
 	Matched string
 	// Fuzzy is true when the text is not a bare keyword but a phrase a
 	// reasonable person would read as an opt-out ("please stop texting
@@ -22,10 +22,12 @@ type KeywordMatch struct {
 	// queue it for human review; a vendor's own keyword filter (Twilio)
 	// will not have matched it.
 	Fuzzy bool
-	// Confirmation is true for "YES": it opts a number back in at the
-	// carrier only when the patient had opted out; otherwise it is an
-	// answer ("Reply YES to confirm") and the engine should treat it as
-	// an ordinary reply.
+	// Confirmation is true for a bare "YES". Its Keyword is KeywordNone:
+	// from a subscribed patient it is an answer ("Reply YES to confirm
+	// your appointment"), not a keyword (compliance.md SM-05 test 1). Only
+	// a patient who had opted out means it as an opt-in (Twilio and the
+	// carriers re-subscribe on YES); an engine that knows the sender is
+	// opted out may treat a Confirmation as KeywordStart.
 	Confirmation bool
 }
 
@@ -41,7 +43,7 @@ var exactKeywords = map[string]Keyword{
 	"STOP": KeywordStop, "STOPALL": KeywordStop, "UNSUBSCRIBE": KeywordStop,
 	"CANCEL": KeywordStop, "END": KeywordStop, "QUIT": KeywordStop,
 	"REVOKE": KeywordStop, "OPTOUT": KeywordStop,
-	"START": KeywordStart, "UNSTOP": KeywordStart, "YES": KeywordStart,
+	"START": KeywordStart, "UNSTOP": KeywordStart,
 	"HELP": KeywordHelp, "INFO": KeywordHelp,
 }
 
@@ -84,8 +86,9 @@ func setOf(words ...string) map[string]bool {
 //     (.!?,;:) and emoji, and fold case.
 //  2. Exact keywords: the whole body, with spaces, hyphens and
 //     underscores removed, against STOP, STOPALL, UNSUBSCRIBE, CANCEL,
-//     END, QUIT, REVOKE, OPTOUT (stop); START, UNSTOP, YES (start); HELP,
-//     INFO (help). So "opt out", "OPT-OUT" and "stop all" match.
+//     END, QUIT, REVOKE, OPTOUT (stop); START, UNSTOP (start); HELP, INFO
+//     (help). So "opt out", "OPT-OUT" and "stop all" match. A bare YES is
+//     not a keyword but is flagged as a Confirmation (see KeywordMatch).
 //  3. Natural-language opt-outs (Fuzzy): an optional polite lead ("please",
 //     "I want to"), then a stop phrase (STOP, UNSUBSCRIBE, OPT OUT, REMOVE
 //     ME, NO MORE TEXTS, DO NOT TEXT, …), then only filler words ("me",
@@ -106,7 +109,10 @@ func MatchKeyword(body string) KeywordMatch {
 		return r
 	}, s)
 	if k, ok := exactKeywords[compact]; ok {
-		return KeywordMatch{Keyword: k, Matched: compact, Confirmation: compact == "YES"}
+		return KeywordMatch{Keyword: k, Matched: compact}
+	}
+	if compact == "YES" {
+		return KeywordMatch{Matched: compact, Confirmation: true}
 	}
 	if strings.HasSuffix(strings.TrimSpace(norm.NFKC.String(body)), "?") {
 		return KeywordMatch{}

@@ -58,7 +58,8 @@ func TestMatchKeyword(t *testing.T) {
 		// SM-05 opt-in.
 		{"START", provider.KeywordStart, "START", false},
 		{"unstop", provider.KeywordStart, "UNSTOP", false},
-		{"Yes", provider.KeywordStart, "YES", false},
+		{"Yes", provider.KeywordNone, "YES", false},
+		{"YES!", provider.KeywordNone, "YES", false},
 		{"Yes please move it", provider.KeywordNone, "", false},
 		// SM-06 help.
 		{"help", provider.KeywordHelp, "HELP", false},
@@ -88,7 +89,7 @@ func FuzzMatchKeyword(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		m := provider.MatchKeyword(body)
-		if (m.Keyword == provider.KeywordNone) != (m.Matched == "") {
+		if (m.Keyword == provider.KeywordNone) != (m.Matched == "" || m.Confirmation) {
 			t.Fatalf("MatchKeyword(%q) = %+v: Keyword and Matched disagree", body, m)
 		}
 		if m.Fuzzy && m.Keyword != provider.KeywordStop {

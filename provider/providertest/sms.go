@@ -56,9 +56,14 @@ func (o SMSOutcome) String() string {
 // SMSReceived is one send request as the vendor backend received it,
 // whatever the scripted outcome.
 type SMSReceived struct {
-	To, From       string
-	Body           string
-	MediaURLs      []string
+	// To and From are the recipient and sender (a number or a Messaging
+	// Service SID) as sent to the vendor.
+	To, From string
+	// Body is the text.
+	Body string
+	// MediaURLs are the MMS image URLs, in order.
+	MediaURLs []string
+	// StatusCallback is the delivery-status URL passed to the vendor.
 	StatusCallback string
 }
 

@@ -132,19 +132,32 @@ func CheckSNSURL(raw string, pemPath bool) error {
 	return nil
 }
 
-// Message is an SNS HTTP(S) message. Unknown fields are ignored.
+// Message is an SNS HTTP(S) message, with SNS's own field names. Unknown
+// fields are ignored.
 type Message struct {
-	Type             string
-	MessageId        string
-	Token            string
-	TopicArn         string
-	Subject          string
-	Message          string
-	Timestamp        string
+	// Type is "Notification", "SubscriptionConfirmation" or
+	// "UnsubscribeConfirmation".
+	Type string
+	// MessageId is unique per message and reused on retries.
+	MessageId string
+	// Token is the subscription confirmation token.
+	Token string
+	// TopicArn is the topic the message was published to.
+	TopicArn string
+	// Subject is a notification's optional subject.
+	Subject string
+	// Message is the payload: for SES, the notification JSON.
+	Message string
+	// Timestamp is when SNS published the message (RFC 3339).
+	Timestamp string
+	// SignatureVersion is "1" (SHA1withRSA) or "2" (SHA256withRSA).
 	SignatureVersion string
-	Signature        string
-	SigningCertURL   string
-	SubscribeURL     string
+	// Signature is the base64 RSA signature over StringToSign.
+	Signature string
+	// SigningCertURL is where the signing certificate is published.
+	SigningCertURL string
+	// SubscribeURL confirms a subscription when visited.
+	SubscribeURL string
 }
 
 // StringToSign returns the canonical text SNS signs for m: "Key\nValue\n"

@@ -228,3 +228,51 @@ func TestAgeMatchesAgeOn(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFilter checks that arbitrary documents never panic the parser,
+// the validator or the compiler, that every error is a *FilterError, and
+// that an accepted document round-trips to stable JSON.
+func FuzzParseFilter(f *testing.F) {
+	for _, c := range cohorttest.Cases() {
+		f.Add([]byte(c.JSON))
+	}
+	for _, c := range cohorttest.InvalidCases() {
+		f.Add([]byte(c.JSON))
+	}
+	f.Add([]byte(`{"version":1,"where":{"not":{"not":{"and":[{"or":[]}]}}}}`))
+	f.Add([]byte(`{"version":1,"where":{"field":"age","op":"between","numbers":[1e308,-1e308]}}`))
+	schema := cohorttest.Schema()
+	now := cohorttest.Now()
+	p := &carecast.Patient{ID: "x", Tags: []string{"vip"}, DateOfBirth: carecast.NewDate(1990, 2, 28), LastVisit: now}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		flt, err := cohort.ParseFilter(doc)
+		if err != nil {
+			var fe *cohort.FilterError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %T %v is not a *FilterError", err, err)
+			}
+			return
+		}
+		m, err := schema.Compile(flt, now)
+		if err != nil {
+			var fe *cohort.FilterError
+			if !errors.As(err, &fe) {
+				t.Fatalf("compile error %T %v is not a *FilterError", err, err)
+			}
+			return
+		}
+		_ = m.Match(p)
+		b1, err := json.Marshal(flt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := cohort.ParseFilter(b1)
+		if err != nil {
+			t.Fatalf("re-parse of %s: %v", b1, err)
+		}
+		b2, _ := json.Marshal(again)
+		if string(b1) != string(b2) {
+			t.Fatalf("unstable JSON:\n%s\n%s", b1, b2)
+		}
+	})
+}

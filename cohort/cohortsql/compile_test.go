@@ -2,6 +2,8 @@ package cohortsql_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +124,48 @@ func TestNewValidatesConfig(t *testing.T) {
 			assert.True(t, errors.Is(err, cohortsql.ErrConfig), "got %v", err)
 		})
 	}
+}
+
+// FuzzWhere compiles arbitrary filter documents for both dialects: no
+// panic, and exactly one placeholder per argument.
+func FuzzWhere(f *testing.F) {
+	for _, c := range cohorttest.Cases() {
+		f.Add([]byte(c.JSON), uint8(0))
+	}
+	pg, err := cohortsql.New(cohortsql.Config{Dialect: cohortsql.Postgres, Schema: cohorttest.Schema(), Columns: columns()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	lite, err := cohortsql.New(cohortsql.Config{Dialect: cohortsql.SQLite, Schema: cohorttest.Schema(), Columns: columns()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, offset uint8) {
+		flt, err := cohort.ParseFilter(doc)
+		if err != nil {
+			return
+		}
+		sqlPG, argsPG, errPG := pg.Where(flt, cohorttest.Now(), int(offset))
+		sqlLite, argsLite, errLite := lite.Where(flt, cohorttest.Now(), int(offset))
+		if (errPG == nil) != (errLite == nil) {
+			t.Fatalf("dialects disagree on validity: %v / %v", errPG, errLite)
+		}
+		if errPG != nil {
+			return
+		}
+		if len(argsPG) != len(argsLite) {
+			t.Fatalf("argument counts differ: %d / %d", len(argsPG), len(argsLite))
+		}
+		if n := strings.Count(sqlLite, "?"); n != len(argsLite) {
+			t.Fatalf("sqlite: %d placeholders for %d args in %s", n, len(argsLite), sqlLite)
+		}
+		for i := range argsPG {
+			if !strings.Contains(sqlPG, fmt.Sprintf("$%d", int(offset)+i+1)) {
+				t.Fatalf("postgres: placeholder $%d missing in %s", int(offset)+i+1, sqlPG)
+			}
+		}
+		if strings.Contains(sqlPG, fmt.Sprintf("$%d", int(offset)+len(argsPG)+1)) {
+			t.Fatalf("postgres: placeholder beyond the arguments in %s", sqlPG)
+		}
+	})
 }

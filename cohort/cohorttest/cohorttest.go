@@ -22,6 +22,27 @@ type Harness struct {
 	// ReadOnly skips the ApplyContactChange tests, for a store whose
 	// host records contact changes elsewhere.
 	ReadOnly bool
+
+	// GlobalIDs says patient IDs are unique across organisations in the
+	// host's database. By default OrgB has a patient with the same ID as
+	// one of OrgA's ("a01"), to catch stores that look patients up by ID
+	// alone; with GlobalIDs that patient is named "b01" instead.
+	GlobalIDs bool
+}
+
+// otherA01 returns the ID of OrgB's patient who mirrors OrgA's a01.
+func (h Harness) otherA01() string {
+	if h.GlobalIDs {
+		return "b01"
+	}
+	return "a01"
+}
+
+// fixtures returns the fixture patients adjusted for the harness.
+func (h Harness) fixtures() map[string][]carecast.Patient {
+	ps := Patients()
+	ps[OrgB][0].ID = h.otherA01()
+	return ps
 }
 
 // Run runs the conformance suite against the store h builds. Each check is
@@ -33,7 +54,7 @@ func Run(t *testing.T, h Harness) {
 	}
 	newStore := func(t *testing.T) cohort.PatientStore {
 		t.Helper()
-		return h.NewStore(t, Patients())
+		return h.NewStore(t, h.fixtures())
 	}
 	t.Run("FilterSemantics", func(t *testing.T) {
 		ps := newStore(t)
@@ -61,7 +82,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Ordering", func(t *testing.T) { testOrdering(t, h) })
 	t.Run("AfterID", func(t *testing.T) { testAfterID(t, newStore(t)) })
 	t.Run("EarlyBreakAndCancel", func(t *testing.T) { testBreak(t, newStore(t)) })
-	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, newStore(t), h.ReadOnly) })
+	t.Run("TenantIsolation", func(t *testing.T) { testIsolation(t, newStore(t), h) })
 	t.Run("PatientsByID", func(t *testing.T) { testByID(t, newStore(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, newStore(t)) })
 	t.Run("FindByContact", func(t *testing.T) { testFindByContact(t, newStore(t)) })
@@ -69,7 +90,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("ApplyContactChange", func(t *testing.T) { testChanges(t, newStore(t)) })
 	}
 	t.Run("Resolve", func(t *testing.T) { testResolve(t, newStore(t)) })
-	t.Run("ContactList", func(t *testing.T) { testContactList(t, newStore(t)) })
+	t.Run("ContactList", func(t *testing.T) { testContactList(t, newStore(t), h.otherA01()) })
 	t.Run("Preview", func(t *testing.T) { testPreview(t, newStore(t)) })
 }
 
@@ -194,10 +215,11 @@ func testBreak(t *testing.T, ps cohort.PatientStore) {
 	}
 }
 
-func testIsolation(t *testing.T, ps cohort.PatientStore, readOnly bool) {
+func testIsolation(t *testing.T, ps cohort.PatientStore, h Harness) {
 	ctx := context.Background()
+	other := h.otherA01()
 	got := collect(t, ps.Patients(ctx, OrgB, cohort.Query{Now: Now()}))
-	equalIDs(t, got, []string{"a01", "b02"})
+	equalIDs(t, got, []string{other, "b02"})
 	got = collect(t, ps.Patients(ctx, "org-none", cohort.Query{Now: Now()}))
 	equalIDs(t, got, nil)
 
@@ -222,7 +244,7 @@ func testIsolation(t *testing.T, ps cohort.PatientStore, readOnly bool) {
 	if len(res) != 1 || res[0].LastName != "Other" {
 		t.Errorf("Search(OrgB, ann) = %v, want OrgB's a01 only", patientIDs(res))
 	}
-	if readOnly {
+	if h.ReadOnly {
 		return
 	}
 	err = ps.ApplyContactChange(ctx, OrgA, cohort.ContactChange{PatientID: "b02", Kind: cohort.ChangeSMSOptOut, At: Now(), Source: "test"})
@@ -232,7 +254,7 @@ func testIsolation(t *testing.T, ps cohort.PatientStore, readOnly bool) {
 	if err := ps.ApplyContactChange(ctx, OrgA, cohort.ContactChange{PatientID: "a01", Kind: cohort.ChangeSMSOptOut, At: Now(), Source: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	bs, err := ps.PatientsByID(ctx, OrgB, []string{"a01"})
+	bs, err := ps.PatientsByID(ctx, OrgB, []string{other})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +427,7 @@ func testResolve(t *testing.T, ps cohort.PatientStore) {
 	}
 }
 
-func testContactList(t *testing.T, ps cohort.PatientStore) {
+func testContactList(t *testing.T, ps cohort.PatientStore, otherA01 string) {
 	ctx := context.Background()
 	text := "\ufeffName,Phone,Email\r\n" +
 		"Ann,+1 212 555 0101,ANN@example.com\r\n" + // a01 by phone; a01 and a10 by family email
@@ -438,7 +460,7 @@ func testContactList(t *testing.T, ps cohort.PatientStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equalIDs(t, clB.PatientIDs, []string{"a01"})
+	equalIDs(t, clB.PatientIDs, []string{otherA01})
 }
 
 func testPreview(t *testing.T, ps cohort.PatientStore) {

@@ -26,7 +26,8 @@
 //   - Invalid filters are rejected with *cohort.FilterError.
 //   - Ordering: ascending byte-wise IDs, no locale collation; Query.AfterID.
 //   - Early break, cancelled contexts.
-//   - Tenant isolation: OrgB reuses OrgA's IDs and contacts.
+//   - Tenant isolation: OrgB reuses OrgA's contacts and (unless
+//     Harness.GlobalIDs) one of its patient IDs.
 //   - PatientsByID, Search, FindByContact (national-format phones,
 //     mixed-case emails, shared family email).
 //   - ApplyContactChange effects for every ChangeKind (skip with

@@ -26,12 +26,12 @@ const (
 type Image struct {
 	// Filename is the name the user uploaded the file under. It is shown
 	// in the editor only: the type is detected from Data.
-	Filename string
+	Filename string `json:"filename,omitempty"`
 	// Data is the image content; it is required and validated.
-	Data []byte
+	Data []byte `json:"data"`
 	// URL is where the provider fetches the image from when sending (the
 	// host serves it). It may be empty while composing.
-	URL string
+	URL string `json:"url,omitempty"`
 }
 
 // Type detects the image's type from the first bytes of Data (JPEG, PNG

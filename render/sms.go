@@ -31,20 +31,20 @@ func NoReplyOptOutLine(alternative string) string {
 type SMSContent struct {
 	// Body is the template text, with merge fields as {{key}} tokens
 	// (see ParseTemplate). It may be empty only when Images are attached.
-	Body string
+	Body string `json:"body"`
 	// Images, when present, make the message an MMS: at most MMSMaxImages
 	// JPEG, PNG or GIF images, each under MMSMaxImageBytes.
-	Images []Image
+	Images []Image `json:"images,omitempty"`
 	// OptOutLine says whether the opt-out line is appended. nil means
 	// the default: on for marketing, off for transactional. The line is
 	// part of the body: counted in the preview, the segments and cost.
-	OptOutLine *bool
+	OptOutLine *bool `json:"opt_out_line,omitempty"`
 	// OptOutText replaces DefaultOptOutLine when not empty (for example
 	// NoReplyOptOutLine for senders that cannot receive replies).
-	OptOutText string
+	OptOutText string `json:"opt_out_text,omitempty"`
 	// SmartEncoding replaces Unicode look-alikes with GSM-7 characters in
 	// every rendered message (see SmartEncode). Off by default.
-	SmartEncoding bool
+	SmartEncoding bool `json:"smart_encoding,omitempty"`
 }
 
 // ErrEmptyBody is returned by CompileSMS for a message with neither text

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -240,4 +241,16 @@ func BenchmarkSMSTemplateRender(b *testing.B) {
 	for b.Loop() {
 		_ = st.Render(d)
 	}
+}
+
+func TestSMSContentJSONRoundTrip(t *testing.T) {
+	in := SMSContent{Body: "Hi {{first_name}}", Images: []Image{{Filename: "a.gif", Data: smsGIF, URL: "https://x/a.gif"}},
+		OptOutLine: ptr(false), OptOutText: "x", SmartEncoding: true}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"body":"Hi {{first_name}}"`)
+	assert.Contains(t, string(b), `"smart_encoding":true`)
+	var out SMSContent
+	require.NoError(t, json.Unmarshal(b, &out))
+	assert.Equal(t, in, out)
 }

@@ -94,8 +94,10 @@
 //     "🇮🇹" is one character of four units.
 //
 // [SplitSMS] returns the segments themselves; joined they are the text.
-// CountSMS does not allocate and costs about 1 ns per character for GSM-7
-// text, so the editor can call it on every keystroke.
+// CountSMS does not allocate; it reads GSM-7 text eight bytes at a time
+// (well under a nanosecond a character) and takes the Unicode grapheme
+// tables only for characters that need them, so the editor can call it
+// on every keystroke.
 //
 // # Smart encoding
 //

@@ -1,14 +1,17 @@
 package cohort_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/cohort"
 )
 
@@ -230,4 +233,30 @@ func FuzzParseContacts(f *testing.F) {
 func equalResults(a, b cohort.ParseResult) bool {
 	return a.ParseStats == b.ParseStats && slices.Equal(a.Contacts, b.Contacts) &&
 		slices.Equal(a.InvalidLines, b.InvalidLines) && slices.Equal(a.DuplicateLines, b.DuplicateLines)
+}
+
+// TestListCohortKeepsMatchedPatients pins the documented decision: a list
+// cohort sends to the patients matched at import, even after a number
+// changes hands; Rematch is the explicit refresh.
+func TestListCohortKeepsMatchedPatients(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	ps := cohort.NewMemPatientStore()
+	ps.Put("org", carecast.Patient{ID: "ann", Phone: "+12125550101"}, carecast.Patient{ID: "bob", Phone: "+12125550102"})
+	res, err := cohort.ParseContacts("+12125550101\n", nil)
+	require.NoError(t, err)
+	list, err := cohort.MatchContacts(ctx, ps, "org", res.Contacts, now)
+	require.NoError(t, err)
+	c := cohort.Cohort{ID: "l", OrgID: "org", Name: "List", Contacts: list}
+
+	// Ann changes number; hers is reassigned to Bob.
+	ps.Put("org", carecast.Patient{ID: "ann", Phone: "+12125550199"}, carecast.Patient{ID: "bob", Phone: "+12125550101"})
+	got := ids(t, cohort.Resolve(ctx, ps, "org", []cohort.Cohort{c}, now))
+	assert.Equal(t, []string{"ann"}, got, "the imported patient is still the audience")
+
+	fresh, err := list.Rematch(ctx, ps, "org", now.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bob"}, fresh.PatientIDs)
+	assert.Equal(t, []string{"ann"}, list.PatientIDs, "Rematch does not modify the receiver")
+	assert.Equal(t, now.Add(time.Hour), fresh.MatchedAt)
 }

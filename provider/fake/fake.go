@@ -14,11 +14,14 @@
 // # Scripting failures
 //
 //   - [Provider.FailNext] fails the next n calls with an error;
+//   - [Provider.Outage] fails every call whose provider-clock time falls in
+//     a window with a transient 503 (a call refused by an outage does not
+//     consume the rules below);
 //   - [Provider.FailTo] fails calls to one address with a sequence of errors
 //     (first attempt, second attempt, …), then succeeds;
-//   - [Provider.Outage] fails every call whose provider-clock time falls in
-//     a window with a transient 503;
 //   - [Provider.Script] installs a function deciding each call's fate.
+//
+// The rules apply in that order; the first that decides wins.
 //
 // The constructors [Transient], [RateLimited], [Permanent], [Landline],
 // [OptedOut], [Bounce] and [Ambiguous] build classified *provider.Error
@@ -193,14 +196,14 @@ func (p *Provider) fateLocked(m *Message, now time.Time) error {
 		p.failNext = p.failNext[1:]
 		return err
 	}
-	if errs := p.failTo[m.To]; len(errs) > 0 {
-		p.failTo[m.To] = errs[1:]
-		return errs[0]
-	}
 	for _, o := range p.outages {
 		if !now.Before(o[0]) && now.Before(o[1]) {
 			return &provider.Error{Class: provider.Transient, Code: "503", Message: "fake outage"}
 		}
+	}
+	if errs := p.failTo[m.To]; len(errs) > 0 {
+		p.failTo[m.To] = errs[1:]
+		return errs[0]
 	}
 	if p.script != nil {
 		return p.script(m, p.attempts[m.ID])
@@ -217,7 +220,8 @@ func (p *Provider) FailNext(errs ...error) {
 }
 
 // FailTo makes the next calls to address to fail with errs, one per call,
-// in order; later calls succeed.
+// in order (calls refused by FailNext or an outage do not count); later
+// calls succeed.
 func (p *Provider) FailTo(to string, errs ...error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -232,7 +236,7 @@ func (p *Provider) Outage(from, to time.Time) {
 	p.outages = append(p.outages, [2]time.Time{from, to})
 }
 
-// Script installs f to decide calls that no FailNext, FailTo or Outage
+// Script installs f to decide calls that no FailNext, Outage or FailTo
 // rule decided. nil removes it.
 func (p *Provider) Script(f ScriptFunc) {
 	p.mu.Lock()

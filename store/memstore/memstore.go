@@ -189,14 +189,15 @@ func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]sto
 		out = append(out, cloneBlast(*b))
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b store.Blast) int { return blastOrder(b, a) })
+	slices.SortFunc(out, blastOrder)
 	if len(out) > p.Limit {
 		out = out[:p.Limit]
 	}
 	return out, nil
 }
 
-// blastOrder compares by (CreatedAt, ID): negative when a is older.
+// blastOrder orders blasts newest first: negative when a is newer than b
+// by (CreatedAt, ID).
 func blastOrder(a, b store.Blast) int {
 	if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 		return -c

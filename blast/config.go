@@ -1,0 +1,303 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
+)
+
+// Defaults of the Config fields.
+const (
+	// WorkersDefault is the default number of sending goroutines.
+	WorkersDefault = 8
+	// BatchSizeDefault is the default number of rows claimed at once.
+	BatchSizeDefault = 200
+	// LedgerBatchDefault is the default number of rows written per
+	// InsertRows call when a ledger is written.
+	LedgerBatchDefault = 1000
+	// LeaseDefault is the default lease on claimed rows.
+	LeaseDefault = 2 * time.Minute
+	// MaxAttemptsDefault is the default number of provider calls made
+	// for one row before a retryable failure becomes final.
+	MaxAttemptsDefault = 5
+	// BackoffBaseDefault and BackoffMaxDefault bound the retry delay.
+	BackoffBaseDefault = 30 * time.Second
+	BackoffMaxDefault  = 30 * time.Minute
+	// SendTimeoutDefault bounds one provider call.
+	SendTimeoutDefault = 30 * time.Second
+	// SMSRateDefault and EmailRateDefault are messages per second.
+	SMSRateDefault   = 50
+	EmailRateDefault = 100
+	// PollIntervalDefault is how often idle workers look for due rows
+	// (deferred retries, scheduled blasts, expired leases).
+	PollIntervalDefault = time.Second
+	// ReplyWindowDefault is how long after a send an inbound text counts
+	// as a reply to it.
+	ReplyWindowDefault = 7 * 24 * time.Hour
+	// HelpReplyDefault is the answer to HELP; {{organization_name}} is
+	// the organization's name.
+	HelpReplyDefault = "{{organization_name}}: for help, contact your clinic. Reply STOP to opt out, START to opt back in. Msg&data rates may apply."
+	// StopReplyDefault is the one confirmation sent after STOP.
+	StopReplyDefault = "{{organization_name}}: you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+	// StartReplyDefault is the confirmation sent after START.
+	StartReplyDefault = "{{organization_name}}: you are resubscribed to messages. Reply STOP to opt out."
+)
+
+// RateUnlimited, as a Config rate, disables rate limiting of a provider.
+const RateUnlimited = -1
+
+// QuietHours is the daily window, in the patient's own time zone, in which
+// marketing texts may be sent (compliance.md TM-01). Start and End are
+// offsets from local midnight. Rows due outside the window are deferred
+// to the next opening, never dropped; transactional blasts and email are
+// not held.
+type QuietHours struct {
+	// Disabled turns quiet hours off.
+	Disabled bool
+	// Start is when sending may begin (default 8h: 08:00).
+	Start time.Duration
+	// End is when sending must stop (default 21h: 21:00). End must be
+	// after Start.
+	End time.Duration
+}
+
+// Organizations looks up an organization (name, time zone, phone region)
+// by ID. Hosts implement it over their own tenant table.
+type Organizations interface {
+	// Organization returns the organization with the ID, or an error
+	// wrapping store.ErrNotFound.
+	Organization(ctx context.Context, orgID string) (carecast.Organization, error)
+}
+
+// OrgMap is an Organizations backed by a map, for tests and small hosts.
+type OrgMap map[string]carecast.Organization
+
+// Organization implements Organizations.
+func (m OrgMap) Organization(_ context.Context, orgID string) (carecast.Organization, error) {
+	o, ok := m[orgID]
+	if !ok {
+		return carecast.Organization{}, fmt.Errorf("blast: organization %q: %w", orgID, store.ErrNotFound)
+	}
+	return o, nil
+}
+
+// Config configures an Engine. Fields marked required must be set; every
+// other field's zero value selects the documented default. New validates
+// it and returns a *ConfigError naming the first bad field.
+type Config struct {
+	// Store persists blasts and the ledger. Required.
+	Store store.Store
+	// Patients is the host's patient store. Required.
+	Patients cohort.PatientStore
+	// Cohorts stores the saved cohorts blasts target. Required.
+	Cohorts cohort.Store
+	// Organizations resolves organization IDs. Required.
+	Organizations Organizations
+
+	// SMS sends texts; nil disables SMS blasts (Send fails with a
+	// *ValidationError).
+	SMS provider.SMSSender
+	// Email sends email; nil disables email blasts.
+	Email provider.EmailSender
+	// DomainVerifier checks that an organization's sending domain is
+	// verified for a purpose before an email blast is sent. nil skips
+	// the check (document that choice in your host).
+	DomainVerifier provider.DomainVerifier
+
+	// Pricing prices messages for estimates and recorded costs.
+	// Defaults to render.DefaultPricing().
+	Pricing *render.Pricing
+	// Clock is the source of time. Defaults to SystemClock{}.
+	Clock Clock
+	// Logger receives operational logs (IDs and counts only, never
+	// PHI). Defaults to a logger that discards everything.
+	Logger *slog.Logger
+	// InstanceID names this engine instance in row leases. Defaults to
+	// a random ID. Instances sharing a store must use distinct IDs.
+	InstanceID string
+
+	// Workers is the number of sending goroutines Start runs. Defaults to
+	// WorkersDefault.
+	Workers int
+	// BatchSize is the most rows a worker claims at once. Defaults to
+	// BatchSizeDefault. With a rate limit a batch is at most
+	// Rate/Workers rows, so all workers together hold about one second of
+	// the provider's rate and one organization's large blast cannot hold
+	// rows it is not ready to send while another waits.
+	BatchSize int
+	// LedgerBatch is the number of rows per ledger insert. Defaults to
+	// LedgerBatchDefault.
+	LedgerBatch int
+	// Lease is how long claimed rows stay leased. A worker stops sending
+	// from a batch when less than SendTimeout of its lease is left and
+	// hands the rest back. Must be at least 2×SendTimeout. Defaults to
+	// LeaseDefault.
+	Lease time.Duration
+	// MaxAttempts is the most provider calls for one row before a
+	// transient or rate-limited failure becomes final (failed). Defaults
+	// to MaxAttemptsDefault; 1 disables automatic retries.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the retry delay: attempt n (1 for
+	// the first retry) waits BackoffBase·2^(n-1), capped at BackoffMax,
+	// with "equal jitter" (half fixed, half random), and never less than
+	// the provider's Retry-After. Default to BackoffBaseDefault and
+	// BackoffMaxDefault.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// SendTimeout bounds each provider call (measured on Clock).
+	// Defaults to SendTimeoutDefault.
+	SendTimeout time.Duration
+	// SMSRate and EmailRate are the most messages per second sent through
+	// each provider; SMSBurst and EmailBurst the extra messages allowed
+	// at once. Over any one-second window the engine never sends more
+	// than floor(Rate)+Burst messages, retries included. Rates default to
+	// SMSRateDefault and EmailRateDefault; RateUnlimited disables the
+	// limit. Bursts default to 1.
+	SMSRate    float64
+	SMSBurst   int
+	EmailRate  float64
+	EmailBurst int
+	// QuietHours holds marketing texts outside the window. Defaults to
+	// 08:00–21:00 in the patient's time zone.
+	QuietHours QuietHours
+	// PollInterval is how often idle workers look for due rows. Defaults
+	// to PollIntervalDefault.
+	PollInterval time.Duration
+	// ReplyWindow is how long after a send an inbound text counts as a
+	// reply. Defaults to ReplyWindowDefault.
+	ReplyWindow time.Duration
+	// HelpReply, StopReply and StartReply are the texts answering HELP,
+	// STOP and START (merge fields allowed). Default to HelpReplyDefault,
+	// StopReplyDefault and StartReplyDefault.
+	HelpReply  string
+	StopReply  string
+	StartReply string
+	// UnsubscribeURL returns the one-click unsubscribe URL for a
+	// marketing email's ledger row (package tracking builds signed ones).
+	// nil sends marketing email without a List-Unsubscribe URL only when
+	// the email template carries its own link; Send rejects marketing
+	// email otherwise.
+	UnsubscribeURL func(orgID, blastID string, rowID int64) string
+	// RewriteLink, when not nil, rewrites every link of an email for
+	// click tracking (package tracking). index counts links from 0.
+	RewriteLink func(orgID, blastID string, rowID int64, index int, url string) string
+}
+
+// ConfigError reports an invalid Config field.
+type ConfigError struct {
+	// Field is the Config field's name.
+	Field string
+	// Problem says what is wrong with it.
+	Problem string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string { return "blast: Config." + e.Field + ": " + e.Problem }
+
+// withDefaults returns a copy of c with every zero field defaulted.
+func (c Config) withDefaults() Config {
+	if c.Pricing == nil {
+		p := render.DefaultPricing()
+		c.Pricing = &p
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = newID()[:8]
+	}
+	setDefault(&c.Workers, WorkersDefault)
+	setDefault(&c.BatchSize, BatchSizeDefault)
+	setDefault(&c.LedgerBatch, LedgerBatchDefault)
+	setDefault(&c.Lease, LeaseDefault)
+	setDefault(&c.MaxAttempts, MaxAttemptsDefault)
+	setDefault(&c.BackoffBase, BackoffBaseDefault)
+	setDefault(&c.BackoffMax, BackoffMaxDefault)
+	setDefault(&c.SendTimeout, SendTimeoutDefault)
+	setDefault(&c.SMSRate, SMSRateDefault)
+	setDefault(&c.EmailRate, EmailRateDefault)
+	setDefault(&c.SMSBurst, 1)
+	setDefault(&c.EmailBurst, 1)
+	setDefault(&c.PollInterval, PollIntervalDefault)
+	setDefault(&c.ReplyWindow, ReplyWindowDefault)
+	setDefault(&c.HelpReply, HelpReplyDefault)
+	setDefault(&c.StopReply, StopReplyDefault)
+	setDefault(&c.StartReply, StartReplyDefault)
+	if c.QuietHours == (QuietHours{}) {
+		c.QuietHours = QuietHours{Start: 8 * time.Hour, End: 21 * time.Hour}
+	}
+	return c
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// validate reports the first invalid field of a defaulted Config.
+func (c *Config) validate() error {
+	bad := func(field, problem string) error { return &ConfigError{Field: field, Problem: problem} }
+	switch {
+	case c.Store == nil:
+		return bad("Store", "required")
+	case c.Patients == nil:
+		return bad("Patients", "required")
+	case c.Cohorts == nil:
+		return bad("Cohorts", "required")
+	case c.Organizations == nil:
+		return bad("Organizations", "required")
+	case c.Workers < 1:
+		return bad("Workers", "must be at least 1")
+	case c.BatchSize < 1:
+		return bad("BatchSize", "must be at least 1")
+	case c.LedgerBatch < 1:
+		return bad("LedgerBatch", "must be at least 1")
+	case c.MaxAttempts < 1:
+		return bad("MaxAttempts", "must be at least 1")
+	case c.SendTimeout <= 0:
+		return bad("SendTimeout", "must be positive")
+	case c.Lease < 2*c.SendTimeout:
+		return bad("Lease", fmt.Sprintf("must be at least 2×SendTimeout (%s)", 2*c.SendTimeout))
+	case c.BackoffBase <= 0:
+		return bad("BackoffBase", "must be positive")
+	case c.BackoffMax < c.BackoffBase:
+		return bad("BackoffMax", "must not be shorter than BackoffBase")
+	case c.SMSRate < 0 && c.SMSRate != RateUnlimited:
+		return bad("SMSRate", "must be positive or RateUnlimited")
+	case c.EmailRate < 0 && c.EmailRate != RateUnlimited:
+		return bad("EmailRate", "must be positive or RateUnlimited")
+	case c.SMSBurst < 1:
+		return bad("SMSBurst", "must be at least 1")
+	case c.EmailBurst < 1:
+		return bad("EmailBurst", "must be at least 1")
+	case c.SMSRate > 1e6 || c.EmailRate > 1e6:
+		return bad("SMSRate", "must not exceed 1,000,000 per second (use RateUnlimited)")
+	case c.PollInterval <= 0:
+		return bad("PollInterval", "must be positive")
+	case c.ReplyWindow <= 0:
+		return bad("ReplyWindow", "must be positive")
+	case !c.QuietHours.Disabled && (c.QuietHours.Start < 0 || c.QuietHours.End > 24*time.Hour || c.QuietHours.End <= c.QuietHours.Start):
+		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
+	}
+	for _, t := range []struct{ field, text string }{{"HelpReply", c.HelpReply}, {"StopReply", c.StopReply}, {"StartReply", c.StartReply}} {
+		if _, err := render.ParseTemplate(t.text); err != nil {
+			return bad(t.field, "invalid template: "+err.Error())
+		}
+	}
+	return nil
+}
+
+var errStopped = errors.New("blast: engine stopped")

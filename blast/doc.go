@@ -1,0 +1,199 @@
+// Package blast is the engine hosts hold to send bulk patient messages
+// ("blasts") by SMS and email: drafts, preview, cost estimates, test sends,
+// a durable per-recipient send ledger with rate-limited fan-out and
+// retries, scheduling, cancel, Retry Failed, Add Recipients, Duplicate,
+// results, provider events and analytics. Every section of the product
+// guide from "Start a New Blast" to "After Sending" is one method of
+// [Engine].
+//
+// # Building an engine
+//
+// [New] takes a [Config]: the store (store/memstore, store/sqlitestore or
+// store/pgstore), the host's patient and cohort stores, an
+// [Organizations] lookup, the SMS and email providers, and optional
+// limits. Every field documents its default; New validates the result and
+// returns a *[ConfigError] naming the first bad field.
+//
+//	e, err := blast.New(&blast.Config{
+//		Store: st, Patients: patients, Cohorts: cohorts, Organizations: orgs,
+//		SMS: twilioClient, Email: smtpClient, DomainVerifier: domains,
+//	})
+//	e.Start(ctx)
+//	defer e.Stop(ctx)
+//
+// [Engine.Start] runs a scheduler and Config.Workers sending goroutines;
+// [Engine.Stop] stops them gracefully (see "Stopping"). Everything else
+// works without Start, but nothing is sent until it is called.
+//
+// # Multi-tenancy
+//
+// Every blast belongs to one organization and every method takes the
+// organization ID: a blast, row or message of organization A asked for
+// with organization B's ID is [ErrNotFound], and inbound texts, STOPs and
+// suppressions are scoped to the organization. The scheduler serves
+// organizations round-robin: each pass hands one batch to each
+// organization with work (its blasts in turn), so one organization's
+// 100,000-recipient blast cannot starve another's 50-recipient one. With a
+// rate limit a batch is at most one second of the provider's rate.
+//
+// # Drafts
+//
+// [Engine.CreateDraft] saves a [Draft]: name (blank generates "SMS blast –
+// Mar 10, 2026 3:04 PM" in the organization's time zone), one or more
+// cohorts, channel, purpose (marketing or transactional; zero means
+// transactional), SMS content (text and images) or email content
+// (subject, preview text, body, style, attachments), and the sender.
+// [Engine.UpdateDraft] replaces it while it is a draft; [Engine.Get] and
+// [Engine.List] read blasts back.
+//
+// Drafts are validated when sent ([Engine.Send], or [Engine.Validate]
+// without sending). A *[ValidationError] lists every [Problem]: no cohorts,
+// a deleted cohort, an empty body or subject, unknown merge fields (with
+// their names), too many or too large images or attachments, a marketing
+// email without an unsubscribe URL, and for email a sending domain not
+// verified for the blast's purpose (the guide's "domain error": marketing
+// needs a marketing domain, transactional a transactional domain; checked
+// through Config.DomainVerifier).
+//
+// # Preview, estimate and test
+//
+// [Engine.Preview] counts the audience by eligibility decision (Will send,
+// Opted out, No contact info, Landline, Not opted in; for email
+// Suppressed, Unsubscribed, No email). [Engine.Estimate] prices it: SMS by
+// each recipient's rendered segments (MMS when images are attached),
+// email per recipient. [Engine.SendTest] ("Send Test to Me") sends the
+// message, personalised for a sample patient, to a staff phone or email;
+// it is never written to the ledger nor counted in any stat.
+//
+// # Sending and the ledger
+//
+// [Engine.Send] resolves the audience (the union of the cohorts, each
+// patient once) and writes the ledger in batches: one row per recipient,
+// queued, or skipped with its eligibility reason (or a store suppression:
+// a STOP from that number, a hard bounce, a complaint or unsubscribe for
+// marketing email). Workers then claim queued rows with a lease and, for
+// each row:
+//
+//  1. re-check eligibility against the patient as it is now and the
+//     suppression list (a STOP or unsubscribe that arrived after the blast
+//     started wins; compliance.md J-01);
+//  2. hold marketing texts outside quiet hours (see "Quiet hours");
+//  3. render the message for the patient;
+//  4. wait on the provider's rate limiter;
+//  5. call the provider with Config.SendTimeout;
+//  6. record the outcome, with the message's segments and cost.
+//
+// Outcomes follow the provider's error class: accepted → sent;
+// Transient and RateLimited → queued again after exponential backoff with
+// jitter (BackoffBase·2^(n-1), capped at BackoffMax, never sooner than
+// Retry-After; a 429 also pauses the provider's limiter), until
+// MaxAttempts calls have been made, then failed; Permanent → failed;
+// Landline → skipped as landline and the patient marked landline;
+// OptedOut → opted out, the patient opted out and the number suppressed;
+// Suppress (hard bounce) → failed and the address suppressed; Ambiguous →
+// in doubt.
+//
+// # No loss, no doubles
+//
+// A row is only ever sent by the worker holding its lease. A worker stops
+// taking rows from a batch when less than SendTimeout of its lease is
+// left, and hands the rest back. If a process dies mid-batch, its leased
+// rows' leases expire and they become in doubt: the provider may have
+// accepted them, so they are never resent automatically (compliance.md
+// SF-02); a later answer from the same worker, or a delivery receipt,
+// resolves them. In-doubt rows are counted with the failed ones; Retry
+// Failed can include them on request ([RetryOpts].IncludeInDoubt). A crash
+// therefore never loses a row (it is queued, sent, failed or in doubt) and
+// never doubles a confirmed send.
+//
+// # Rate limits
+//
+// Each provider (SMS, email) has a limiter: a golang.org/x/time/rate token
+// bucket for smoothing, guarded by a strict sliding window that admits at
+// most floor(Rate)+Burst sends in any one-second window, whatever the
+// token bucket does (golang/go#65508). Retries, test sends and compliance
+// replies pass the same limiter, so the ceiling holds during backoff.
+//
+// # Scheduling and cancel
+//
+// Send with [SendOpts].At in the future schedules the blast; its audience
+// is resolved and its ledger written when the time comes (on Config.Clock).
+// [Engine.Cancel] cancels a scheduled or sending blast: queued rows become
+// cancelled, sent rows stay sent, and a message being sent finishes.
+//
+// # Quiet hours
+//
+// Marketing texts are only sent inside Config.QuietHours (default 08:00 to
+// 21:00) in the patient's own time zone (Patient.TimeZone, else the
+// organization's, else UTC; compliance.md TM-01). A row reached outside
+// the window is deferred to the next opening, never dropped. Transactional
+// blasts and email are not held.
+//
+// # After sending
+//
+// [Engine.RetryFailed] re-queues only failed rows (never a sent one).
+// [Engine.SearchPatients] finds patients for Add Recipients,
+// [Engine.NewRecipients] counts those not yet in the blast ("Send to N
+// patient(s)", see [SendLabel]) and [Engine.AddRecipients] writes rows for
+// them only. [Engine.Duplicate] creates a new draft with the content,
+// cohorts and settings, and none of the recipients or results. Retry and
+// Add Recipients move a completed blast back to sending.
+//
+// # Results
+//
+// [Engine.Summary] returns the delivery summary at any moment, live while
+// sending: the guide's stat cards ([Card]; email: Total, Sent, Skipped,
+// Opened with rate, Clicked with rate, Failed; SMS: Total, Sent, Skipped —
+// no phone, landline or not opted in —, Opted Out, Blocked, Replied,
+// Failed), progress, spend, and the low-delivery alert when fewer than 90%
+// of attempted messages were sent. The alert's denominator is the
+// attempted messages: sent + failed + in doubt (skipped, opted-out,
+// cancelled and pending rows are excluded). Rates of opens, clicks and
+// replies are over sent messages.
+//
+// [Engine.Messages] lists recipients (status, timestamp, opens and clicks
+// or replies) filtered by any card, keyset-paginated so pages stay stable
+// while sending. [Engine.Engagement] gives the cumulative opens and clicks
+// of an email blast over the 72-hour tracking window, and
+// [Engine.Analytics] the organization's volume (SMS versus email), spend,
+// email engagement rates and SMS reply rates over time. [Engine.Wait]
+// blocks until a blast finishes; [Engine.Changed] signals progress.
+//
+// # Provider events
+//
+// [Engine.HandleEvent] applies a verified webhook event: delivered;
+// undelivered after sent (the row moves from Sent to Failed); bounce
+// (failed, and a hard bounce suppresses the address); complaint
+// (unsubscribe and suppression); opens and clicks; and inbound texts —
+// STOP-family keywords opt the number out of every SMS of the organization,
+// START-family opt it back in, HELP gets Config.HelpReply, with exactly
+// one confirmation unless the provider already answered
+// (compliance.md SM-04 to SM-06); anything else counts as a reply to the
+// most recent blast message sent to that number within Config.ReplyWindow.
+// Events are idempotent (deduplicated by ID) and statuses only move
+// forward. [Engine.RecordOpen], [Engine.RecordClick] and
+// [Engine.Unsubscribe] are the entry points of package tracking.
+//
+// # Stopping
+//
+// [Engine.Stop] stops claiming, lets each worker finish its current
+// provider call, records every outcome and hands unsent claimed rows back
+// to the queue. If Stop's context ends first, in-flight calls are
+// cancelled. Cancelling Start's context is a hard stop.
+//
+// # Time
+//
+// The engine reads time only from Config.Clock (send times, backoff,
+// leases, quiet hours, rate limits, schedules) and never sleeps: it waits
+// on the clock's timers. Only Config.SendTimeout, which bounds network
+// I/O, is measured in real time. Package blasttest has a manual clock and
+// drives the engine through retries, quiet hours and rate limits in
+// microseconds; [Engine.Idle] tells it when the engine has nothing to do
+// until the clock moves.
+//
+// # Privacy
+//
+// Logs carry organization, blast, row and patient IDs, counts and vendor
+// codes; never names, phone numbers, email addresses or message bodies.
+// Errors follow the same rule.
+package blast

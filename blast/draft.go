@@ -1,0 +1,342 @@
+package blast
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
+)
+
+// Status is a blast's lifecycle state.
+type Status = store.BlastStatus
+
+// The blast statuses (see store.BlastStatus).
+const (
+	StatusDraft     = store.BlastDraft
+	StatusScheduled = store.BlastScheduled
+	StatusSending   = store.BlastSending
+	StatusCompleted = store.BlastCompleted
+	StatusCancelled = store.BlastCancelled
+)
+
+// Draft is what the user composes: the editable part of a blast.
+type Draft struct {
+	// Name is the blast's name; blank generates one from the channel and
+	// the creation time ("SMS blast – Mar 10, 2026 3:04 PM").
+	Name string
+	// CohortIDs are the audience: one or more cohorts.
+	CohortIDs []string
+	// Channel is carecast.SMS or carecast.Email.
+	Channel carecast.Channel
+	// Purpose is carecast.Marketing or carecast.Transactional; the zero
+	// value means transactional.
+	Purpose carecast.Purpose
+	// SMS is the text content (SMS blasts).
+	SMS *render.SMSContent
+	// Email is the email content (email blasts).
+	Email *render.EmailContent
+	// From is the sender: a phone number or messaging-service ID for SMS
+	// ("" uses the provider's default), or the From address for email.
+	From string
+	// ReplyTo is an optional Reply-To address for email.
+	ReplyTo string
+	// CreatedBy is the host's opaque ID of the staff user, or "".
+	CreatedBy string
+}
+
+// Blast is a blast as the engine reports it.
+type Blast struct {
+	// Draft holds the content and settings.
+	Draft
+	// ID and OrgID identify the blast.
+	ID    string
+	OrgID string
+	// Status is the lifecycle state.
+	Status Status
+	// DuplicatedFrom is the blast this one was duplicated from, or "".
+	DuplicatedFrom string
+	// CreatedAt, UpdatedAt, ScheduledAt, StartedAt, CompletedAt and
+	// CancelledAt are the lifecycle times (zero when not reached).
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ScheduledAt time.Time
+	StartedAt   time.Time
+	CompletedAt time.Time
+	CancelledAt time.Time
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
+
+// contentJSON is the stored encoding of a Draft's content and settings
+// (store.Blast.Content). Attachments are encoded explicitly because
+// render's content types leave file data out of their JSON.
+type contentJSON struct {
+	SMS              *render.SMSContent   `json:"sms,omitempty"`
+	Email            *render.EmailContent `json:"email,omitempty"`
+	EmailAttachments []fileJSON           `json:"email_attachments,omitempty"`
+	From             string               `json:"from,omitempty"`
+	ReplyTo          string               `json:"reply_to,omitempty"`
+}
+
+type fileJSON struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type,omitempty"`
+	Data        []byte `json:"data"`
+}
+
+func encodeDraft(d *Draft) ([]byte, error) {
+	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo}
+	if d.Email != nil {
+		for _, a := range d.Email.Attachments {
+			c.EmailAttachments = append(c.EmailAttachments, fileJSON{a.Filename, a.ContentType, a.Data})
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("blast: encoding content: %w", err)
+	}
+	return b, nil
+}
+
+func decodeDraft(b []byte, d *Draft) error {
+	var c contentJSON
+	if err := json.Unmarshal(b, &c); err != nil {
+		return err
+	}
+	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
+	if d.Email != nil {
+		d.Email.Attachments = nil
+		for _, a := range c.EmailAttachments {
+			d.Email.Attachments = append(d.Email.Attachments, render.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
+		}
+	}
+	return nil
+}
+
+func toStore(orgID string, d *Draft, sb *store.Blast) error {
+	content, err := encodeDraft(d)
+	if err != nil {
+		return err
+	}
+	sb.OrgID = orgID
+	sb.Name = d.Name
+	sb.CohortIDs = slices.Clone(d.CohortIDs)
+	sb.Channel = d.Channel
+	sb.Purpose = d.Purpose
+	sb.CreatedBy = d.CreatedBy
+	sb.Content = content
+	return nil
+}
+
+func fromStore(sb *store.Blast) (Blast, error) {
+	b := Blast{
+		ID: sb.ID, OrgID: sb.OrgID, Status: sb.Status, DuplicatedFrom: sb.DuplicatedFrom,
+		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt, ScheduledAt: sb.ScheduledAt,
+		StartedAt: sb.StartedAt, CompletedAt: sb.CompletedAt, CancelledAt: sb.CancelledAt,
+	}
+	if len(sb.Content) > 0 {
+		if err := decodeDraft(sb.Content, &b.Draft); err != nil {
+			return Blast{}, fmt.Errorf("blast: decoding content of blast %s: %w", sb.ID, err)
+		}
+	}
+	b.Name, b.CohortIDs, b.Channel, b.Purpose, b.CreatedBy = sb.Name, slices.Clone(sb.CohortIDs), sb.Channel, sb.Purpose, sb.CreatedBy
+	return b, nil
+}
+
+// autoName generates a blast name from the channel and time, in the
+// organization's time zone.
+func autoName(ch carecast.Channel, at time.Time, loc *time.Location) string {
+	label := "Blast"
+	if ch.Valid() {
+		label = ch.String() + " blast"
+	}
+	return label + " – " + at.In(loc).Format("Jan 2, 2006 3:04 PM")
+}
+
+func (d *Draft) normalize() {
+	d.Name = strings.TrimSpace(d.Name)
+	if d.Purpose == "" {
+		d.Purpose = carecast.Transactional
+	}
+}
+
+// CreateDraft saves a new draft blast for the organization and returns it.
+// A blank name is generated from the channel and time. Nothing is
+// validated until Send (a draft may be incomplete); an unknown organization
+// is an error wrapping ErrNotFound.
+func (e *Engine) CreateDraft(ctx context.Context, orgID string, d Draft) (Blast, error) {
+	org, err := e.org(ctx, orgID)
+	if err != nil {
+		return Blast{}, err
+	}
+	d.normalize()
+	now := e.now()
+	if d.Name == "" {
+		d.Name = autoName(d.Channel, now, org.Location())
+	}
+	sb := store.Blast{ID: newID(), Status: store.BlastDraft, CreatedAt: now, UpdatedAt: now}
+	if err := toStore(orgID, &d, &sb); err != nil {
+		return Blast{}, err
+	}
+	sb, err = e.st.CreateBlast(ctx, sb)
+	if err != nil {
+		return Blast{}, fmt.Errorf("blast: creating draft: %w", err)
+	}
+	e.log.Info("blast draft created", "org", orgID, "blast", sb.ID, "channel", string(sb.Channel))
+	return fromStore(&sb)
+}
+
+// UpdateDraft replaces a draft's content and settings with d. A blank
+// name keeps the current name. It returns an error wrapping ErrAlreadySent
+// for a blast that is no longer a draft, and ErrNotFound for an unknown
+// blast.
+func (e *Engine) UpdateDraft(ctx context.Context, orgID, blastID string, d Draft) (Blast, error) {
+	d.normalize()
+	sb, err := e.updateBlast(ctx, orgID, blastID, func(sb *store.Blast) error {
+		if sb.Status != store.BlastDraft {
+			return statusErr(sb)
+		}
+		if d.Name == "" {
+			d.Name = sb.Name
+		}
+		sb.UpdatedAt = e.now()
+		return toStore(orgID, &d, sb)
+	})
+	if err != nil {
+		return Blast{}, err
+	}
+	return fromStore(&sb)
+}
+
+// statusErr returns the error for an operation that needs a draft.
+func statusErr(sb *store.Blast) error {
+	if sb.Status == store.BlastCancelled {
+		return fmt.Errorf("blast %s: %w", sb.ID, ErrCancelled)
+	}
+	return fmt.Errorf("blast %s is %s: %w", sb.ID, sb.Status, ErrAlreadySent)
+}
+
+// updateBlast applies f to the stored blast with optimistic concurrency,
+// retrying on conflicts.
+func (e *Engine) updateBlast(ctx context.Context, orgID, blastID string, f func(*store.Blast) error) (store.Blast, error) {
+	for range 20 {
+		sb, err := e.st.Blast(ctx, orgID, blastID)
+		if err != nil {
+			return store.Blast{}, fmt.Errorf("blast: %w", err)
+		}
+		if err := f(&sb); err != nil {
+			return store.Blast{}, err
+		}
+		out, err := e.st.UpdateBlast(ctx, sb)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return store.Blast{}, fmt.Errorf("blast: updating blast %s: %w", blastID, err)
+		}
+		return out, nil
+	}
+	return store.Blast{}, fmt.Errorf("blast: updating blast %s: too many concurrent updates: %w", blastID, store.ErrConflict)
+}
+
+// Get returns one blast of the organization, or an error wrapping
+// ErrNotFound.
+func (e *Engine) Get(ctx context.Context, orgID, blastID string) (Blast, error) {
+	sb, err := e.st.Blast(ctx, orgID, blastID)
+	if err != nil {
+		return Blast{}, fmt.Errorf("blast: %w", err)
+	}
+	return fromStore(&sb)
+}
+
+// ListOpts filters and pages List. A nil *ListOpts lists the first 50
+// blasts of every status.
+type ListOpts struct {
+	// Statuses keeps only blasts in these statuses (all when empty).
+	Statuses []Status
+	// After is the cursor: the last blast of the previous page.
+	After *Blast
+	// Limit is the page size; defaults to 50.
+	Limit int
+}
+
+// List returns an organization's blasts, newest first. The next page
+// starts after the last blast returned; a short page is the last.
+func (e *Engine) List(ctx context.Context, orgID string, opts *ListOpts) ([]Blast, error) {
+	p := store.ListBlastsParams{OrgID: orgID, Limit: 50}
+	if opts != nil {
+		p.Statuses = opts.Statuses
+		if opts.Limit > 0 {
+			p.Limit = opts.Limit
+		}
+		if opts.After != nil {
+			p.Before = store.Blast{ID: opts.After.ID, CreatedAt: opts.After.CreatedAt}
+		}
+	}
+	sbs, err := e.st.ListBlasts(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("blast: listing blasts: %w", err)
+	}
+	out := make([]Blast, 0, len(sbs))
+	for i := range sbs {
+		b, err := fromStore(&sbs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// DuplicateOpts are the optional settings of Duplicate; nil accepts the
+// defaults.
+type DuplicateOpts struct {
+	// Name names the copy; defaults to the original's name followed by
+	// " (copy)".
+	Name string
+	// CreatedBy is the staff user making the copy.
+	CreatedBy string
+}
+
+// Duplicate creates a new draft with the content, cohorts and settings of
+// blast blastID (in any status, cancelled included) and none of its
+// recipients or results.
+func (e *Engine) Duplicate(ctx context.Context, orgID, blastID string, opts *DuplicateOpts) (Blast, error) {
+	src, err := e.Get(ctx, orgID, blastID)
+	if err != nil {
+		return Blast{}, err
+	}
+	d := src.Draft
+	d.Name = src.Name + " (copy)"
+	if opts != nil {
+		if opts.Name != "" {
+			d.Name = opts.Name
+		}
+		d.CreatedBy = opts.CreatedBy
+	}
+	now := e.now()
+	sb := store.Blast{ID: newID(), Status: store.BlastDraft, CreatedAt: now, UpdatedAt: now, DuplicatedFrom: src.ID}
+	if err := toStore(orgID, &d, &sb); err != nil {
+		return Blast{}, err
+	}
+	sb, err = e.st.CreateBlast(ctx, sb)
+	if err != nil {
+		return Blast{}, fmt.Errorf("blast: duplicating blast %s: %w", blastID, err)
+	}
+	return fromStore(&sb)
+}

@@ -1,0 +1,123 @@
+package blast
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/carecast/carecast/store"
+)
+
+// Sentinel errors. Methods wrap them with detail; test with errors.Is.
+var (
+	// ErrNotFound: the blast (or message) does not exist in the
+	// organization. It is store.ErrNotFound, so either test works.
+	ErrNotFound = store.ErrNotFound
+	// ErrAlreadySent: the operation needs a draft (Update, Send) but the
+	// blast was already sent or scheduled.
+	ErrAlreadySent = errors.New("blast: already sent")
+	// ErrNotSent: the operation needs a sent blast (Retry Failed, Add
+	// Recipients) but the blast is a draft or scheduled.
+	ErrNotSent = errors.New("blast: not sent yet")
+	// ErrCancelled: the blast was cancelled; nothing more can be done
+	// with it except Duplicate.
+	ErrCancelled = errors.New("blast: cancelled")
+	// ErrNotCancellable: only scheduled and sending blasts can be
+	// cancelled.
+	ErrNotCancellable = errors.New("blast: not cancellable")
+	// ErrInvalid is the class of every *ValidationError.
+	ErrInvalid = errors.New("blast: invalid blast")
+	// ErrNotRunning: Start has not been called, or Stop has.
+	ErrNotRunning = errors.New("blast: engine not running")
+	// ErrRunning: Start was called twice.
+	ErrRunning = errors.New("blast: engine already running")
+)
+
+// ProblemCode names one validation problem.
+type ProblemCode string
+
+// The problems Send (and Validate) report.
+const (
+	// ProblemNoCohorts: the blast has no audience.
+	ProblemNoCohorts ProblemCode = "no_cohorts"
+	// ProblemUnknownCohort: a cohort ID does not exist in the
+	// organization (deleted since it was chosen).
+	ProblemUnknownCohort ProblemCode = "unknown_cohort"
+	// ProblemChannel: the channel is not SMS or Email, or the engine has
+	// no provider for it.
+	ProblemChannel ProblemCode = "channel"
+	// ProblemPurpose: the purpose is not marketing or transactional.
+	ProblemPurpose ProblemCode = "purpose"
+	// ProblemEmptyBody: no message text (SMS body, or email subject or
+	// body).
+	ProblemEmptyBody ProblemCode = "empty_body"
+	// ProblemUnknownFields: the content uses merge fields that do not
+	// exist; Fields lists them.
+	ProblemUnknownFields ProblemCode = "unknown_fields"
+	// ProblemContent: the content is otherwise invalid (template syntax,
+	// unknown email format, …).
+	ProblemContent ProblemCode = "content"
+	// ProblemAttachments: too many or too large images or attachments.
+	ProblemAttachments ProblemCode = "attachments"
+	// ProblemDomain: the email sending domain is not verified for the
+	// blast's purpose (the guide's "domain error": marketing needs a
+	// marketing domain, transactional a transactional domain).
+	ProblemDomain ProblemCode = "domain"
+	// ProblemUnsubscribe: marketing email needs an unsubscribe URL and
+	// the engine has no Config.UnsubscribeURL.
+	ProblemUnsubscribe ProblemCode = "unsubscribe"
+	// ProblemSchedule: the schedule time is invalid.
+	ProblemSchedule ProblemCode = "schedule"
+)
+
+// Problem is one reason a blast cannot be sent. Messages are PHI-free.
+type Problem struct {
+	// Code classifies the problem.
+	Code ProblemCode
+	// Field is the draft field concerned ("CohortIDs", "SMS.Body",
+	// "Email.Subject", "Email.Attachments", …).
+	Field string
+	// Message explains it in words a user can act on.
+	Message string
+	// Fields lists unknown merge fields (ProblemUnknownFields).
+	Fields []string
+}
+
+// ValidationError lists every problem that prevents a blast from being
+// sent. errors.Is(err, ErrInvalid) is true for it.
+type ValidationError struct {
+	// BlastID is the blast validated ("" for a draft not yet saved).
+	BlastID string
+	// Problems lists the problems in a stable order.
+	Problems []Problem
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("blast: cannot send")
+	if e.BlastID != "" {
+		b.WriteString(" blast " + e.BlastID)
+	}
+	for i, p := range e.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.Field + ": " + p.Message)
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Has reports whether e lists a problem with code c.
+func (e *ValidationError) Has(c ProblemCode) bool {
+	for _, p := range e.Problems {
+		if p.Code == c {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,309 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
+)
+
+// EventResult says what HandleEvent did with an event.
+type EventResult string
+
+// The results of HandleEvent.
+const (
+	// EventApplied: the event changed the ledger or a patient.
+	EventApplied EventResult = "applied"
+	// EventDuplicate: the event ID was handled before; nothing changed.
+	EventDuplicate EventResult = "duplicate"
+	// EventIgnored: the event was valid but changed nothing (a status
+	// that would move a row backwards, a message the ledger does not
+	// know, an inbound text that is not a reply to any blast).
+	EventIgnored EventResult = "ignored"
+)
+
+// HandleEvent applies one verified provider event (a webhook translated by
+// an adapter). It is idempotent: an event ID handled before is a no-op
+// (EventDuplicate), and statuses only move forward.
+//
+//   - delivered: sent (or in doubt) → delivered;
+//   - undelivered after sent: sent/delivered → failed (the Sent card
+//     count moves to Failed); a landline or opted-out class also updates
+//     the patient;
+//   - bounce: failed; a hard bounce (or class Suppress) also suppresses
+//     the address for all email and marks the patient suppressed;
+//   - complaint: the patient is unsubscribed from marketing email and the
+//     address suppressed for marketing (compliance.md BO-04, J-02);
+//   - open, click: counted on the row;
+//   - inbound SMS: STOP-family keywords opt the number out of every SMS
+//     of the organization (store suppression and every patient with that
+//     number), START-family opt it back in, HELP gets the help reply; the
+//     engine sends one confirmation or help reply unless the provider
+//     already did (Event.ProviderHandledOptOut), and never a second STOP
+//     confirmation to a number already opted out. Any other text counts
+//     as a reply to the most recent blast message sent to that number
+//     within Config.ReplyWindow.
+//
+// Inbound events need Event.OrgID; status events find the row by
+// ProviderMessageID (and, when Event.OrgID is set, only in that
+// organization). Errors are storage failures (the webhook should answer
+// 500 so the vendor retries) or an event missing its ID.
+func (e *Engine) HandleEvent(ctx context.Context, ev provider.Event) (EventResult, error) {
+	if ev.ID == "" {
+		return "", errors.New("blast: HandleEvent: event has no ID")
+	}
+	if ev.At.IsZero() {
+		ev.At = e.now()
+	}
+	switch ev.Kind {
+	case provider.EventInbound:
+		return e.handleInbound(ctx, ev)
+	case provider.EventDelivered, provider.EventUndelivered, provider.EventBounce, provider.EventComplaint,
+		provider.EventOpen, provider.EventClick:
+		return e.handleStatus(ctx, ev)
+	}
+	return EventIgnored, nil
+}
+
+func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResult, error) {
+	if ev.ProviderMessageID == "" {
+		return EventIgnored, nil
+	}
+	r, err := e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ev.OrgID != "" && r.OrgID != ev.OrgID) {
+		// A test send or another system's message: remember the ID so
+		// a replay is a duplicate too.
+		if first, err := e.st.MarkEvent(ctx, ev.ID, ev.At); err != nil {
+			return "", fmt.Errorf("blast: recording event: %w", err)
+		} else if !first {
+			return EventDuplicate, nil
+		}
+		return EventIgnored, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("blast: finding message of event: %w", err)
+	}
+	p := store.EventParams{EventID: ev.ID, OrgID: r.OrgID, RowID: r.ID, At: ev.At, ErrorCode: ev.Code}
+	var change cohort.ChangeKind
+	var supReason string
+	switch ev.Kind {
+	case provider.EventDelivered:
+		p.Kind = store.EventDelivered
+	case provider.EventUndelivered:
+		p.Kind, p.Reason = store.EventFailed, "undelivered"
+		switch ev.Class {
+		case provider.Landline:
+			change = cohort.ChangePhoneLandline
+		case provider.OptedOut:
+			change, supReason = cohort.ChangeSMSOptOut, supOptedOut
+		}
+	case provider.EventBounce:
+		p.Kind, p.Reason = store.EventFailed, "bounce"
+		if ev.HardBounce || ev.Class == provider.Suppress {
+			change, supReason = cohort.ChangeEmailSuppress, supBounce
+		}
+	case provider.EventComplaint:
+		return e.handleComplaint(ctx, ev, r)
+	case provider.EventOpen:
+		p.Kind = store.EventOpen
+	case provider.EventClick:
+		p.Kind = store.EventClick
+	}
+	applied, err := e.applyRowEvent(ctx, p)
+	if err != nil || applied != EventApplied {
+		return applied, err
+	}
+	if supReason != "" {
+		e.suppress(ctx, r.OrgID, r.Channel, r.Address, supReason, ev.At)
+	}
+	if change != "" {
+		e.contactChange(ctx, r.OrgID, r.PatientID, change, ev.At, "event "+string(ev.Kind)+" "+ev.Code)
+	}
+	return EventApplied, nil
+}
+
+// applyRowEvent applies p and notifies waiters.
+func (e *Engine) applyRowEvent(ctx context.Context, p store.EventParams) (EventResult, error) {
+	ok, err := e.st.ApplyEvent(ctx, p)
+	if err != nil {
+		return "", fmt.Errorf("blast: applying event: %w", err)
+	}
+	if !ok {
+		// Either a replay or a move the state machine refuses; a
+		// second call tells them apart cheaply.
+		if first, err := e.st.MarkEvent(ctx, p.EventID+"#seen", p.At); err == nil && !first {
+			return EventDuplicate, nil
+		}
+		return EventIgnored, nil
+	}
+	_, _ = e.st.MarkEvent(ctx, p.EventID+"#seen", p.At)
+	e.notify()
+	return EventApplied, nil
+}
+
+func (e *Engine) handleComplaint(ctx context.Context, ev provider.Event, r store.Row) (EventResult, error) {
+	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
+	if err != nil {
+		return "", fmt.Errorf("blast: recording event: %w", err)
+	}
+	if !first {
+		return EventDuplicate, nil
+	}
+	e.suppress(ctx, r.OrgID, carecast.Email, r.Address, supComplaint, ev.At)
+	e.contactChange(ctx, r.OrgID, r.PatientID, cohort.ChangeEmailUnsubscribe, ev.At, "complaint")
+	e.notify()
+	return EventApplied, nil
+}
+
+func (e *Engine) contactChange(ctx context.Context, orgID, patientID string, k cohort.ChangeKind, at time.Time, source string) {
+	err := e.ps.ApplyContactChange(ctx, orgID, cohort.ContactChange{PatientID: patientID, Kind: k, At: at, Source: source})
+	if err != nil && !errors.Is(err, cohort.ErrNotFound) {
+		e.log.Error("updating patient contact state", "org", orgID, "patient", patientID, "kind", string(k), "err", err)
+	}
+}
+
+func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventResult, error) {
+	if ev.OrgID == "" {
+		return "", errors.New("blast: HandleEvent: inbound event has no OrgID")
+	}
+	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
+	if err != nil {
+		return "", fmt.Errorf("blast: recording event: %w", err)
+	}
+	if !first {
+		return EventDuplicate, nil
+	}
+	kw := ev.Keyword
+	if kw == provider.KeywordNone {
+		kw = provider.ParseKeyword(ev.Body)
+	}
+	from := ev.From
+	if n, ok := eligibility.NormalizePhone(from, ""); ok {
+		from = n
+	}
+	switch kw {
+	case provider.KeywordStop:
+		sups, err := e.st.Suppressed(ctx, ev.OrgID, carecast.SMS, []string{from})
+		if err != nil {
+			return "", fmt.Errorf("blast: reading suppressions: %w", err)
+		}
+		already := len(sups) > 0 && sups[0].Reason == supOptedOut
+		if err := e.st.Suppress(ctx, store.Suppression{OrgID: ev.OrgID, Channel: carecast.SMS, Address: from, Reason: supOptedOut, At: ev.At}); err != nil {
+			return "", fmt.Errorf("blast: recording opt-out: %w", err)
+		}
+		e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, "inbound STOP")
+		if !ev.ProviderHandledOptOut && !already {
+			e.reply(ctx, ev, from, e.stopT)
+		}
+	case provider.KeywordStart:
+		if _, err := e.st.Unsuppress(ctx, ev.OrgID, carecast.SMS, from, []string{supOptedOut}); err != nil {
+			return "", fmt.Errorf("blast: removing opt-out: %w", err)
+		}
+		e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptIn, ev.At, "inbound START")
+		if !ev.ProviderHandledOptOut {
+			e.reply(ctx, ev, from, e.startT)
+		}
+	case provider.KeywordHelp:
+		if !ev.ProviderHandledOptOut {
+			e.reply(ctx, ev, from, e.helpT)
+		}
+	default:
+		r, err := e.st.LatestSentTo(ctx, ev.OrgID, carecast.SMS, from, ev.At.Add(-e.cfg.ReplyWindow))
+		if errors.Is(err, store.ErrNotFound) {
+			return EventIgnored, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("blast: finding replied message: %w", err)
+		}
+		if _, err := e.st.ApplyEvent(ctx, store.EventParams{EventID: ev.ID + "#reply", OrgID: ev.OrgID, RowID: r.ID, Kind: store.EventReply, At: ev.At}); err != nil {
+			return "", fmt.Errorf("blast: recording reply: %w", err)
+		}
+	}
+	e.notify()
+	return EventApplied, nil
+}
+
+func (e *Engine) patientsByContact(ctx context.Context, orgID, contact string, k cohort.ChangeKind, at time.Time, source string) {
+	ps, err := e.ps.FindByContact(ctx, orgID, contact)
+	if err != nil {
+		e.log.Error("finding patients by contact", "org", orgID, "err", err)
+		return
+	}
+	for i := range ps {
+		e.contactChange(ctx, orgID, ps[i].ID, k, at, source)
+	}
+}
+
+// reply sends a compliance reply (STOP/START confirmation, HELP) to an
+// inbound text's sender, through the SMS rate limiter. It is never
+// counted in any blast.
+func (e *Engine) reply(ctx context.Context, ev provider.Event, to string, t *render.Template) {
+	if e.cfg.SMS == nil {
+		return
+	}
+	org, err := e.org(ctx, ev.OrgID)
+	if err != nil {
+		e.log.Error("compliance reply", "org", ev.OrgID, "err", err)
+		return
+	}
+	body := t.Render(render.Data{Org: &org})
+	if _, err := e.wait(ctx, e.limSMS, false); err != nil {
+		return
+	}
+	msg := &provider.SMSMessage{ID: "reply-" + ev.ID, OrgID: ev.OrgID, To: to, From: ev.To, Body: body}
+	if _, err := e.call(ctx, func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, msg) }); err != nil {
+		e.log.Error("compliance reply failed", "org", ev.OrgID, "class", provider.Classify(err).String())
+	}
+}
+
+// RecordOpen records an open of the email sent on ledger row rowID (from
+// the tracking pixel). eventID deduplicates (pass a stable ID, or "" to
+// count every call).
+func (e *Engine) RecordOpen(ctx context.Context, orgID string, rowID int64, eventID string, at time.Time) error {
+	return e.engagement(ctx, orgID, rowID, eventID, store.EventOpen, at)
+}
+
+// RecordClick records a click on a link of the email sent on row rowID.
+func (e *Engine) RecordClick(ctx context.Context, orgID string, rowID int64, eventID string, at time.Time) error {
+	return e.engagement(ctx, orgID, rowID, eventID, store.EventClick, at)
+}
+
+func (e *Engine) engagement(ctx context.Context, orgID string, rowID int64, eventID string, k store.EventKind, at time.Time) error {
+	if eventID == "" {
+		eventID = newID()
+	}
+	if at.IsZero() {
+		at = e.now()
+	}
+	_, err := e.applyRowEvent(ctx, store.EventParams{EventID: eventID, OrgID: orgID, RowID: rowID, Kind: k, At: at})
+	return err
+}
+
+// Unsubscribe unsubscribes the patient of ledger row rowID from marketing
+// email (the unsubscribe link): the patient record is updated
+// (cohort.ChangeEmailUnsubscribe) and the address is suppressed for
+// marketing email of the organization. It is idempotent.
+func (e *Engine) Unsubscribe(ctx context.Context, orgID string, rowID int64) error {
+	r, err := e.st.Row(ctx, orgID, rowID)
+	if err != nil {
+		return fmt.Errorf("blast: %w", err)
+	}
+	at := e.now()
+	if r.Address != "" {
+		if err := e.st.Suppress(ctx, store.Suppression{OrgID: orgID, Channel: carecast.Email, Address: r.Address, Reason: supUnsubscribed, At: at}); err != nil {
+			return fmt.Errorf("blast: recording unsubscribe: %w", err)
+		}
+	}
+	err = e.ps.ApplyContactChange(ctx, orgID, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeEmailUnsubscribe, At: at, Source: "unsubscribe link"})
+	if err != nil && !errors.Is(err, cohort.ErrNotFound) {
+		return fmt.Errorf("blast: updating patient: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,368 @@
+package blast_test
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/provider/fake"
+	"github.com/carecast/carecast/store"
+)
+
+type fakeMessage = fake.Message
+
+// requireExactlyOnce checks that every sent row's patient got exactly one
+// accepted message, none twice, and that nothing was lost.
+func requireExactlyOnce(t *testing.T, h *blasttest.Harness, n int) {
+	t.Helper()
+	blasttest.RequireNoDuplicates(t, h.SMS)
+	for i := range n {
+		require.Len(t, h.SMS.SentTo(phone(i)), 1, "patient %d", i)
+	}
+}
+
+// Fault injection: transient errors, 429 with Retry-After, a five-second
+// outage and ambiguous answers. No message is lost, none is confirmed
+// twice, and in-doubt rows are never resent.
+func TestFaultInjection(t *testing.T) {
+	const n = 40
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 20, 5
+		c.BackoffBase, c.BackoffMax = time.Second, 8*time.Second
+		c.MaxAttempts = 6
+		c.PollInterval = 250 * time.Millisecond
+	}})
+	outageFrom := blasttest.Epoch.Add(500 * time.Millisecond)
+	h.SMS.Outage(outageFrom, outageFrom.Add(5*time.Second))
+	h.SMS.FailTo(phone(1), fake.Transient(), fake.Transient())
+	h.SMS.FailTo(phone(2), fake.RateLimited(3*time.Second))
+	h.SMS.FailTo(phone(3), fake.Ambiguous())
+	h.SMS.FailTo(phone(4), fake.Transient(), fake.Ambiguous())
+
+	b, sum := sendAndRun(t, h, smsDraft("Hi {{first_name}}", "", everyone.ID))
+	assert.Equal(t, n, sum.Total)
+	assert.Equal(t, n-2, sum.Sent)
+	assert.Equal(t, 2, sum.InDoubt, "ambiguous answers are in doubt")
+	assert.Equal(t, 2, sum.Failed, "in doubt counts with failed")
+	// The fake accepted the ambiguous ones: every patient has exactly one
+	// message, nothing was lost, nothing doubled.
+	requireExactlyOnce(t, h, n)
+	assert.GreaterOrEqual(t, h.SMS.Attempts("2"), 3, "patient 1 (row 2): two transient errors, then accepted")
+
+	// Retry-After was honoured: the 429'd text went at least 3 s later.
+	first := h.SMS.Sent()[0].At
+	assert.GreaterOrEqual(t, h.SMS.SentTo(phone(2))[0].At.Sub(first), 3*time.Second)
+	// Nothing was accepted during the outage.
+	for _, m := range h.SMS.Sent() {
+		inOutage := !m.At.Before(outageFrom) && m.At.Before(outageFrom.Add(5*time.Second))
+		assert.False(t, inOutage, "accepted during the outage at %s", m.At)
+	}
+	// Retry Failed leaves in-doubt rows alone unless asked.
+	k, err := h.Engine.RetryFailed(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	assert.Zero(t, k)
+	h.Run(t, org, b.ID)
+	requireExactlyOnce(t, h, n)
+	doubt := allMessages(t, h, b.ID, blast.CardFailed, 10)
+	require.Len(t, doubt, 2)
+	assert.Equal(t, store.RowInDoubt, doubt[0].Status)
+	assert.Equal(t, "ambiguous", doubt[0].Reason)
+
+	// Asked to, Retry Failed resends the in-doubt rows (the user accepts
+	// the risk): the fake then counts the duplicates it received.
+	k, err = h.Engine.RetryFailed(ctx, org, b.ID, &blast.RetryOpts{IncludeInDoubt: true})
+	require.NoError(t, err)
+	assert.Equal(t, 2, k)
+	sum = h.Run(t, org, b.ID)
+	assert.Equal(t, n, sum.Sent)
+	assert.Equal(t, 2, h.SMS.Duplicates())
+}
+
+// Retries run out: transient failures beyond MaxAttempts are failed.
+func TestRetriesExhausted(t *testing.T) {
+	h, everyone := setup(t, population(2, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.MaxAttempts = 3
+		c.BackoffBase, c.BackoffMax = time.Second, time.Minute
+	}})
+	h.SMS.FailTo(phone(0), fake.Transient(), fake.Transient(), fake.Transient(), fake.Transient())
+	b, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 1, sum.Failed)
+	assert.Equal(t, 3, h.SMS.Attempts("1"), "exactly MaxAttempts calls")
+	f := allMessages(t, h, b.ID, blast.CardFailed, 10)
+	require.Len(t, f, 1)
+	assert.Equal(t, "transient", f[0].Reason)
+	assert.Equal(t, "503", f[0].ErrorCode)
+	assert.Equal(t, 3, f[0].Attempts)
+}
+
+// Landline and opted-out answers update the patient record.
+func TestLandlineAndOptedOutAnswers(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), nil)
+	h.SMS.FailTo(phone(0), fake.Landline())
+	h.SMS.FailTo(phone(1), fake.OptedOut())
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 1, cardCount(sum, blast.CardSkipped), "landline is a skip")
+	assert.Equal(t, 1, cardCount(sum, blast.CardOptedOut))
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00000", "p00001"})
+	require.NoError(t, err)
+	assert.Equal(t, carecast.LineLandline, ps[0].PhoneLineType)
+	assert.True(t, ps[1].Consent.SMSOptedOut)
+	// The next blast skips both before any call.
+	calls := h.SMS.Calls()
+	_, sum = sendAndRun(t, h, smsDraft("Again", "", everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, calls+1, h.SMS.Calls())
+}
+
+// A STOP that arrives after the ledger was written wins at claim time
+// (compliance.md J-01).
+func TestOptOutAfterLedgerWins(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), &blasttest.Options{NoStart: true})
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil) // ledger written, nobody sending yet
+	require.NoError(t, err)
+	_, err = h.Engine.HandleEvent(ctx, provider.Event{ID: "stop-1", OrgID: org, Kind: provider.EventInbound, From: phone(1), To: "+12125550000", Body: "STOP"})
+	require.NoError(t, err)
+	require.NoError(t, h.Engine.Start(ctx))
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, 2, sum.Sent)
+	assert.Equal(t, 1, sum.OptedOut)
+	// The only text to the STOP sender is the one confirmation.
+	got := h.SMS.SentTo(phone(1))
+	require.Len(t, got, 1)
+	assert.Equal(t, "reply-stop-1", got[0].ID)
+}
+
+// A crash mid-batch: rows leased by a dead worker become in doubt when the
+// lease expires and are never resent; rows never claimed are sent by the
+// surviving engine.
+func TestCrashLeaseExpiryInDoubt(t *testing.T) {
+	const n = 10
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{NoStart: true, Config: func(c *blast.Config) {
+		c.Lease, c.SendTimeout = time.Minute, 10*time.Second
+	}})
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	// A "dead" instance claimed 4 rows and sent 2 of them, then crashed
+	// before recording anything.
+	rows, err := h.Store.ClaimRows(ctx, store.ClaimParams{OrgID: org, BlastID: b.ID, Owner: "dead", Now: h.Clock.Now(), LeaseUntil: h.Clock.Now().Add(time.Minute), Limit: 4})
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	for _, r := range rows[:2] {
+		_, err := h.SMS.SendSMS(ctx, &provider.SMSMessage{ID: itoa(r.ID), To: r.Address, Body: "Hi"})
+		require.NoError(t, err)
+	}
+	require.NoError(t, h.Engine.Start(ctx))
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, n-4, sum.Sent)
+	assert.Equal(t, 4, sum.InDoubt)
+	blasttest.RequireNoDuplicates(t, h.SMS)
+	assert.Equal(t, n-2, h.SMS.Count(), "no row is lost or doubled")
+	for i, r := range rows {
+		want := 0
+		if i < 2 {
+			want = 1
+		}
+		assert.Equal(t, want, h.SMS.Attempts(itoa(r.ID)), "leased rows are never resent")
+	}
+	msgs := allMessages(t, h, b.ID, blast.CardFailed, 10)
+	require.Len(t, msgs, 4)
+	assert.Equal(t, "lease_expired", msgs[0].Reason)
+}
+
+func itoa(n int64) string {
+	return string(appendInt(nil, n))
+}
+
+func appendInt(b []byte, n int64) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}
+
+// Stop hands claimed but unsent rows back: they stay queued, never in
+// doubt, and a restarted engine sends them once.
+func TestStopReleasesRows(t *testing.T) {
+	const n = 8
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 1, 1
+		c.Workers = 1
+	}})
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	h.RunUntil(t, func() bool { return h.SMS.Count() >= 2 }, func() blast.Summary { return blast.Summary{} })
+	require.NoError(t, h.Engine.Stop(ctx))
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Zero(t, sum.InDoubt)
+	assert.Equal(t, n, sum.Sent+sum.Pending)
+	assert.Equal(t, h.SMS.Count(), sum.Sent)
+	require.NoError(t, h.Engine.Start(ctx))
+	sum = h.Run(t, org, b.ID)
+	assert.Equal(t, n, sum.Sent)
+	requireExactlyOnce(t, h, n)
+}
+
+// The rate ceiling holds end to end with the injected clock, retries
+// included: never more than floor(rate)+burst texts in any one-second
+// window.
+func TestRateCeiling(t *testing.T) {
+	const n = 120
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 10, 3
+		c.Workers = 4
+		c.BackoffBase, c.BackoffMax = 200*time.Millisecond, time.Second
+	}})
+	var mu sync.Mutex
+	var times []time.Time // every provider call, accepted or not
+	h.SMS.Script(func(m *fake.Message, attempt int) error {
+		mu.Lock()
+		times = append(times, h.Clock.Now())
+		mu.Unlock()
+		if attempt == 1 && m.To[len(m.To)-1] == '7' {
+			return fake.Transient()
+		}
+		return nil
+	})
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, n, sum.Sent)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, times, n+12, "120 sends and 12 retries")
+	assert.LessOrEqual(t, maxPerSecond(times), 13, "floor(rate)+burst")
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	span := times[len(times)-1].Sub(times[0])
+	assert.GreaterOrEqual(t, span, time.Duration(float64(time.Second)*float64(len(times)-13)/10), "not faster than the rate")
+}
+
+func maxPerSecond(ts []time.Time) int {
+	s := append([]time.Time(nil), ts...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Before(s[j]) })
+	best, j := 0, 0
+	for i := range s {
+		for s[i].Sub(s[j]) >= time.Second {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+// Multi-tenancy: nothing of one organization is visible through another's
+// calls.
+func TestTenantIsolation(t *testing.T) {
+	h, everyone := setup(t, population(2, nil), nil)
+	h.Orgs["org-b"] = carecast.Organization{ID: "org-b", Name: "Other Clinic"}
+	b, _ := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	_, err := h.Engine.Get(ctx, "org-b", b.ID)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.Summary(ctx, "org-b", b.ID)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.Messages(ctx, "org-b", b.ID, nil)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.RetryFailed(ctx, "org-b", b.ID, nil)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.Cancel(ctx, "org-b", b.ID)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.AddRecipients(ctx, "org-b", b.ID, []string{"p00000"})
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	_, err = h.Engine.Duplicate(ctx, "org-b", b.ID, nil)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
+	list, err := h.Engine.List(ctx, "org-b", nil)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	rows := allMessages(t, h, b.ID, blast.CardSent, 10)
+	assert.ErrorIs(t, h.Engine.Unsubscribe(ctx, "org-b", rows[0].ID), blast.ErrNotFound)
+	assert.ErrorIs(t, h.Engine.RecordOpen(ctx, "org-b", rows[0].ID, "x", time.Time{}), blast.ErrNotFound)
+	// Another org's cohort cannot be targeted.
+	d, err := h.Engine.CreateDraft(ctx, "org-b", smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, "org-b", d.ID, nil)
+	assert.ErrorIs(t, err, blast.ErrInvalid)
+	// A STOP to org B does not opt the number out of org A.
+	_, err = h.Engine.HandleEvent(ctx, provider.Event{ID: "s", OrgID: "org-b", Kind: provider.EventInbound, From: phone(0), Body: "STOP"})
+	require.NoError(t, err)
+	h.SMS.Reset()
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 2, sum.Sent)
+	// A delivery event scoped to org B cannot touch org A's row.
+	res, err := h.Engine.HandleEvent(ctx, provider.Event{ID: "d", OrgID: "org-b", Kind: provider.EventDelivered, ProviderMessageID: h.SMS.Sent()[0].ProviderMessageID})
+	require.NoError(t, err)
+	assert.Equal(t, blast.EventIgnored, res)
+}
+
+// Fair scheduling: a large blast of one organization does not starve a
+// small blast of another.
+func TestFairScheduling(t *testing.T) {
+	big := population(3000, nil)
+	h := blasttest.NewEngine(t, &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 100, 1
+		c.Workers = 2
+	}})
+	h.Orgs["org-small"] = carecast.Organization{ID: "org-small", Name: "Small Clinic", TimeZone: "America/New_York"}
+	h.Patients.Put(org, big...)
+	small := population(50, func(i int, p *carecast.Patient) { p.Phone = phone(5000 + i) })
+	h.Patients.Put("org-small", small...)
+	bigCohort := h.Cohort(t, "All", cohortAll())
+	smallCohort, err := h.Cohorts.SaveCohort(ctx, cohortOf("org-small"))
+	require.NoError(t, err)
+
+	bb, err := h.Engine.CreateDraft(ctx, org, smsDraft("Big", "", bigCohort.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, bb.ID, nil)
+	require.NoError(t, err)
+	sb, err := h.Engine.CreateDraft(ctx, "org-small", smsDraft("Small", "", smallCohort.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, "org-small", sb.ID, nil)
+	require.NoError(t, err)
+	h.Run(t, "org-small", sb.ID)
+	bigSum, err := h.Engine.Summary(ctx, org, bb.ID)
+	require.NoError(t, err)
+	// At 100/s shared round-robin, the 50 small texts finish within about
+	// a second of sending (~100 texts), long before the 3000.
+	assert.Less(t, bigSum.Sent, 250, "the small blast finished early (big had sent %d)", bigSum.Sent)
+	h.Run(t, org, bb.ID)
+}
+
+// Concurrent API use while sending is race-free.
+func TestConcurrentUse(t *testing.T) {
+	h, everyone := setup(t, population(200, nil), nil)
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				_, _ = h.Engine.Summary(context.Background(), org, b.ID)
+				_, _ = h.Engine.Messages(context.Background(), org, b.ID, &blast.MessagesOpts{Card: blast.CardSent})
+			}
+		})
+	}
+	sum := h.Run(t, org, b.ID)
+	wg.Wait()
+	assert.Equal(t, 200, sum.Sent)
+}
+
+func cohortAll() cohort.Filter { return cohort.Filter{} }
+
+func cohortOf(orgID string) cohort.Cohort { return cohort.Cohort{OrgID: orgID, Name: "All"} }

@@ -1,0 +1,129 @@
+package blast
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter throttles one provider. It combines a token bucket
+// (golang.org/x/time/rate, which smooths the flow) with a strict ceiling:
+// a ring of the last floor(rate)+burst grant times guarantees that no
+// half-open one-second window ever holds more grants than that, whatever
+// the token bucket does (at high rates with large bursts it can hand out
+// more than its limit: golang/go#65508). Retries, test sends and
+// confirmation replies all pass through the same limiter, so the ceiling
+// holds while retries back off. A provider's 429 pauses it.
+type limiter struct {
+	mu    sync.Mutex
+	tb    *rate.Limiter // nil: unlimited
+	ring  []int64       // grant times (Unix ns), oldest at pos once full
+	pos   int
+	full  bool
+	last  int64
+	pause atomic.Int64 // Unix ns before which nothing is granted
+}
+
+// newLimiter returns a limiter for r messages per second with burst b; a
+// negative r means unlimited.
+func newLimiter(r float64, b int) *limiter {
+	if r < 0 {
+		return &limiter{}
+	}
+	ceiling := int(math.Floor(r)) + b
+	if ceiling < 1 {
+		ceiling = 1
+	}
+	return &limiter{tb: rate.NewLimiter(rate.Limit(r), b), ring: make([]int64, ceiling)}
+}
+
+// reserveToken books one token-bucket slot and returns the time it is
+// due (≥ now, and not before a pause ends). The booking cannot be
+// cancelled: an unused slot only makes the flow slower, never faster.
+func (l *limiter) reserveToken(now time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := now
+	if p := l.pausedUntil(); t.Before(p) {
+		t = p
+	}
+	if l.tb == nil {
+		return t
+	}
+	if r := l.tb.ReserveN(t, 1); r.OK() {
+		t = t.Add(r.DelayFrom(t))
+	}
+	return t
+}
+
+// admit is the strict ceiling, checked at the moment of dispatch: it
+// records now and reports true when fewer than len(ring) grants happened
+// in (now-1s, now] and no pause is in force; otherwise it returns the
+// earliest time worth trying again.
+func (l *limiter) admit(now time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.pausedUntil(); now.Before(p) {
+		return p, false
+	}
+	if l.tb == nil {
+		return now, true
+	}
+	at := now.UnixNano()
+	if at < l.last {
+		at = l.last // a clock that stepped back: keep the ring ordered
+	}
+	if l.full {
+		if floor := l.ring[l.pos] + int64(time.Second); at < floor {
+			return time.Unix(0, floor), false
+		}
+	}
+	l.ring[l.pos] = at
+	l.pos++
+	if l.pos == len(l.ring) {
+		l.pos, l.full = 0, true
+	}
+	l.last = at
+	return now, true
+}
+
+// pauseUntil stops grants before t (a provider's Retry-After).
+func (l *limiter) pauseUntil(t time.Time) {
+	n := t.UnixNano()
+	for {
+		old := l.pause.Load()
+		if n <= old || l.pause.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// wait blocks until one send may be dispatched through l, sleeping on
+// the engine clock, and returns the dispatch time the ceiling recorded;
+// it returns ctx's error if ctx is done first. tracked says whether the
+// caller is an engine goroutine counted by Engine.Idle.
+func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time, error) {
+	now := e.clk.Now()
+	if l.tb == nil && !now.Before(l.pausedUntil()) {
+		return now, nil
+	}
+	if err := e.sleep(ctx, l.reserveToken(now), tracked); err != nil {
+		return time.Time{}, err
+	}
+	for {
+		now = e.clk.Now()
+		next, ok := l.admit(now)
+		if ok {
+			return now, nil
+		}
+		if err := e.sleep(ctx, next, tracked); err != nil {
+			return time.Time{}, err
+		}
+	}
+}
+
+func (l *limiter) pausedUntil() time.Time { return time.Unix(0, l.pause.Load()) }

@@ -1,0 +1,516 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
+)
+
+// batch is a set of rows of one blast claimed under one lease.
+type batch struct {
+	p          *prepared
+	rows       []store.Row
+	leaseUntil time.Time
+}
+
+// worker holds one sending goroutine's reusable buffers.
+type worker struct {
+	ids     []string
+	pats    map[string]*carecast.Patient
+	decs    []eligibility.Decision
+	outs    []store.Outcome
+	changes []cohort.ContactChange
+	idBuf   []byte
+	stopCtx context.Context // ends at a graceful stop
+	sms     provider.SMSMessage
+	email   provider.EmailMessage
+}
+
+// scheduler claims batches fairly across organizations and blasts and
+// hands them to the workers, starts due scheduled blasts, resumes
+// interrupted ledger writes, completes finished blasts and expires stale
+// leases. It closes work when it returns.
+func (e *Engine) scheduler(ctx, stopCtx context.Context, work chan<- *batch) {
+	defer close(work)
+	var lastExpire time.Time
+	for !e.stopping.Load() && ctx.Err() == nil {
+		now := e.now()
+		if now.Sub(lastExpire) >= e.cfg.Lease/4 || now.Before(lastExpire) {
+			if n, err := e.st.ExpireLeases(ctx, now); err != nil {
+				e.log.Error("expiring leases", "err", err)
+			} else if n > 0 {
+				e.log.Warn("rows moved to in doubt after lease expiry", "rows", n)
+				e.notify()
+			}
+			lastExpire = now
+		}
+		dispatched := e.dispatchRound(ctx, stopCtx, work, now)
+		if dispatched > 0 {
+			continue
+		}
+		e.idleWait(stopCtx)
+	}
+}
+
+// idleWait parks the scheduler until it is kicked, PollInterval passes on
+// the clock, or the engine stops. While parked it does not count as
+// active; whoever wakes it (a kick, the timer) counts it again first, so
+// Engine.Idle never sees a gap.
+func (e *Engine) idleWait(ctx context.Context) {
+	t := e.clk.AfterFunc(e.cfg.PollInterval, func() {
+		if e.parked.CompareAndSwap(true, false) {
+			e.active.Add(1)
+		}
+		e.kickScheduler()
+	})
+	e.parked.Store(true)
+	e.deactivate() // tells Changed() waiters when the engine is idle
+	select {
+	case <-e.kick:
+	case <-ctx.Done():
+	}
+	t.Stop()
+	if e.parked.CompareAndSwap(true, false) {
+		e.active.Add(1) // nobody counted us (a stale kick, or stopping)
+	}
+}
+
+// dispatchRound makes one fair pass: each organization with sending
+// blasts gets one batch (from its blasts in turn), organizations in a
+// rotating order. It returns the number of rows handed out.
+func (e *Engine) dispatchRound(ctx, stopCtx context.Context, work chan<- *batch, now time.Time) int {
+	active, err := e.st.ActiveBlasts(ctx, now)
+	if err != nil {
+		e.log.Error("listing active blasts", "err", err)
+		return 0
+	}
+	byOrg := make(map[string][]store.Blast)
+	var orgs []string
+	for _, sb := range active {
+		switch {
+		case sb.Status == store.BlastScheduled:
+			if err := e.startScheduled(ctx, sb); err != nil {
+				e.log.Error("starting scheduled blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
+			}
+			continue
+		case !sb.LedgerDone:
+			e.resumeLedger(ctx, sb)
+		}
+		if byOrg[sb.OrgID] == nil {
+			orgs = append(orgs, sb.OrgID)
+		}
+		byOrg[sb.OrgID] = append(byOrg[sb.OrgID], sb)
+	}
+	if len(orgs) == 0 {
+		return 0
+	}
+	slices.Sort(orgs)
+	e.rrMu.Lock()
+	e.rrOrg++
+	start := e.rrOrg
+	e.rrMu.Unlock()
+	total := 0
+	for i := range orgs {
+		org := orgs[(start+i)%len(orgs)]
+		blasts := byOrg[org]
+		slices.SortFunc(blasts, func(a, b store.Blast) int { return compareStrings(a.ID, b.ID) })
+		e.rrMu.Lock()
+		pos := e.rrPos[org]
+		e.rrPos[org]++
+		e.rrMu.Unlock()
+		// Offer the organization's blasts in turn until one has rows.
+		for j := range blasts {
+			sb := blasts[(pos+j)%len(blasts)]
+			n, sent := e.claimAndDispatch(ctx, stopCtx, work, sb)
+			if !sent {
+				return total
+			}
+			if n > 0 {
+				total += n
+				break
+			}
+		}
+	}
+	return total
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// resumeLedger restarts an interrupted ledger write in the background.
+func (e *Engine) resumeLedger(ctx context.Context, sb store.Blast) {
+	e.writeMu.Lock()
+	busy := e.writing[sb.ID]
+	e.writeMu.Unlock()
+	if busy {
+		return
+	}
+	e.wg.Add(1)
+	e.active.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.deactivate()
+		if err := e.writeLedgerOnce(ctx, sb); err != nil {
+			e.log.Error("resuming ledger write", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		}
+	}()
+}
+
+// claimAndDispatch waits for an idle worker, claims one batch of sb and
+// hands it over. It returns the rows handed out, and false when the
+// engine is stopping.
+func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *batch, sb store.Blast) (int, bool) {
+	p, err := e.preparedFor(ctx, &sb)
+	if err != nil {
+		e.log.Error("preparing blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		return 0, true
+	}
+	if !e.acquireSlot(stopCtx) {
+		return 0, false
+	}
+	limit := e.cfg.BatchSize
+	if r := e.rateFor(p.ch); r > 0 {
+		// All workers together hold at most about one second of the
+		// provider's rate, so a newly started blast waits at most that
+		// long for its first batch.
+		limit = max(1, min(limit, int(r)/e.cfg.Workers))
+	}
+	now := e.now()
+	lease := now.Add(e.cfg.Lease)
+	rows, err := e.st.ClaimRows(ctx, store.ClaimParams{OrgID: sb.OrgID, BlastID: sb.ID, Owner: e.cfg.InstanceID, Now: now, LeaseUntil: lease, Limit: limit})
+	if err != nil || len(rows) == 0 {
+		e.slots <- struct{}{} // never blocks: we hold the token
+		if err != nil {
+			e.log.Error("claiming rows", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		} else if sb.LedgerDone {
+			e.maybeComplete(ctx, sb)
+		}
+		return 0, true
+	}
+	// The batch counts as activity from now until its worker is done;
+	// the buffered channel has room for every token, so this never
+	// blocks.
+	e.active.Add(1)
+	work <- &batch{p: p, rows: rows, leaseUntil: lease}
+	return len(rows), true
+}
+
+func (e *Engine) rateFor(ch carecast.Channel) float64 {
+	if ch == carecast.SMS {
+		return e.cfg.SMSRate
+	}
+	return e.cfg.EmailRate
+}
+
+// maybeComplete marks a sending blast completed when no row is queued or
+// sending.
+func (e *Engine) maybeComplete(ctx context.Context, sb store.Blast) {
+	st, err := e.st.Stats(ctx, sb.OrgID, sb.ID)
+	if err != nil {
+		e.log.Error("reading blast stats", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		return
+	}
+	if st.ByStatus[store.RowQueued] > 0 || st.ByStatus[store.RowSending] > 0 {
+		return
+	}
+	now := e.now()
+	_, err = e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+		if b.Status != store.BlastSending || !b.LedgerDone {
+			return errNoChange
+		}
+		b.Status, b.CompletedAt, b.UpdatedAt = store.BlastCompleted, now, now
+		return nil
+	})
+	if err != nil {
+		if !errors.Is(err, errNoChange) {
+			e.log.Error("completing blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		}
+		return
+	}
+	e.forget(sb.ID)
+	e.log.Info("blast completed", "org", sb.OrgID, "blast", sb.ID, "sent", st.ByStatus[store.RowSent], "failed", st.ByStatus[store.RowFailed])
+	e.notify()
+}
+
+var errNoChange = errors.New("blast: no change")
+
+// release hands rows back to the queue without counting an attempt.
+func (e *Engine) release(rows []store.Row, p *prepared, outs []store.Outcome) []store.Outcome {
+	now := e.now()
+	for i := range rows {
+		outs = append(outs, store.Outcome{RowID: rows[i].ID, Owner: e.cfg.InstanceID, Status: store.RowQueued, NextAttemptAt: now, At: now})
+	}
+	if p != nil {
+		e.record(outs, p)
+		return outs[:0]
+	}
+	return outs
+}
+
+// record writes outcomes, on a context that survives a hard stop so the
+// ledger stays truthful.
+func (e *Engine) record(outs []store.Outcome, p *prepared) {
+	if len(outs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.SendTimeout)
+	defer cancel()
+	if _, err := e.st.RecordOutcomes(ctx, outs); err != nil {
+		// The rows stay leased; when the lease expires they become in
+		// doubt, which is safe.
+		e.log.Error("recording outcomes", "org", p.orgID, "blast", p.id, "rows", len(outs), "err", err)
+	}
+}
+
+// process sends one claimed batch.
+func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
+	p := b.p
+	w.ids = w.ids[:0]
+	for i := range b.rows {
+		w.ids = append(w.ids, b.rows[i].PatientID)
+	}
+	pats, err := e.ps.PatientsByID(ctx, p.orgID, w.ids)
+	if err != nil {
+		e.log.Error("reading patients", "org", p.orgID, "blast", p.id, "err", err)
+		w.outs = e.release(b.rows, p, w.outs[:0])
+		return
+	}
+	if w.pats == nil {
+		w.pats = make(map[string]*carecast.Patient, len(pats))
+	}
+	clear(w.pats)
+	for i := range pats {
+		w.pats[pats[i].ID] = &pats[i]
+	}
+	// Re-check eligibility now: an opt-out that arrived after the ledger
+	// was written must win (compliance.md J-01).
+	w.decs = w.decs[:0]
+	for i := range b.rows {
+		var d eligibility.Decision
+		if pat := w.pats[b.rows[i].PatientID]; pat != nil {
+			d = p.cls.Classify(pat, p.ch, p.pu)
+		} else {
+			d = eligibility.Decision{Reason: eligibility.NoContact}
+		}
+		w.decs = append(w.decs, d)
+	}
+	sup, err := e.suppressions(ctx, p, len(b.rows), func(i int) (string, bool) { return w.decs[i].Address, w.decs[i].WillSend() })
+	if err != nil {
+		e.log.Error("reading suppressions", "org", p.orgID, "blast", p.id, "err", err)
+		w.outs = e.release(b.rows, p, w.outs[:0])
+		return
+	}
+	w.outs = w.outs[:0]
+	w.changes = w.changes[:0]
+	for i := range b.rows {
+		r := &b.rows[i]
+		now := e.now()
+		if e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
+			w.outs = e.release(b.rows[i:], nil, w.outs)
+			break
+		}
+		d := w.decs[i]
+		if reason := sup[d.Address]; reason != "" && d.WillSend() {
+			d = eligibility.Decision{Reason: mustReason(reason)}
+		}
+		o := e.sendOne(ctx, p, r, w.pats[r.PatientID], d, w)
+		w.outs = append(w.outs, o)
+		if len(w.outs) >= 512 {
+			e.record(w.outs, p)
+			w.outs = w.outs[:0]
+		}
+	}
+	e.record(w.outs, p)
+	w.outs = w.outs[:0]
+	for _, c := range w.changes {
+		if err := e.ps.ApplyContactChange(context.WithoutCancel(ctx), p.orgID, c); err != nil {
+			e.log.Error("updating patient contact state", "org", p.orgID, "patient", c.PatientID, "kind", string(c.Kind), "err", err)
+		}
+	}
+	e.notify()
+}
+
+func mustReason(s string) eligibility.Reason {
+	r, err := eligibility.ParseReason(s)
+	if err != nil {
+		return eligibility.Suppressed
+	}
+	return r
+}
+
+// sendOne sends one row and returns its outcome.
+func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *carecast.Patient, d eligibility.Decision, w *worker) store.Outcome {
+	o := store.Outcome{RowID: r.ID, Owner: e.cfg.InstanceID}
+	if !d.WillSend() {
+		o.Status, o.Reason, o.At = store.RowSkipped, d.Reason.String(), e.now()
+		return o
+	}
+	o.Address = d.Address
+	if p.quiet {
+		if open, ok := e.quietUntil(p, pat, e.now()); !ok {
+			o.Status, o.NextAttemptAt, o.At = store.RowQueued, open, e.now()
+			return o
+		}
+	}
+	w.idBuf = strconv.AppendInt(w.idBuf[:0], r.ID, 10)
+	msgID := string(w.idBuf)
+	data := render.Data{Patient: pat, Org: &p.org}
+
+	var send func(context.Context) (provider.Result, error)
+	segments, cost := 0, carecast.Money(0)
+	switch p.ch {
+	case carecast.SMS:
+		rs := p.sms.Render(data)
+		if rs.Err() != nil {
+			// Long merge values made this recipient's text exceed the
+			// provider limit: fail it with a stated reason, never
+			// truncate.
+			o.Status, o.Reason, o.At = store.RowFailed, "too_long", e.now()
+			return o
+		}
+		segments = rs.Count.Segments
+		cost = e.cfg.Pricing.SMSCostOf(segments, rs.MMS)
+		w.sms = provider.SMSMessage{ID: msgID, OrgID: p.orgID, To: d.Address, From: p.from, Body: rs.Body, MediaURLs: p.media}
+		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, &w.sms) }
+	default:
+		opts := &render.EmailRenderOpts{}
+		if p.pu == carecast.Marketing && e.cfg.UnsubscribeURL != nil {
+			opts.UnsubscribeURL = e.cfg.UnsubscribeURL(p.orgID, p.id, r.ID)
+		}
+		if e.cfg.RewriteLink != nil {
+			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
+		}
+		re := p.email.Render(data, opts)
+		cost = e.cfg.Pricing.EmailRecipient
+		w.email = provider.EmailMessage{ID: msgID, OrgID: p.orgID, From: p.from, ReplyTo: p.replyTo, To: d.Address,
+			Subject: re.Subject, HTML: re.HTML, Text: re.Text, Marketing: p.pu == carecast.Marketing,
+			ListUnsubscribeURL: opts.UnsubscribeURL, Attachments: p.atts,
+			Headers: map[string]string{"X-Carecast-Blast": p.id}}
+		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, &w.email) }
+	}
+	if _, err := e.wait(w.stopCtx, p.lim, true); err != nil {
+		// Stopping while throttled: nothing was sent.
+		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now(), e.now()
+		return o
+	}
+	res, err := e.call(ctx, send)
+	now := e.now()
+	o.At = now
+	if err == nil {
+		o.Status, o.Attempted, o.ProviderMessageID, o.Cost = store.RowSent, true, res.ProviderMessageID, cost
+		o.Segments = segments
+		if res.Segments > 0 && p.ch == carecast.SMS && len(p.media) == 0 {
+			o.Segments, o.Cost = res.Segments, e.cfg.Pricing.SMSCostOf(res.Segments, false)
+		}
+		return o
+	}
+	o.Attempted = true
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		o.ErrorCode = pe.Code
+	}
+	class := provider.Classify(err)
+	attempt := r.Attempts + 1
+	switch class {
+	case provider.Transient, provider.RateLimited:
+		ra := provider.RetryAfter(err)
+		if class == provider.RateLimited {
+			pause := ra
+			if pause <= 0 {
+				pause = e.cfg.BackoffBase
+			}
+			p.lim.pauseUntil(now.Add(pause))
+		}
+		if attempt < e.cfg.MaxAttempts {
+			o.Status, o.Reason, o.NextAttemptAt = store.RowQueued, class.String(), now.Add(e.backoff(attempt, ra))
+			return o
+		}
+		o.Status, o.Reason = store.RowFailed, class.String()
+	case provider.Landline:
+		o.Status, o.Reason = store.RowSkipped, eligibility.Landline.String()
+		w.changes = append(w.changes, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangePhoneLandline, At: now, Source: "provider " + o.ErrorCode})
+	case provider.OptedOut:
+		o.Status, o.Reason = store.RowOptedOut, class.String()
+		w.changes = append(w.changes, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeSMSOptOut, At: now, Source: "provider " + o.ErrorCode})
+		e.suppress(ctx, p.orgID, carecast.SMS, d.Address, supOptedOut, now)
+	case provider.Ambiguous:
+		o.Status, o.Reason = store.RowInDoubt, class.String()
+	case provider.Suppress:
+		o.Status, o.Reason = store.RowFailed, "bounce"
+		if p.ch == carecast.Email {
+			w.changes = append(w.changes, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeEmailSuppress, At: now, Source: "provider " + o.ErrorCode})
+			e.suppress(ctx, p.orgID, carecast.Email, d.Address, supBounce, now)
+		}
+	default:
+		o.Status, o.Reason = store.RowFailed, class.String()
+	}
+	e.log.Warn("send failed", "org", p.orgID, "blast", p.id, "row", r.ID, "class", class.String(), "code", o.ErrorCode, "attempt", attempt)
+	return o
+}
+
+// call makes one provider call bounded by SendTimeout. The timeout is
+// real time (it bounds network I/O), not engine-clock time.
+func (e *Engine) call(ctx context.Context, send func(context.Context) (provider.Result, error)) (provider.Result, error) {
+	cctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
+	defer cancel()
+	return send(cctx)
+}
+
+// suppress records a store suppression, logging failures.
+func (e *Engine) suppress(ctx context.Context, orgID string, ch carecast.Channel, addr, reason string, at time.Time) {
+	if addr == "" {
+		return
+	}
+	err := e.st.Suppress(context.WithoutCancel(ctx), store.Suppression{OrgID: orgID, Channel: ch, Address: addr, Reason: reason, At: at})
+	if err != nil {
+		e.log.Error("recording suppression", "org", orgID, "reason", reason, "err", err)
+	}
+}
+
+// quietUntil reports whether a marketing text may go to pat at now, and
+// if not, when the patient's sending window next opens.
+func (e *Engine) quietUntil(p *prepared, pat *carecast.Patient, now time.Time) (time.Time, bool) {
+	var tz string
+	if pat != nil {
+		tz = pat.TimeZone
+	}
+	loc := e.location(tz, e.location(p.org.TimeZone, time.UTC))
+	return quietCheck(e.cfg.QuietHours, now, loc)
+}
+
+// quietCheck reports whether now is inside the window in loc, and if not,
+// when the window next opens (in absolute time). Days whose midnight is
+// shifted by a DST change are handled by computing wall-clock times with
+// time.Date.
+func quietCheck(q QuietHours, now time.Time, loc *time.Location) (time.Time, bool) {
+	lt := now.In(loc)
+	y, m, d := lt.Date()
+	at := func(day int, off time.Duration) time.Time {
+		h, rest := int(off/time.Hour), off%time.Hour
+		return time.Date(y, m, day, h, int(rest/time.Minute), int(rest%time.Minute/time.Second), 0, loc)
+	}
+	open, closeAt := at(d, q.Start), at(d, q.End)
+	switch {
+	case lt.Before(open):
+		return open, false
+	case lt.Before(closeAt):
+		return now, true
+	}
+	return at(d+1, q.Start), false
+}

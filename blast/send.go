@@ -1,0 +1,446 @@
+package blast
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/store"
+)
+
+// SendOpts are the optional settings of Send; nil sends at once.
+type SendOpts struct {
+	// At schedules the blast: a time after now makes it scheduled, and
+	// its audience is resolved and its ledger written when the time
+	// comes. Zero (or a past time) sends at once.
+	At time.Time
+}
+
+// Validate checks a draft as Send would, without sending it: it returns a
+// *ValidationError listing every problem (no cohorts, unknown cohorts,
+// empty body or subject, unknown merge fields, too many or too large
+// images or attachments, email sending domain not verified for the
+// purpose), or nil.
+func (e *Engine) Validate(ctx context.Context, orgID, blastID string) error {
+	sb, err := e.st.Blast(ctx, orgID, blastID)
+	if err != nil {
+		return fmt.Errorf("blast: %w", err)
+	}
+	_, err = e.compile(ctx, &sb, true)
+	return err
+}
+
+// Send validates a draft and sends it: the audience (the union of its
+// cohorts, each patient once) is resolved, one ledger row per recipient is
+// written in batches (queued, or skipped with its eligibility reason), and
+// the workers send the queued rows. With opts.At in the future the blast is
+// scheduled instead.
+//
+// Send returns the blast as it stands when the ledger is written (status
+// sending), or scheduled. Errors: a *ValidationError (errors.Is
+// ErrInvalid) listing every problem; ErrAlreadySent when the blast is not
+// a draft (each blast is sent once: Duplicate it to send again);
+// ErrNotFound.
+func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts) (Blast, error) {
+	sb, err := e.st.Blast(ctx, orgID, blastID)
+	if err != nil {
+		return Blast{}, fmt.Errorf("blast: %w", err)
+	}
+	if sb.Status != store.BlastDraft {
+		return Blast{}, statusErr(&sb)
+	}
+	if _, err := e.compile(ctx, &sb, true); err != nil {
+		return Blast{}, err
+	}
+	now := e.now()
+	scheduled := opts != nil && opts.At.After(now)
+	sb, err = e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
+		if b.Status != store.BlastDraft {
+			return statusErr(b)
+		}
+		b.UpdatedAt = now
+		if scheduled {
+			b.Status, b.ScheduledAt = store.BlastScheduled, opts.At
+		} else {
+			b.Status, b.StartedAt = store.BlastSending, now
+		}
+		return nil
+	})
+	if err != nil {
+		return Blast{}, err
+	}
+	if scheduled {
+		e.log.Info("blast scheduled", "org", orgID, "blast", blastID, "at", opts.At)
+		e.notify()
+		return fromStore(&sb)
+	}
+	e.log.Info("blast sending", "org", orgID, "blast", blastID)
+	if err := e.writeLedgerOnce(ctx, sb); err != nil {
+		return Blast{}, err
+	}
+	return e.Get(ctx, orgID, blastID)
+}
+
+// startScheduled moves a due scheduled blast to sending and writes its
+// ledger.
+func (e *Engine) startScheduled(ctx context.Context, sb store.Blast) error {
+	now := e.now()
+	sb, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+		if b.Status != store.BlastScheduled {
+			return statusErr(b)
+		}
+		b.Status, b.StartedAt, b.UpdatedAt = store.BlastSending, now, now
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return e.writeLedgerOnce(ctx, sb)
+}
+
+// writeLedgerOnce writes a sending blast's ledger unless another goroutine
+// of this engine is doing it.
+func (e *Engine) writeLedgerOnce(ctx context.Context, sb store.Blast) error {
+	e.writeMu.Lock()
+	if e.writing[sb.ID] {
+		e.writeMu.Unlock()
+		return nil
+	}
+	e.writing[sb.ID] = true
+	e.writeMu.Unlock()
+	defer func() {
+		e.writeMu.Lock()
+		delete(e.writing, sb.ID)
+		e.writeMu.Unlock()
+	}()
+	err := e.writeLedger(ctx, sb)
+	e.notify()
+	return err
+}
+
+// writeLedger resolves the blast's audience and inserts its rows in
+// batches, then marks the ledger done. It is idempotent (InsertRows skips
+// patients already in the ledger), so an interrupted write is resumed by
+// running it again.
+func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
+	p, err := e.preparedFor(ctx, &sb)
+	if err != nil {
+		return err
+	}
+	cohorts := make([]cohort.Cohort, 0, len(sb.CohortIDs))
+	for _, id := range sb.CohortIDs {
+		c, err := e.cs.Cohort(ctx, sb.OrgID, id)
+		if err != nil {
+			return fmt.Errorf("blast: blast %s: cohort %s: %w", sb.ID, id, err)
+		}
+		cohorts = append(cohorts, c)
+	}
+	now := e.now()
+	rows := make([]store.NewRow, 0, e.cfg.LedgerBatch)
+	total := 0
+	for pat, err := range cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, now) {
+		if err != nil {
+			return fmt.Errorf("blast: resolving audience of blast %s: %w", sb.ID, err)
+		}
+		rows = append(rows, e.ledgerRow(p, &pat))
+		if len(rows) == cap(rows) {
+			n, err := e.insertRows(ctx, p, rows, now)
+			if err != nil {
+				return err
+			}
+			total += n
+			rows = rows[:0]
+			e.notify()
+		}
+	}
+	n, err := e.insertRows(ctx, p, rows, now)
+	if err != nil {
+		return err
+	}
+	total += n
+	_, err = e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+		b.LedgerDone = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.log.Info("blast ledger written", "org", sb.OrgID, "blast", sb.ID, "rows", total)
+	return nil
+}
+
+// ledgerRow classifies one patient into a new ledger row.
+func (e *Engine) ledgerRow(p *prepared, pat *carecast.Patient) store.NewRow {
+	d := p.cls.Classify(pat, p.ch, p.pu)
+	if d.Reason != eligibility.Send {
+		return store.NewRow{PatientID: pat.ID, Status: store.RowSkipped, Reason: d.Reason.String()}
+	}
+	return store.NewRow{PatientID: pat.ID, Status: store.RowQueued, Address: d.Address}
+}
+
+// insertRows applies the suppression list to queued rows and inserts them.
+func (e *Engine) insertRows(ctx context.Context, p *prepared, rows []store.NewRow, now time.Time) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	sup, err := e.suppressions(ctx, p, len(rows), func(i int) (string, bool) {
+		return rows[i].Address, rows[i].Status == store.RowQueued
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(sup) > 0 {
+		for i := range rows {
+			if r := sup[rows[i].Address]; r != "" && rows[i].Status == store.RowQueued {
+				rows[i].Status, rows[i].Reason, rows[i].Address = store.RowSkipped, r, ""
+			}
+		}
+	}
+	n, err := e.st.InsertRows(ctx, p.orgID, p.id, rows, now)
+	if err != nil {
+		return 0, fmt.Errorf("blast: writing ledger of blast %s: %w", p.id, err)
+	}
+	return n, nil
+}
+
+// Suppression reasons recorded in the store.
+const (
+	supOptedOut     = "opted_out"
+	supBounce       = "bounce"
+	supComplaint    = "complaint"
+	supUnsubscribed = "unsubscribed"
+)
+
+// suppressions returns, for the addresses of n items, the skip reason a
+// store suppression imposes on this blast (by address); scoped per
+// compliance.md J-02: STOP blocks every SMS, a hard bounce every email,
+// a complaint or unsubscribe only marketing email.
+func (e *Engine) suppressions(ctx context.Context, p *prepared, n int, addr func(i int) (string, bool)) (map[string]string, error) {
+	addrs := make([]string, 0, n)
+	for i := range n {
+		if a, ok := addr(i); ok && a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	sups, err := e.st.Suppressed(ctx, p.orgID, p.ch, addrs)
+	if err != nil {
+		return nil, fmt.Errorf("blast: reading suppressions: %w", err)
+	}
+	if len(sups) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(sups))
+	for _, s := range sups {
+		if r := suppressionReason(s.Reason, p.ch, p.pu); r != "" {
+			out[s.Address] = r
+		}
+	}
+	return out, nil
+}
+
+func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) string {
+	switch {
+	case ch == carecast.SMS && reason == supOptedOut:
+		return eligibility.OptedOut.String()
+	case ch == carecast.Email && reason == supBounce:
+		return eligibility.Suppressed.String()
+	case ch == carecast.Email && reason == supComplaint && pu == carecast.Marketing:
+		return eligibility.Suppressed.String()
+	case ch == carecast.Email && reason == supUnsubscribed && pu == carecast.Marketing:
+		return eligibility.Unsubscribed.String()
+	}
+	return ""
+}
+
+// Cancel cancels a scheduled or sending blast: queued rows become
+// cancelled (rows already sent stay sent; a message being sent when Cancel
+// is called finishes). It returns the number of rows cancelled, and
+// ErrNotCancellable for a draft or a completed blast, ErrCancelled for a
+// cancelled one.
+func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error) {
+	now := e.now()
+	_, err := e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
+		switch b.Status {
+		case store.BlastScheduled, store.BlastSending:
+		case store.BlastCancelled:
+			return fmt.Errorf("blast %s: %w", blastID, ErrCancelled)
+		default:
+			return fmt.Errorf("blast %s is %s: %w", blastID, b.Status, ErrNotCancellable)
+		}
+		b.Status, b.CancelledAt, b.UpdatedAt = store.BlastCancelled, now, now
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n, err := e.st.CancelQueued(ctx, orgID, blastID, now)
+	if err != nil {
+		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
+	}
+	e.forget(blastID)
+	e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
+	e.notify()
+	return n, nil
+}
+
+// RetryOpts are the optional settings of RetryFailed; nil accepts the
+// defaults.
+type RetryOpts struct {
+	// IncludeInDoubt also re-queues in-doubt rows (the provider may have
+	// accepted them: a retry may text the patient twice). Defaults to
+	// false: only failed rows.
+	IncludeInDoubt bool
+}
+
+// RetryFailed re-queues the blast's failed rows (never a sent or
+// delivered one) with fresh attempts, and returns how many. The blast
+// goes back to sending. ErrNotSent for a draft or scheduled blast,
+// ErrCancelled for a cancelled one.
+func (e *Engine) RetryFailed(ctx context.Context, orgID, blastID string, opts *RetryOpts) (int, error) {
+	if _, err := e.reopen(ctx, orgID, blastID); err != nil {
+		return 0, err
+	}
+	n, err := e.st.RequeueFailed(ctx, orgID, blastID, opts != nil && opts.IncludeInDoubt, e.now())
+	if err != nil {
+		return 0, fmt.Errorf("blast: re-queuing failed rows of blast %s: %w", blastID, err)
+	}
+	e.log.Info("blast retry failed", "org", orgID, "blast", blastID, "rows", n)
+	e.notify()
+	return n, nil
+}
+
+// reopen moves a sending or completed blast (back) to sending.
+func (e *Engine) reopen(ctx context.Context, orgID, blastID string) (store.Blast, error) {
+	now := e.now()
+	return e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
+		switch b.Status {
+		case store.BlastSending:
+			return nil
+		case store.BlastCompleted:
+			b.Status, b.UpdatedAt = store.BlastSending, now
+			return nil
+		case store.BlastCancelled:
+			return fmt.Errorf("blast %s: %w", blastID, ErrCancelled)
+		}
+		return fmt.Errorf("blast %s is %s: %w", blastID, b.Status, ErrNotSent)
+	})
+}
+
+// Candidate is a patient found for Add Recipients.
+type Candidate struct {
+	// Patient is the patient found.
+	Patient carecast.Patient
+	// InBlast is true when the patient already has a row in the blast's
+	// ledger (Add Recipients will leave them out).
+	InBlast bool
+}
+
+// SearchPatients finds patients for Add Recipients (the patient store's
+// search: name, phone or email), at most limit, and marks those already in
+// the blast.
+func (e *Engine) SearchPatients(ctx context.Context, orgID, blastID, query string, limit int) ([]Candidate, error) {
+	ps, err := e.ps.Search(ctx, orgID, query, limit)
+	if err != nil {
+		return nil, fmt.Errorf("blast: searching patients: %w", err)
+	}
+	ids := make([]string, len(ps))
+	for i := range ps {
+		ids[i] = ps[i].ID
+	}
+	in, err := e.st.ExistingPatients(ctx, orgID, blastID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("blast: %w", err)
+	}
+	have := make(map[string]bool, len(in))
+	for _, id := range in {
+		have[id] = true
+	}
+	out := make([]Candidate, len(ps))
+	for i := range ps {
+		out[i] = Candidate{Patient: ps[i], InBlast: have[ps[i].ID]}
+	}
+	return out, nil
+}
+
+// NewRecipients returns how many of patientIDs exist in the organization
+// and are not yet in the blast's ledger: the N of the guide's "Send to N
+// patient(s)" button (see SendLabel).
+func (e *Engine) NewRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (int, error) {
+	ps, err := e.newPatients(ctx, orgID, blastID, patientIDs)
+	return len(ps), err
+}
+
+func (e *Engine) newPatients(ctx context.Context, orgID, blastID string, patientIDs []string) ([]carecast.Patient, error) {
+	if _, err := e.st.Blast(ctx, orgID, blastID); err != nil {
+		return nil, fmt.Errorf("blast: %w", err)
+	}
+	in, err := e.st.ExistingPatients(ctx, orgID, blastID, patientIDs)
+	if err != nil {
+		return nil, fmt.Errorf("blast: %w", err)
+	}
+	have := make(map[string]bool, len(in))
+	for _, id := range in {
+		have[id] = true
+	}
+	var want []string
+	for _, id := range patientIDs {
+		if !have[id] {
+			want = append(want, id)
+			have[id] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	ps, err := e.ps.PatientsByID(ctx, orgID, want)
+	if err != nil {
+		return nil, fmt.Errorf("blast: reading patients: %w", err)
+	}
+	return ps, nil
+}
+
+// SendLabel returns the Add Recipients button text for n patients:
+// "Send to 1 patient", "Send to 3 patients".
+func SendLabel(n int) string {
+	if n == 1 {
+		return "Send to 1 patient"
+	}
+	return fmt.Sprintf("Send to %d patients", n)
+}
+
+// AddRecipients adds patients to a sent blast: rows are written only for
+// patients of the organization not already in the blast's ledger (queued,
+// or skipped with their eligibility reason), and the blast goes back to
+// sending. It returns the number of rows written. ErrNotSent for a draft
+// or scheduled blast, ErrCancelled for a cancelled one.
+func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (int, error) {
+	sb, err := e.reopen(ctx, orgID, blastID)
+	if err != nil {
+		return 0, err
+	}
+	ps, err := e.newPatients(ctx, orgID, blastID, patientIDs)
+	if err != nil {
+		return 0, err
+	}
+	p, err := e.preparedFor(ctx, &sb)
+	if err != nil {
+		return 0, err
+	}
+	rows := make([]store.NewRow, len(ps))
+	for i := range ps {
+		rows[i] = e.ledgerRow(p, &ps[i])
+	}
+	n, err := e.insertRows(ctx, p, rows, e.now())
+	if err != nil {
+		return 0, err
+	}
+	e.log.Info("blast recipients added", "org", orgID, "blast", blastID, "rows", n)
+	e.notify()
+	return n, nil
+}

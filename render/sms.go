@@ -206,6 +206,12 @@ func (t *SMSTemplate) Preview() SMSCount {
 	return t.finish(t.sampleBody()).Count
 }
 
+// PreviewText returns the message the editor previews: the body with
+// example values, opt-out line included, smart-encoded when enabled.
+func (t *SMSTemplate) PreviewText() string {
+	return t.finish(t.sampleBody()).Body
+}
+
 // sampleBody renders the body with example values, suffix included.
 func (t *SMSTemplate) sampleBody() string {
 	b := []byte(t.tmpl.RenderSample(Data{Org: &t.org}))

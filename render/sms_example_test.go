@@ -106,3 +106,18 @@ func ExampleEstimateSMS() {
 	// 1 message(s) of 3 segment(s)
 	// encoding changed for: [p2]
 }
+
+func ExampleSMSTemplate_Render() {
+	org := carecast.Organization{ID: "org1", Name: "Sunrise Clinic"}
+	t, err := render.CompileSMS(render.SMSContent{Body: "Hi {{first_name|there}}, flu shots are in at {{organization_name}}!"}, carecast.Marketing, org)
+	if err != nil {
+		panic(err)
+	}
+	r := t.Render(render.Data{Patient: &carecast.Patient{ID: "p1", FirstName: "Ann"}})
+	fmt.Println(r.Body)
+	fmt.Println(r.Count.Encoding, r.Count.Segments, "segment(s), cost", render.DefaultPricing().SMSCost(r))
+	// Output:
+	// Hi Ann, flu shots are in at Sunrise Clinic!
+	// Reply STOP to opt out
+	// GSM-7 1 segment(s), cost 0.0079
+}

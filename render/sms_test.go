@@ -254,3 +254,36 @@ func TestSMSContentJSONRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &out))
 	assert.Equal(t, in, out)
 }
+
+func TestPreviewText(t *testing.T) {
+	st, err := CompileSMS(SMSContent{Body: "Hi {{first_name|there}} — {{organization_name}}", SmartEncoding: true}, carecast.Marketing, smsOrg())
+	require.NoError(t, err)
+	assert.Equal(t, "Hi Jane - Sunrise Clinic\nReply STOP to opt out", st.PreviewText())
+	assert.Equal(t, CountSMS(st.PreviewText()), st.Preview())
+}
+
+func FuzzRenderSMS(f *testing.F) {
+	f.Add("Hi {{first_name|there}}", "Zoë", false, true)
+	f.Add("{{full_name}} “x”", "", true, false)
+	f.Add("", "a", false, false)
+	f.Fuzz(func(t *testing.T, body, name string, smart, marketing bool) {
+		pu := carecast.Transactional
+		if marketing {
+			pu = carecast.Marketing
+		}
+		st, err := CompileSMS(SMSContent{Body: body, SmartEncoding: smart}, pu, smsOrg())
+		if err != nil {
+			return
+		}
+		r := st.Render(Data{Patient: &carecast.Patient{ID: "p", FirstName: name, LastName: name}})
+		if r.Count != CountSMS(r.Body) {
+			t.Fatalf("count %+v does not match the body's %+v", r.Count, CountSMS(r.Body))
+		}
+		if marketing && !strings.HasSuffix(r.Body, DefaultOptOutLine) {
+			t.Fatalf("marketing body lacks the opt-out line")
+		}
+		if name == "" && r.Err() != nil {
+			t.Fatalf("compiled template too long with empty values: %v", r.Err())
+		}
+	})
+}

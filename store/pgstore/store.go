@@ -77,6 +77,17 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
+// asyncCommit lets the transaction commit without waiting for its WAL
+// flush. Only transactions whose loss in a database-server crash is safe
+// use it: a lost outcome leaves its row sending, so the row becomes in
+// doubt when the lease expires (never re-sent); lost ledger rows are
+// rewritten by the engine's resumed ledger write. Claims always commit
+// synchronously: a lost claim could let a sent row be claimed again.
+func asyncCommit(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off")
+	return err
+}
+
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
@@ -251,6 +262,9 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 		if err != nil || len(uniq) == 0 {
 			return err
 		}
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
 		values := func(i int) []any {
 			r := uniq[i]
 			next := sqlrow.NS(r.NextAttemptAt)
@@ -415,7 +429,13 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 	if len(idv) == 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE rows r SET
+	var tag pgconn.CommandTag
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		tag, err = tx.Exec(ctx, `UPDATE rows r SET
 		status = o.status, reason = o.reason, error_code = o.code, updated_at = o.at,
 		address = CASE WHEN o.addr <> '' THEN o.addr ELSE r.address END,
 		attempts = r.attempts + o.attempted,
@@ -432,7 +452,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 		WHERE r.id = o.id AND r.lease_owner = o.owner AND (
 			(r.status = 'sending' AND o.status IN ('queued', 'sent', 'failed', 'in_doubt', 'skipped', 'opted_out'))
 			OR (r.status = 'in_doubt' AND o.status IN ('sent', 'failed', 'skipped', 'opted_out')))`,
-		idv, owner, status, reason, code, addr, attempt, pmid, segments, cost, next, atv)
+			idv, owner, status, reason, code, addr, attempt, pmid, segments, cost, next, atv)
+		return err
+	})
 	if err != nil {
 		return 0, wrap("record outcomes", err)
 	}

@@ -23,6 +23,12 @@ const (
 	// MaxBatchDefault is the default largest number of queued write
 	// requests the writer commits in one transaction.
 	MaxBatchDefault = 512
+	// WriteCacheKiBDefault is the default page cache of the writer
+	// connection, in KiB.
+	WriteCacheKiBDefault = 8 << 10
+	// ReadCacheKiBDefault is the default page cache of each read
+	// connection, in KiB.
+	ReadCacheKiBDefault = 2 << 10
 )
 
 // Config configures a Store. The zero value of every field except Path
@@ -44,6 +50,13 @@ type Config struct {
 	// writer commits together in one transaction (group commit).
 	// Defaults to MaxBatchDefault; 1 disables grouping.
 	MaxBatch int
+	// WriteCacheKiB and ReadCacheKiB size SQLite's page cache of the
+	// writer and of each read connection. The process's memory for the
+	// store is bounded by about WriteCacheKiB + ReadConns·ReadCacheKiB
+	// whatever the audience size. Default to WriteCacheKiBDefault and
+	// ReadCacheKiBDefault.
+	WriteCacheKiB int
+	ReadCacheKiB  int
 	// Now returns the current time; leases and event times use it.
 	// Defaults to time.Now.
 	Now func() time.Time
@@ -81,6 +94,15 @@ func (c *Config) withDefaults(path string) (Config, error) {
 	if out.MaxBatch < 0 {
 		return out, fmt.Errorf("sqlitestore: Config.MaxBatch must be positive, got %d", out.MaxBatch)
 	}
+	if out.WriteCacheKiB == 0 {
+		out.WriteCacheKiB = WriteCacheKiBDefault
+	}
+	if out.ReadCacheKiB == 0 {
+		out.ReadCacheKiB = ReadCacheKiBDefault
+	}
+	if out.WriteCacheKiB < 0 || out.ReadCacheKiB < 0 {
+		return out, fmt.Errorf("sqlitestore: Config.WriteCacheKiB and ReadCacheKiB must be positive")
+	}
 	if out.Now == nil {
 		out.Now = time.Now
 	}
@@ -88,14 +110,13 @@ func (c *Config) withDefaults(path string) (Config, error) {
 }
 
 // dsn builds a modernc.org/sqlite data source name for path.
-func dsn(path string, busy time.Duration, readOnly bool) string {
+func dsn(path string, busy time.Duration, cacheKiB int, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "temp_store(MEMORY)")
-	q.Add("_pragma", "cache_size(-16000)")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -116,7 +137,7 @@ type conns struct {
 }
 
 func openConns(ctx context.Context, cfg Config) (*conns, error) {
-	w, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, false))
+	w, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, cfg.WriteCacheKiB, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open writer: %w", err)
 	}
@@ -128,7 +149,7 @@ func openConns(ctx context.Context, cfg Config) (*conns, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open writer: %w", err)
 	}
-	r, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, true))
+	r, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, cfg.ReadCacheKiB, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open readers: %w", err)

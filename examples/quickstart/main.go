@@ -1,29 +1,53 @@
-// Command quickstart seeds a practice of synthetic patients, saves two
-// cohorts and prints the send preview of an SMS and an email blast to them.
+// Command quickstart runs the main job of carecast end to end on the embedded
+// default store: it seeds a practice of synthetic patients, saves two cohorts,
+// prints the send preview of SMS and email blasts to them, then composes,
+// estimates and sends a marketing SMS blast through the engine on SQLite (a
+// fake SMS provider stands in for Twilio, so nothing leaves the machine) and
+// prints the delivery summary.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart              # database in a temporary directory
+//	go run ./examples/quickstart -db blasts.db # keep the database
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/provider/fake"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store/sqlitestore"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
+	dbPath := flag.String("db", "", "SQLite database file (default: a temporary directory)")
+	flag.Parse()
+	if *dbPath == "" {
+		dir, err := os.MkdirTemp("", "carecast-quickstart-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		*dbPath = filepath.Join(dir, "carecast.db")
+	}
+	if err := run(context.Background(), *dbPath); err != nil {
+		log.Print(err)
+		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
-	now := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+func run(ctx context.Context, dbPath string) error {
+	// A fixed afternoon in Chicago, inside quiet hours' 08:00–21:00 window,
+	// so the output is the same on every run.
+	now := time.Date(2026, 11, 27, 21, 0, 0, 0, time.UTC)
 	org := carecast.Organization{ID: "org-sunrise", Name: "Sunrise Family Clinic", TimeZone: "America/Chicago"}
 
 	patients := cohort.NewMemPatientStore()
@@ -66,8 +90,77 @@ func run(ctx context.Context) error {
 		}
 		fmt.Println()
 	}
+	return sendSMSBlast(ctx, dbPath, org, patients, cohorts, audience, now)
+}
+
+// sendSMSBlast composes, estimates and sends a marketing SMS blast through
+// the engine on the embedded SQLite store.
+func sendSMSBlast(ctx context.Context, dbPath string, org carecast.Organization, patients *cohort.MemPatientStore, cohorts *cohort.MemStore, audience []cohort.Cohort, now time.Time) error {
+	st, err := sqlitestore.Open(ctx, dbPath, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sms := fake.New(&fake.Config{Now: func() time.Time { return now }})
+	eng, err := blast.New(&blast.Config{
+		Store:         st,
+		Patients:      patients,
+		Cohorts:       cohorts,
+		Organizations: blast.OrgMap{org.ID: org},
+		SMS:           sms,
+		Clock:         startAt(now),
+		SMSRate:       blast.RateUnlimited,
+	})
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	defer eng.Stop(ctx)
+
+	b, err := eng.CreateDraft(ctx, org.ID, blast.Draft{
+		CohortIDs: []string{audience[0].ID, audience[1].ID},
+		Channel:   carecast.SMS,
+		Purpose:   carecast.Marketing,
+		SMS: &render.SMSContent{
+			Body: "Hi {{preferred_name|there}}, {{organization_name}} has walk-in flu shots this week, 8am-6pm. Book: clinic.example/flu",
+		},
+	})
+	if err != nil {
+		return err
+	}
+	est, err := eng.Estimate(ctx, org.ID, b.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Blast %q: %d recipients, %d segments, estimated cost $%s\n", b.Name, est.Recipients, est.SMS.Segments, est.Cost)
+	if _, err := eng.Send(ctx, org.ID, b.ID, nil); err != nil {
+		return err
+	}
+	sum, err := eng.Wait(ctx, org.ID, b.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Delivery summary (%s):\n", sum.Status)
+	for _, c := range sum.Cards {
+		fmt.Printf("  %-10s %5d\n", c.Label, c.Count)
+	}
+	fmt.Printf("Spent $%s; the fake provider accepted %d texts.\n", sum.Cost, sms.Count())
 	return nil
 }
+
+// shiftedClock is the real clock moved to a fixed starting instant, so that
+// quiet hours (08:00–21:00 in the patient's zone) never hold the example's
+// marketing texts, whenever it runs. Timers run in real time.
+type shiftedClock struct {
+	blast.SystemClock
+	offset time.Duration
+}
+
+func startAt(t time.Time) shiftedClock { return shiftedClock{offset: time.Until(t)} }
+
+func (c shiftedClock) Now() time.Time { return time.Now().Add(c.offset) }
 
 // seedPatients returns n synthetic patients with a realistic mix of contact
 // details and consent. The data is deterministic, so the output is too.
@@ -117,4 +210,4 @@ func seedPatients(n int, now time.Time) []carecast.Patient {
 	return out
 }
 
-func init() { log.SetOutput(os.Stderr); log.SetFlags(0) }
+func init() { log.SetFlags(0) }

@@ -447,24 +447,47 @@ func headerColumns(fields []string) []bool {
 	return cols
 }
 
+// ContactMatcher is an optional interface of a PatientStore that matches
+// many contacts in one call (one SQL query instead of one per contact).
+// MatchContacts uses it when present. For each normalised contact it
+// returns the IDs of the org's patients FindByContact would return; a
+// contact without matches may be absent from the map.
+type ContactMatcher interface {
+	MatchContacts(ctx context.Context, orgID string, contacts []string) (map[string][]string, error)
+}
+
 // MatchContacts matches normalised contacts (as ParseResult.Contacts) to
-// the org's patients with PatientStore.FindByContact and returns the
-// contact list of a list cohort: the contacts, the IDs of every patient
-// matched (a shared family phone matches each family member), the contacts
-// that matched no one, and MatchedAt = now.
+// the org's patients, with the store's ContactMatcher if it has one and
+// PatientStore.FindByContact otherwise, and returns the contact list of a
+// list cohort: the contacts, the IDs of every patient matched (a shared
+// family phone matches each family member), the contacts that matched no
+// one, and MatchedAt = now.
 func MatchContacts(ctx context.Context, ps PatientStore, orgID string, contacts []string, now time.Time) (*ContactList, error) {
 	cl := &ContactList{Contacts: slices.Clone(contacts), PatientIDs: []string{}, MatchedAt: now}
-	for _, c := range contacts {
-		found, err := ps.FindByContact(ctx, orgID, c)
-		if err != nil {
+	var found map[string][]string
+	if cm, ok := ps.(ContactMatcher); ok {
+		var err error
+		if found, err = cm.MatchContacts(ctx, orgID, contacts); err != nil {
 			return nil, fmt.Errorf("cohort: match contacts: %w", err)
 		}
-		if len(found) == 0 {
+	}
+	for _, c := range contacts {
+		var matched []string
+		if found != nil {
+			matched = found[c]
+		} else {
+			ps, err := ps.FindByContact(ctx, orgID, c)
+			if err != nil {
+				return nil, fmt.Errorf("cohort: match contacts: %w", err)
+			}
+			for _, p := range ps {
+				matched = append(matched, p.ID)
+			}
+		}
+		if len(matched) == 0 {
 			cl.Unmatched = append(cl.Unmatched, c)
 		}
-		for _, p := range found {
-			cl.PatientIDs = append(cl.PatientIDs, p.ID)
-		}
+		cl.PatientIDs = append(cl.PatientIDs, matched...)
 	}
 	slices.Sort(cl.PatientIDs)
 	cl.PatientIDs = slices.Compact(cl.PatientIDs)

@@ -399,30 +399,66 @@ func (s *MemPatientStore) FindByContact(ctx context.Context, orgID, contact stri
 	if !ok {
 		return nil, nil
 	}
+	idx := s.contactIndex(orgID)
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	o := s.orgs[orgID]
 	if o == nil {
-		s.mu.RUnlock()
 		return nil, nil
 	}
-	if o.contacts == nil {
-		s.mu.RUnlock()
-		s.mu.Lock()
-		if o.contacts == nil {
-			o.contacts = s.buildContacts(o.patients)
-		}
-		s.mu.Unlock()
-		s.mu.RLock()
-	}
-	defer s.mu.RUnlock()
 	var out []carecast.Patient
-	for _, id := range o.contacts[key] {
+	for _, id := range idx[key] {
 		if i, found := searchID(o.patients, id); found {
 			out = append(out, o.patients[i])
 		}
 	}
 	return out, nil
 }
+
+// MatchContacts implements ContactMatcher: one lookup per contact in the
+// organisation's contact index.
+func (s *MemPatientStore) MatchContacts(ctx context.Context, orgID string, contacts []string) (map[string][]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	idx := s.contactIndex(orgID)
+	out := make(map[string][]string, len(contacts))
+	for _, c := range contacts {
+		key, ok := NormalizeContact(c, s.region)
+		if !ok {
+			continue
+		}
+		if ids := idx[key]; len(ids) > 0 {
+			out[c] = slices.Clone(ids)
+		}
+	}
+	return out, nil
+}
+
+// contactIndex returns orgID's contact index, building it if needed. The
+// returned map is never modified afterwards (Put and Delete replace it),
+// so it may be read without the lock.
+func (s *MemPatientStore) contactIndex(orgID string) map[string][]string {
+	s.mu.RLock()
+	o := s.orgs[orgID]
+	if o == nil {
+		s.mu.RUnlock()
+		return nil
+	}
+	idx := o.contacts
+	s.mu.RUnlock()
+	if idx != nil {
+		return idx
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o.contacts == nil {
+		o.contacts = s.buildContacts(o.patients)
+	}
+	return o.contacts
+}
+
+var _ ContactMatcher = (*MemPatientStore)(nil)
 
 // buildContacts indexes patients by normalised phone and email. IDs per key
 // come out in ascending order because ps is sorted.

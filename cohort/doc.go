@@ -149,8 +149,8 @@
 // running [ParseStats] (detected, duplicates, invalid lines) feed the
 // "N contacts detected" counter as the user types; invalid lines are
 // reported by number only. [MatchContacts] matches the contacts to
-// patients through PatientStore.FindByContact and reports the unmatched
-// ones. The cohort's [ContactList] keeps both the contacts and the matched
+// patients through PatientStore.FindByContact (or, in one call, the
+// store's optional [ContactMatcher]) and reports the unmatched ones. The cohort's [ContactList] keeps both the contacts and the matched
 // patient IDs.
 //
 // Decision: a list cohort sends to the patients matched when the list was

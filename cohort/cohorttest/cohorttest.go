@@ -339,6 +339,23 @@ func testFindByContact(t *testing.T, ps cohort.PatientStore) {
 			t.Errorf("FindByContact(%q) = %v, want %v", tt.contact, ids, tt.want)
 		}
 	}
+	cm, ok := ps.(cohort.ContactMatcher)
+	if !ok {
+		return
+	}
+	contacts := make([]string, len(tests))
+	for i, tt := range tests {
+		contacts[i] = tt.contact
+	}
+	got, err := cm.MatchContacts(context.Background(), OrgA, contacts)
+	if err != nil {
+		t.Fatalf("MatchContacts: %v", err)
+	}
+	for _, tt := range tests {
+		if ids := got[tt.contact]; !(len(ids) == 0 && len(tt.want) == 0) && !slices.Equal(ids, tt.want) {
+			t.Errorf("MatchContacts[%q] = %v, want %v", tt.contact, ids, tt.want)
+		}
+	}
 }
 
 func testChanges(t *testing.T, ps cohort.PatientStore) {

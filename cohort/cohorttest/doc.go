@@ -29,7 +29,8 @@
 //   - Tenant isolation: OrgB reuses OrgA's contacts and (unless
 //     Harness.GlobalIDs) one of its patient IDs.
 //   - PatientsByID, Search, FindByContact (national-format phones,
-//     mixed-case emails, shared family email).
+//     mixed-case emails, shared family email), and cohort.ContactMatcher
+//     when the store implements it.
 //   - ApplyContactChange effects for every ChangeKind (skip with
 //     Harness.ReadOnly).
 //   - Resolve deduplication across overlapping filter and list cohorts,

@@ -98,7 +98,10 @@ func newMailServerTLS(t *testing.T, withTLS bool) *mailServer {
 	}
 	ms.addr = l.Addr().String()
 	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		srv.Close()
+		l.Close() // Serve may not have registered l yet
+	})
 	return ms
 }
 

@@ -35,7 +35,8 @@
 // The document carries its format version ([FilterVersion]); decoding
 // rejects unknown members, missing or newer versions and trailing data.
 // Encoding is round-trip stable both ways. Money operands are integer
-// micro-units (carecast.Money), never floats.
+// micro-units (carecast.Money), never floats. [Schema.Describe] renders a
+// filter in words with the schema's labels for pickers and dialogs.
 //
 // # Fields, attributes and the schema
 //

@@ -276,3 +276,26 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestDescribe(t *testing.T) {
+	s := cohorttest.Schema()
+	tests := []struct {
+		f    cohort.Filter
+		want string
+	}{
+		{cohort.Filter{}, "All patients"},
+		{cohort.Where(cohort.And(
+			cohort.BoolIs(cohort.FieldSMSMarketingOptIn, true),
+			cohort.Or(cohort.Not(cohort.WithinLastDays(cohort.FieldLastVisit, 365)), cohort.MoneyOp(cohorttest.AttrTotalSpent, cohort.OpGreater, 500*carecast.Unit)),
+			cohort.Not(cohort.ContainsAny(cohort.FieldTags, "vip")),
+		)), `Opted in to SMS marketing is yes AND (NOT Last visit within the last 365 days OR Total spent > 500.00) AND NOT Tags include any of "vip"`},
+		{cohort.Where(cohort.And(cohort.NumberOp(cohort.FieldAge, cohort.OpBetween, 18, 65), cohort.StringIn(cohort.FieldLocation, "a", "b"))),
+			`Age between 18 and 65 AND Location is one of "a", "b"`},
+		{cohort.Where(cohort.TimeOp(cohort.FieldLastVisit, cohort.OpBefore, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))), "Last visit before 2025-01-01"},
+		{cohort.Where(cohort.Not(cohort.And(cohort.IsSet("membership"), cohort.BoolIs(cohort.FieldActive, false)))), "NOT (Membership is set AND Active patient is no)"},
+		{cohort.Where(cohort.IsNotSet("shoe_size")), "shoe_size is not set"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, s.Describe(tt.f))
+	}
+}

@@ -34,8 +34,8 @@ type Config struct {
 	// the Store does not close it. Its connections must already use
 	// Schema (for example through search_path).
 	Pool *pgxpool.Pool
-	// Schema is the schema that holds carecast's tables; it is created
-	// when missing and put first on every connection's search_path.
+	// Schema is the schema that holds carecast's tables; the migrations
+	// create it when missing, and it is every connection's search_path.
 	// Defaults to SchemaDefault. Tests use one schema per test so runs
 	// do not collide.
 	Schema string
@@ -78,8 +78,8 @@ func (c *Config) withDefaults() (Config, error) {
 	return out, nil
 }
 
-// openPool opens a pool whose connections use cfg.Schema, creating the
-// schema first.
+// openPool opens a pool whose connections use cfg.Schema (created by
+// the migrations).
 func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(cfg.ConnString)
 	if err != nil {
@@ -95,10 +95,6 @@ func openPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
-	}
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("pgstore: create schema: %w", err)
 	}
 	return pool, nil
 }
@@ -147,6 +143,11 @@ func migratePool(ctx context.Context, pool *pgxpool.Pool, schema string) (applie
 	}()
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
 		return 0, fmt.Errorf("pgstore: migrate: lock: %w", err)
+	}
+	// Under the lock: concurrent CREATE SCHEMA IF NOT EXISTS can still
+	// collide on the catalog's unique index.
+	if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return 0, fmt.Errorf("pgstore: migrate: create schema: %w", err)
 	}
 	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		return 0, fmt.Errorf("pgstore: migrate: %w", err)

@@ -40,8 +40,8 @@
 // # Schemas
 //
 // Config.Schema names the schema holding the tables (default "public");
-// it is created if missing and set as the search_path of every pooled
-// connection. Tests give each test its own schema and drop it afterwards,
+// the migrations create it if missing, and it is the search_path of every
+// pooled connection. Tests give each test its own schema and drop it afterwards,
 // so test runs never collide.
 //
 // # Bulk paths

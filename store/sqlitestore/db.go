@@ -134,6 +134,9 @@ type conns struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 	max  int
+
+	mu     sync.RWMutex // held (read) while enqueueing, (write) to close
+	closed bool
 }
 
 func openConns(ctx context.Context, cfg Config) (*conns, error) {
@@ -174,12 +177,14 @@ func (c *conns) close() error {
 // stop stops the writer goroutine after it has answered every queued
 // request. Calling it twice is an error.
 func (c *conns) stop() error {
-	select {
-	case <-c.done:
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return errClosed
-	default:
 	}
+	c.closed = true
 	close(c.done)
+	c.mu.Unlock()
 	c.wg.Wait()
 	return nil
 }
@@ -207,19 +212,28 @@ func (c *conns) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	req := &writeReq{ctx: ctx, fn: fn, errc: make(chan error, 1)}
+	// Enqueue under the read lock: once stop holds the write lock no
+	// request can slip in, and every request enqueued before is answered
+	// by the writer (it drains the queue before exiting).
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
 	select {
 	case c.reqs <- req:
-	case <-c.done:
-		return errClosed
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
+	c.mu.RUnlock()
 	select {
 	case err := <-req.errc:
 		return err
-	case <-c.done:
-		// The loop drains before exiting; wait for our answer.
-		return <-req.errc
+	case <-ctx.Done():
+		// The writer still runs (or skips) the request; its answer is
+		// dropped into the buffered channel.
+		return ctx.Err()
 	}
 }
 

@@ -36,20 +36,25 @@ const (
 // upper-case letters does.
 func NormalizeEmail(raw string) (string, bool) {
 	s := strings.TrimSpace(raw)
-	if !validEmail(s) {
+	ok, upper := validEmail(s)
+	if !ok {
 		return "", false
 	}
-	return strings.ToLower(s), true // no allocation when already lower case
+	if upper {
+		return strings.ToLower(s), true
+	}
+	return s, true
 }
 
-// validEmail reports whether s is acceptable to NormalizeEmail.
-func validEmail(s string) bool {
+// validEmail reports whether s is acceptable to NormalizeEmail, and
+// whether it has upper-case letters.
+func validEmail(s string) (ok, upper bool) {
 	if len(s) < 6 || len(s) > maxEmailLen { // a@b.cd
-		return false
+		return false, false
 	}
 	at := strings.IndexByte(s, '@')
 	if at < 1 || at > maxLocalLen {
-		return false
+		return false, false
 	}
 	local, dom := s[:at], s[at+1:]
 	prevDot := true // a leading '.' is rejected
@@ -58,48 +63,50 @@ func validEmail(s string) bool {
 		switch {
 		case c == '.':
 			if prevDot {
-				return false
+				return false, false
 			}
 			prevDot = true
 			continue
 		case atext[c]:
+			upper = upper || ('A' <= c && c <= 'Z')
 		default:
-			return false
+			return false, false
 		}
 		prevDot = false
 	}
 	if prevDot {
-		return false
+		return false, false
 	}
 	labels, start := 0, 0
 	for i := 0; i <= len(dom); i++ {
 		if i < len(dom) && dom[i] != '.' {
 			c := dom[i]
 			if !isAlnum(c) && c != '-' {
-				return false // includes a second '@'
+				return false, false // includes a second '@'
 			}
+			upper = upper || ('A' <= c && c <= 'Z')
 			continue
 		}
 		label := dom[start:i]
 		if len(label) == 0 || len(label) > maxLabelLen || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
+			return false, false
 		}
 		labels++
 		start = i + 1
 	}
 	if labels < 2 {
-		return false
+		return false, false
 	}
 	tld := dom[strings.LastIndexByte(dom, '.')+1:]
 	if len(tld) < minEmailTLD {
-		return false
+		return false, false
 	}
 	for i := 0; i < len(tld); i++ {
 		if tld[i] < '0' || tld[i] > '9' {
-			return true
+			return true, upper
 		}
 	}
-	return false // all-digit TLD: an IP address, not a domain
+	return false, false // all-digit TLD: an IP address, not a domain
 }
 
 // atext marks the bytes allowed in a local part besides '.' (RFC 5322

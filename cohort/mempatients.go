@@ -54,7 +54,7 @@ type memOrg struct {
 // yieldChunk how many matches it buffers.
 const (
 	scanChunk  = 4096
-	yieldChunk = 64
+	yieldChunk = 256
 )
 
 // NewMemPatientStore returns an empty store with the core-field schema and
@@ -213,14 +213,14 @@ func (s *MemPatientStore) Patients(ctx context.Context, orgID string, q Query) i
 			yield(carecast.Patient{}, err)
 			return
 		}
-		var buf [yieldChunk]carecast.Patient
-		after, first := q.AfterID, q.AfterID == ""
+		buf := make([]carecast.Patient, yieldChunk)
+		after, first, hint := q.AfterID, q.AfterID == "", 0
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(carecast.Patient{}, err)
 				return
 			}
-			n, last, done := s.scan(orgID, m, after, first, buf[:])
+			n, last, next, done := s.scan(orgID, m, after, first, hint, buf)
 			for i := range n {
 				if !yield(buf[i], nil) {
 					return
@@ -229,24 +229,31 @@ func (s *MemPatientStore) Patients(ctx context.Context, orgID string, q Query) i
 			if done {
 				return
 			}
-			after, first = last, false
+			after, first, hint = last, false, next
 		}
 	}
 }
 
 // scan fills buf with matches among at most scanChunk patients after the ID
-// after (from the start if first). It returns the number of matches, the
-// last ID examined and whether the end was reached.
-func (s *MemPatientStore) scan(orgID string, m *Matcher, after string, first bool, buf []carecast.Patient) (n int, last string, done bool) {
+// after (from the start if first). hint is where the previous scan stopped:
+// if the patient before it still has ID after (no concurrent insert or
+// delete moved it), the scan resumes there without a binary search. It
+// returns the number of matches, the last ID examined, the index after it
+// and whether the end was reached.
+func (s *MemPatientStore) scan(orgID string, m *Matcher, after string, first bool, hint int, buf []carecast.Patient) (n int, last string, next int, done bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	o := s.orgs[orgID]
 	if o == nil {
-		return 0, "", true
+		return 0, "", 0, true
 	}
 	ps := o.patients
 	i := 0
-	if !first {
+	switch {
+	case first:
+	case hint > 0 && hint <= len(ps) && ps[hint-1].ID == after:
+		i = hint
+	default:
 		var found bool
 		i, found = searchID(ps, after)
 		if found {
@@ -267,9 +274,9 @@ func (s *MemPatientStore) scan(orgID string, m *Matcher, after string, first boo
 		}
 	}
 	if i == len(ps) {
-		return n, "", true
+		return n, "", i, true
 	}
-	return n, ps[i-1].ID, false
+	return n, ps[i-1].ID, i, false
 }
 
 // PatientsByID implements PatientStore.

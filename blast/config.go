@@ -152,8 +152,11 @@ type Config struct {
 	// BackoffMaxDefault.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// SendTimeout bounds each provider call (measured on Clock).
-	// Defaults to SendTimeoutDefault.
+	// SendTimeout bounds each provider call, in real time (it bounds
+	// network I/O, so it does not follow Clock): a call is cancelled at
+	// most SendTimeout after it starts, and at least 3/4 of it (a
+	// worker's consecutive fast calls share one deadline). Defaults to
+	// SendTimeoutDefault.
 	SendTimeout time.Duration
 	// SMSRate and EmailRate are the most messages per second sent through
 	// each provider; SMSBurst and EmailBurst the extra messages allowed

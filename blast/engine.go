@@ -50,10 +50,16 @@ type Engine struct {
 	cancel   context.CancelFunc
 	stopSoft context.CancelFunc
 	slots    chan struct{} // one token per idle worker
-	slotWait atomic.Bool   // the scheduler is parked waiting for a token
 	wg       sync.WaitGroup
 	kick     chan struct{}
-	parked   atomic.Bool // the scheduler is in idleWait, uncounted
+
+	// parkMu guards the scheduler's parking state: parked (in idleWait,
+	// not counted as active), kickPending (a kick arrived while it was
+	// busy) and slotWait (waiting for a worker token, not counted).
+	parkMu      sync.Mutex
+	parked      bool
+	kickPending bool
+	slotWait    bool
 	// active counts engine goroutines doing work (not waiting on the
 	// clock or for work): Idle reports it is zero.
 	active atomic.Int64
@@ -149,9 +155,14 @@ func (e *Engine) notifyWaiters() {
 // idleWait). A kick to a busy scheduler is harmless: it only makes its
 // next idle wait return at once.
 func (e *Engine) kickScheduler() {
-	if e.parked.CompareAndSwap(true, false) {
+	e.parkMu.Lock()
+	if e.parked {
+		e.parked = false
 		e.active.Add(1)
+	} else {
+		e.kickPending = true
 	}
+	e.parkMu.Unlock()
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -235,7 +246,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	for range e.cfg.Workers {
 		e.slots <- struct{}{}
 	}
-	e.slotWait.Store(false)
 	e.wg.Add(1 + e.cfg.Workers)
 	e.active.Add(1) // the scheduler
 	go func() {
@@ -288,7 +298,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.cancel()
 	e.running = false
 	e.active.Store(0)
-	e.parked.Store(false)
+	e.parkMu.Lock()
+	e.parked, e.kickPending, e.slotWait = false, false, false
+	e.parkMu.Unlock()
 	select {
 	case <-e.kick:
 	default:
@@ -307,35 +319,44 @@ func (e *Engine) deactivate() {
 
 // acquireSlot waits for an idle worker's token. While parked the
 // scheduler does not count as active; the worker that hands a token back
-// counts it again before doing so (releaseSlot), so Idle never sees a
-// gap. It returns false when ctx ends first.
+// counts it again first (releaseSlot), under parkMu, so Engine.Idle never
+// sees a gap. It returns false when ctx ends first.
 func (e *Engine) acquireSlot(ctx context.Context) bool {
+	e.parkMu.Lock()
 	select {
 	case <-e.slots:
+		e.parkMu.Unlock()
 		return true
 	default:
 	}
-	e.slotWait.Store(true)
+	e.slotWait = true
 	e.deactivate()
+	e.parkMu.Unlock()
 	var ok bool
 	select {
 	case <-e.slots:
 		ok = true
 	case <-ctx.Done():
 	}
-	if e.slotWait.CompareAndSwap(true, false) {
-		e.active.Add(1) // no worker counted us
+	e.parkMu.Lock()
+	if e.slotWait {
+		e.slotWait = false
+		e.active.Add(1) // no worker counted us (stopping)
 	}
+	e.parkMu.Unlock()
 	return ok
 }
 
 // releaseSlot returns a worker's token, first counting a parked
 // scheduler as active.
 func (e *Engine) releaseSlot() {
-	if e.slotWait.CompareAndSwap(true, false) {
+	e.parkMu.Lock()
+	if e.slotWait {
+		e.slotWait = false
 		e.active.Add(1)
 	}
-	e.slots <- struct{}{}
+	e.slots <- struct{}{} // never blocks: one place per token
+	e.parkMu.Unlock()
 }
 
 // jitter returns a random duration in [0, d).

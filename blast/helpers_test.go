@@ -19,7 +19,7 @@ var ctx = context.Background()
 const org = blasttest.Org
 
 // phone returns the i-th test phone number (valid NANP, E.164).
-func phone(i int) string { return fmt.Sprintf("+1212555%04d", i) }
+func phone(i int) string { return fmt.Sprintf("+12125%06d", i) }
 
 // email returns the i-th test email address.
 func email(i int) string { return fmt.Sprintf("patient%d@example.com", i) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carecast/carecast"
@@ -25,14 +26,30 @@ type batch struct {
 // worker holds one sending goroutine's reusable buffers.
 type worker struct {
 	ids     []string
-	pats    map[string]*carecast.Patient
+	pats    []carecast.Patient  // of the current batch, ascending ID
+	rowPats []*carecast.Patient // rowPats[i] is the patient of row i, or nil
 	decs    []eligibility.Decision
 	outs    []store.Outcome
 	changes []cohort.ContactChange
 	idBuf   []byte
 	stopCtx context.Context // ends at a graceful stop
+
+	// callCtx bounds provider calls; consecutive fast calls share it
+	// while at least 3/4 of SendTimeout is left (see Worker.callContext).
+	callCtx      context.Context
+	callCancel   context.CancelFunc
+	callDeadline time.Time
 	sms     provider.SMSMessage
 	email   provider.EmailMessage
+}
+
+// patient returns the batch's patient with the ID, or nil.
+func (w *worker) patient(id string) *carecast.Patient {
+	i, ok := slices.BinarySearchFunc(w.pats, id, func(p carecast.Patient, id string) int { return strings.Compare(p.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &w.pats[i]
 }
 
 // scheduler claims batches fairly across organizations and blasts and
@@ -63,25 +80,39 @@ func (e *Engine) scheduler(ctx, stopCtx context.Context, work chan<- *batch) {
 
 // idleWait parks the scheduler until it is kicked, PollInterval passes on
 // the clock, or the engine stops. While parked it does not count as
-// active; whoever wakes it (a kick, the timer) counts it again first, so
+// active; whoever wakes it (a kick, the timer) counts it again first, and
+// a kick that arrived while it was busy makes it return at once, so
 // Engine.Idle never sees a gap.
 func (e *Engine) idleWait(ctx context.Context) {
-	t := e.clk.AfterFunc(e.cfg.PollInterval, func() {
-		if e.parked.CompareAndSwap(true, false) {
+	e.parkMu.Lock()
+	if e.kickPending {
+		e.kickPending = false
+		e.parkMu.Unlock()
+		return
+	}
+	t := e.clk.AfterFunc(e.cfg.PollInterval, e.kickScheduler)
+	e.parked = true
+	e.deactivate() // tells Changed() waiters when the engine is idle
+	e.parkMu.Unlock()
+	for {
+		select {
+		case <-e.kick:
+		case <-ctx.Done():
+		}
+		e.parkMu.Lock()
+		if ctx.Err() != nil && e.parked {
+			e.parked = false
 			e.active.Add(1)
 		}
-		e.kickScheduler()
-	})
-	e.parked.Store(true)
-	e.deactivate() // tells Changed() waiters when the engine is idle
-	select {
-	case <-e.kick:
-	case <-ctx.Done():
+		woken := !e.parked
+		e.kickPending = false
+		e.parkMu.Unlock()
+		if woken {
+			break
+		}
+		// A stale kick from before parking: keep waiting.
 	}
 	t.Stop()
-	if e.parked.CompareAndSwap(true, false) {
-		e.active.Add(1) // nobody counted us (a stale kick, or stopping)
-	}
 }
 
 // dispatchRound makes one fair pass: each organization with sending
@@ -291,19 +322,27 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		w.outs = e.release(b.rows, p, w.outs[:0])
 		return
 	}
-	if w.pats == nil {
-		w.pats = make(map[string]*carecast.Patient, len(pats))
-	}
-	clear(w.pats)
-	for i := range pats {
-		w.pats[pats[i].ID] = &pats[i]
+	w.pats = pats // ascending ID order (PatientStore contract)
+	// Match rows to patients: both are usually in ascending patient ID
+	// order (the ledger is written in that order), so a merge finds
+	// nearly all; the rest are found by binary search.
+	w.rowPats = w.rowPats[:0]
+	j := 0
+	for i := range b.rows {
+		id := b.rows[i].PatientID
+		if j < len(pats) && pats[j].ID == id {
+			w.rowPats = append(w.rowPats, &pats[j])
+			j++
+			continue
+		}
+		w.rowPats = append(w.rowPats, w.patient(id))
 	}
 	// Re-check eligibility now: an opt-out that arrived after the ledger
 	// was written must win (compliance.md J-01).
 	w.decs = w.decs[:0]
 	for i := range b.rows {
 		var d eligibility.Decision
-		if pat := w.pats[b.rows[i].PatientID]; pat != nil {
+		if pat := w.rowPats[i]; pat != nil {
 			d = p.cls.Classify(pat, p.ch, p.pu)
 		} else {
 			d = eligibility.Decision{Reason: eligibility.NoContact}
@@ -329,13 +368,14 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		if reason := sup[d.Address]; reason != "" && d.WillSend() {
 			d = eligibility.Decision{Reason: mustReason(reason)}
 		}
-		o := e.sendOne(ctx, p, r, w.pats[r.PatientID], d, w)
+		o := e.sendOne(ctx, p, r, w.rowPats[i], d, w)
 		w.outs = append(w.outs, o)
 		if len(w.outs) >= 512 {
 			e.record(w.outs, p)
 			w.outs = w.outs[:0]
 		}
 	}
+	w.done()
 	e.record(w.outs, p)
 	w.outs = w.outs[:0]
 	for _, c := range w.changes {
@@ -409,7 +449,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now(), e.now()
 		return o
 	}
-	res, err := e.call(ctx, send)
+	res, err := send(w.callContext(ctx, e.cfg.SendTimeout))
 	now := e.now()
 	o.At = now
 	if err == nil {
@@ -462,6 +502,29 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	}
 	e.log.Warn("send failed", "org", p.orgID, "blast", p.id, "row", r.ID, "class", class.String(), "code", o.ErrorCode, "attempt", attempt)
 	return o
+}
+
+// callContext returns a context that ends at most timeout from now
+// (real time): a provider call made with it is bounded by timeout. It is
+// shared by consecutive calls while at least 3/4 of timeout is left, so a
+// fast provider does not pay for a timer per message.
+func (w *worker) callContext(parent context.Context, timeout time.Duration) context.Context {
+	now := time.Now()
+	if w.callCtx != nil && w.callCtx.Err() == nil && w.callDeadline.Sub(now) >= timeout*3/4 {
+		return w.callCtx
+	}
+	w.done()
+	w.callDeadline = now.Add(timeout)
+	w.callCtx, w.callCancel = context.WithDeadline(parent, w.callDeadline)
+	return w.callCtx
+}
+
+// done releases the shared call context.
+func (w *worker) done() {
+	if w.callCancel != nil {
+		w.callCancel()
+		w.callCtx, w.callCancel = nil, nil
+	}
 }
 
 // call makes one provider call bounded by SendTimeout. The timeout is

@@ -99,9 +99,9 @@ type Provider struct {
 	cfg Config
 
 	mu         sync.Mutex
-	sent       []Message
-	accepted   map[string]int // message ID → times accepted
-	attempts   map[string]int // message ID → calls
+	sent       [][]Message        // chunks of sentChunk, never moved
+	nsent      int
+	ids        map[string]*idStat // message ID → counters
 	calls      int
 	duplicates int
 	seq        int64
@@ -111,6 +111,10 @@ type Provider struct {
 	script     ScriptFunc
 }
 
+type idStat struct{ calls, accepted int }
+
+const sentChunk = 4096
+
 var (
 	_ provider.SMSSender   = (*Provider)(nil)
 	_ provider.EmailSender = (*Provider)(nil)
@@ -118,7 +122,7 @@ var (
 
 // New returns a fake provider. cfg may be nil to accept the defaults.
 func New(cfg *Config) *Provider {
-	p := &Provider{accepted: make(map[string]int), attempts: make(map[string]int), failTo: make(map[string][]error)}
+	p := &Provider{ids: make(map[string]*idStat), failTo: make(map[string][]error)}
 	if cfg != nil {
 		p.cfg = *cfg
 	}
@@ -171,26 +175,36 @@ func (p *Provider) send(ctx context.Context, m *Message) (provider.Result, error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
-	p.attempts[m.ID]++
-	err := p.fateLocked(m, now)
+	st := p.ids[m.ID]
+	if st == nil {
+		st = &idStat{}
+		p.ids[m.ID] = st
+	}
+	st.calls++
+	err := p.fateLocked(m, now, st.calls)
 	if err != nil && provider.Classify(err) != provider.Ambiguous {
 		return provider.Result{}, err
 	}
 	p.seq++
 	m.ProviderMessageID = p.cfg.IDPrefix + strconv.FormatInt(p.seq, 10)
 	m.At = now
-	if p.accepted[m.ID] > 0 {
+	if st.accepted > 0 {
 		p.duplicates++
 	}
-	p.accepted[m.ID]++
-	p.sent = append(p.sent, *m)
+	st.accepted++
+	if p.nsent%sentChunk == 0 {
+		p.sent = append(p.sent, make([]Message, 0, sentChunk))
+	}
+	last := len(p.sent) - 1
+	p.sent[last] = append(p.sent[last], *m)
+	p.nsent++
 	if err != nil {
 		return provider.Result{}, err
 	}
 	return provider.Result{ProviderMessageID: m.ProviderMessageID}, nil
 }
 
-func (p *Provider) fateLocked(m *Message, now time.Time) error {
+func (p *Provider) fateLocked(m *Message, now time.Time, attempt int) error {
 	if len(p.failNext) > 0 {
 		err := p.failNext[0]
 		p.failNext = p.failNext[1:]
@@ -206,7 +220,7 @@ func (p *Provider) fateLocked(m *Message, now time.Time) error {
 		return errs[0]
 	}
 	if p.script != nil {
-		return p.script(m, p.attempts[m.ID])
+		return p.script(m, attempt)
 	}
 	return nil
 }
@@ -248,7 +262,11 @@ func (p *Provider) Script(f ScriptFunc) {
 func (p *Provider) Sent() []Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Message(nil), p.sent...)
+	out := make([]Message, 0, p.nsent)
+	for _, c := range p.sent {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // SentTo returns the accepted messages addressed to to, in order.
@@ -256,9 +274,11 @@ func (p *Provider) SentTo(to string) []Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Message
-	for _, m := range p.sent {
-		if m.To == to {
-			out = append(out, m)
+	for _, c := range p.sent {
+		for _, m := range c {
+			if m.To == to {
+				out = append(out, m)
+			}
 		}
 	}
 	return out
@@ -268,7 +288,7 @@ func (p *Provider) SentTo(to string) []Message {
 func (p *Provider) Count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.sent)
+	return p.nsent
 }
 
 // Calls returns the number of send calls made, accepted or not.
@@ -282,7 +302,10 @@ func (p *Provider) Calls() int {
 func (p *Provider) Attempts(id string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.attempts[id]
+	if st := p.ids[id]; st != nil {
+		return st.calls
+	}
+	return 0
 }
 
 // Duplicates returns how many times a message ID was accepted after it had
@@ -297,8 +320,8 @@ func (p *Provider) Duplicates() int {
 func (p *Provider) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.sent, p.calls, p.duplicates, p.seq = nil, 0, 0, 0
-	p.accepted, p.attempts, p.failTo = make(map[string]int), make(map[string]int), make(map[string][]error)
+	p.sent, p.nsent, p.calls, p.duplicates, p.seq = nil, 0, 0, 0, 0
+	p.ids, p.failTo = make(map[string]*idStat), make(map[string][]error)
 	p.failNext, p.outages, p.script = nil, nil, nil
 }
 

@@ -19,9 +19,13 @@ type Store struct {
 	mu      sync.Mutex
 	blasts  map[string]*store.Blast
 	ledgers map[string]*ledger
-	rows    []store.Row // row ID i is rows[i-1]
+	rows    rowSlab // row ID i is rows.at(i)
 	byPMID  map[string]int64
-	sentTo  map[addrKey][]int64
+	sentTo  map[string][]int64 // address → rows sent to it
+	// unindexed lists rows whose ProviderMessageID or sending address is
+	// not in byPMID/sentTo yet: the hot path only appends here, and the
+	// lookups that need the indexes (webhooks, replies) catch up first.
+	unindexed []int64
 	events  map[string]struct{}
 	supp    map[addrKey]store.Suppression
 
@@ -35,6 +39,29 @@ type addrKey struct {
 	org  string
 	ch   carecast.Channel
 	addr string
+}
+
+// rowSlab stores rows in fixed-size chunks: appending never moves a row
+// (pointers stay valid and nothing is copied as the store grows).
+type rowSlab struct {
+	chunks [][]store.Row
+	n      int64
+}
+
+const slabChunk = 4096
+
+func (s *rowSlab) add() *store.Row {
+	i := s.n % slabChunk
+	if i == 0 {
+		s.chunks = append(s.chunks, make([]store.Row, slabChunk))
+	}
+	s.n++
+	return &s.chunks[len(s.chunks)-1][i]
+}
+
+// at returns the row with ID id (1-based).
+func (s *rowSlab) at(id int64) *store.Row {
+	return &s.chunks[(id-1)/slabChunk][(id-1)%slabChunk]
 }
 
 // ledger is one blast's rows and indexes.
@@ -88,7 +115,7 @@ func New() *Store {
 		blasts:  make(map[string]*store.Blast),
 		ledgers: make(map[string]*ledger),
 		byPMID:  make(map[string]int64),
-		sentTo:  make(map[addrKey][]int64),
+		sentTo:  make(map[string][]int64),
 		events:  make(map[string]struct{}),
 		supp:    make(map[addrKey]store.Suppression),
 	}
@@ -274,17 +301,17 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 		if _, dup := l.patients[nr.PatientID]; dup {
 			continue
 		}
-		id := int64(len(s.rows) + 1)
+		id := s.rows.n + 1
 		next := nr.NextAttemptAt
 		if next.IsZero() {
 			next = at
 		}
-		s.rows = append(s.rows, store.Row{
+		r := s.rows.add()
+		*r = store.Row{
 			ID: id, OrgID: orgID, BlastID: blastID, Channel: b.Channel,
 			PatientID: nr.PatientID, Status: nr.Status, Reason: nr.Reason, Address: nr.Address,
 			NextAttemptAt: next, CreatedAt: at, UpdatedAt: at,
-		})
-		r := &s.rows[id-1]
+		}
 		l.patients[nr.PatientID] = id
 		l.ids = append(l.ids, id)
 		l.account(r, 1)
@@ -339,7 +366,7 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 	for l.head < len(l.ready) && len(out) < p.Limit {
 		id := l.ready[l.head]
 		l.head++
-		r := &s.rows[id-1]
+		r := s.rows.at(id)
 		if r.Status != store.RowQueued {
 			continue // stale entry
 		}
@@ -362,10 +389,10 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 }
 
 func (s *Store) row(id int64) *store.Row {
-	if id <= 0 || id > int64(len(s.rows)) {
+	if id <= 0 || id > s.rows.n {
 		return nil
 	}
-	return &s.rows[id-1]
+	return s.rows.at(id)
 }
 
 // RecordOutcomes implements store.LedgerStore.
@@ -405,7 +432,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 		}
 		if o.ProviderMessageID != "" {
 			r.ProviderMessageID = o.ProviderMessageID
-			s.byPMID[o.ProviderMessageID] = r.ID
+			s.unindexed = append(s.unindexed, r.ID)
 		}
 		if o.Segments != 0 || o.Cost != 0 {
 			r.Segments, r.Cost = o.Segments, o.Cost
@@ -413,8 +440,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 		switch o.Status {
 		case store.RowSent:
 			r.SentAt = o.At
-			k := addrKey{r.OrgID, r.Channel, r.Address}
-			s.sentTo[k] = append(s.sentTo[k], r.ID)
+			if o.ProviderMessageID == "" {
+				s.unindexed = append(s.unindexed, r.ID)
+			}
 		case store.RowFailed:
 			r.FailedAt = o.At
 		}
@@ -432,6 +460,21 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) (i
 	return n, nil
 }
 
+// catchUp adds the unindexed rows to byPMID and sentTo. A row appears in
+// sentTo once, when it first got a SentAt.
+func (s *Store) catchUp() {
+	for _, id := range s.unindexed {
+		r := s.rows.at(id)
+		if r.ProviderMessageID != "" {
+			s.byPMID[r.ProviderMessageID] = id
+		}
+		if wasSent(r) && !slices.Contains(s.sentTo[r.Address], id) {
+			s.sentTo[r.Address] = append(s.sentTo[r.Address], id)
+		}
+	}
+	s.unindexed = s.unindexed[:0]
+}
+
 // ExpireLeases implements store.LedgerStore.
 func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -445,7 +488,7 @@ func (s *Store) ExpireLeases(ctx context.Context, now time.Time) (int, error) {
 			continue
 		}
 		for _, id := range l.ids {
-			r := &s.rows[id-1]
+			r := s.rows.at(id)
 			if r.Status == store.RowSending && r.LeaseUntil.Before(now) {
 				l.account(r, -1)
 				r.Status, r.Reason, r.UpdatedAt = store.RowInDoubt, "lease_expired", now
@@ -464,7 +507,7 @@ func (s *Store) bulkMove(orgID, blastID string, from func(*store.Row) bool, move
 	l := s.ledgers[blastID]
 	n := 0
 	for _, id := range l.ids {
-		r := &s.rows[id-1]
+		r := s.rows.at(id)
 		if !from(r) {
 			continue
 		}
@@ -529,11 +572,12 @@ func (s *Store) RowByProviderMessageID(ctx context.Context, id string) (store.Ro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.catchUp()
 	rid, ok := s.byPMID[id]
 	if !ok || id == "" {
 		return store.Row{}, notFound("provider message")
 	}
-	return s.rows[rid-1], nil
+	return *s.rows.at(rid), nil
 }
 
 func wasSent(r *store.Row) bool { return !r.SentAt.IsZero() }
@@ -546,9 +590,10 @@ func (s *Store) LatestSentTo(ctx context.Context, orgID string, ch carecast.Chan
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var best *store.Row
-	for _, id := range s.sentTo[addrKey{orgID, ch, address}] {
-		r := &s.rows[id-1]
-		if r.Address != address || !wasSent(r) || r.SentAt.Before(since) {
+	s.catchUp()
+	for _, id := range s.sentTo[address] {
+		r := s.rows.at(id)
+		if r.OrgID != orgID || r.Channel != ch || r.Address != address || !wasSent(r) || r.SentAt.Before(since) {
 			continue
 		}
 		if best == nil || r.SentAt.After(best.SentAt) || (r.SentAt.Equal(best.SentAt) && r.ID > best.ID) {
@@ -594,7 +639,7 @@ func (s *Store) ListRows(ctx context.Context, p store.ListRowsParams) ([]store.R
 	i := sort.Search(len(l.ids), func(i int) bool { return l.ids[i] > p.AfterID })
 	var out []store.Row
 	for ; i < len(l.ids) && len(out) < p.Limit; i++ {
-		r := &s.rows[l.ids[i]-1]
+		r := s.rows.at(l.ids[i])
 		if matches(r, &p.Filter) {
 			out = append(out, *r)
 		}
@@ -621,7 +666,7 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 	copyPositive(st.SkippedBy, l.c.skippedBy)
 	copyPositive(st.FailedBy, l.c.failedBy)
 	for _, id := range l.ids {
-		r := &s.rows[id-1]
+		r := s.rows.at(id)
 		if !wasSent(r) {
 			continue
 		}
@@ -664,7 +709,7 @@ func (s *Store) Engagement(ctx context.Context, p store.EngagementParams) (store
 		return int(t.Sub(p.Start) / p.Step)
 	}
 	for _, id := range s.ledgers[p.BlastID].ids {
-		r := &s.rows[id-1]
+		r := s.rows.at(id)
 		if !r.FirstOpenAt.IsZero() {
 			if i := bucket(r.FirstOpenAt); i < p.Buckets {
 				e.Opens[i]++
@@ -699,7 +744,7 @@ func (s *Store) Analytics(ctx context.Context, p store.AnalyticsParams) ([]store
 			continue
 		}
 		for _, id := range l.ids {
-			r := &s.rows[id-1]
+			r := s.rows.at(id)
 			if !wasSent(r) || r.SentAt.Before(p.From) || !r.SentAt.Before(p.To) {
 				continue
 			}
@@ -768,8 +813,7 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 		l.account(r, 1)
 		r.UpdatedAt = p.At
 		if r.Status == store.RowSent && before.SentAt.IsZero() {
-			k := addrKey{r.OrgID, r.Channel, r.Address}
-			s.sentTo[k] = append(s.sentTo[k], r.ID)
+			s.unindexed = append(s.unindexed, r.ID)
 		}
 	}
 	return ok, nil

@@ -39,8 +39,8 @@ type worker struct {
 	callCtx      context.Context
 	callCancel   context.CancelFunc
 	callDeadline time.Time
-	sms     provider.SMSMessage
-	email   provider.EmailMessage
+	sms          provider.SMSMessage
+	email        provider.EmailMessage
 }
 
 // patient returns the batch's patient with the ID, or nil.

@@ -99,7 +99,7 @@ type Provider struct {
 	cfg Config
 
 	mu         sync.Mutex
-	sent       [][]Message        // chunks of sentChunk, never moved
+	sent       [][]Message // chunks of sentChunk, never moved
 	nsent      int
 	ids        map[string]*idStat // message ID → counters
 	calls      int

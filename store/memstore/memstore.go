@@ -26,8 +26,8 @@ type Store struct {
 	// not in byPMID/sentTo yet: the hot path only appends here, and the
 	// lookups that need the indexes (webhooks, replies) catch up first.
 	unindexed []int64
-	events  map[string]struct{}
-	supp    map[addrKey]store.Suppression
+	events    map[string]struct{}
+	supp      map[addrKey]store.Suppression
 
 	rateMu sync.Mutex           // guards tats (see ratebudget.go)
 	tats   map[string]time.Time // RateBudget: theoretical arrival time per key

@@ -1,0 +1,170 @@
+package blast_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/store"
+)
+
+func event(t *testing.T, h *blasttest.Harness, ev provider.Event) blast.EventResult {
+	t.Helper()
+	res, err := h.Engine.HandleEvent(ctx, ev)
+	require.NoError(t, err)
+	return res
+}
+
+func TestEventsDeliveryAndFailure(t *testing.T) {
+	h, everyone := setup(t, population(4, nil), nil)
+	b, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	require.Equal(t, 4, sum.Sent)
+	pm := func(i int) string { return h.SMS.SentTo(phone(i))[0].ProviderMessageID }
+
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "e1", Kind: provider.EventDelivered, ProviderMessageID: pm(0)}))
+	assert.Equal(t, blast.EventDuplicate, event(t, h, provider.Event{ID: "e1", Kind: provider.EventDelivered, ProviderMessageID: pm(0)}))
+	// Undelivered after sent: the Sent card count moves to Failed.
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "e2", Kind: provider.EventUndelivered, ProviderMessageID: pm(1), Code: "30003", Class: provider.Transient}))
+	// A carrier landline verdict updates the patient.
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "e3", Kind: provider.EventUndelivered, ProviderMessageID: pm(2), Code: "30006", Class: provider.Landline}))
+	// Forward only: a delivery receipt after the failure changes nothing.
+	assert.Equal(t, blast.EventIgnored, event(t, h, provider.Event{ID: "e4", Kind: provider.EventDelivered, ProviderMessageID: pm(1)}))
+	assert.Equal(t, blast.EventDuplicate, event(t, h, provider.Event{ID: "e4", Kind: provider.EventDelivered, ProviderMessageID: pm(1)}))
+	// Unknown message IDs (a test send, another system) are ignored.
+	assert.Equal(t, blast.EventIgnored, event(t, h, provider.Event{ID: "e5", Kind: provider.EventDelivered, ProviderMessageID: "SMunknown"}))
+
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sum.Sent)
+	assert.Equal(t, 1, sum.Delivered)
+	assert.Equal(t, 2, sum.Failed)
+	failed := allMessages(t, h, b.ID, blast.CardFailed, 10)
+	require.Len(t, failed, 2)
+	assert.Equal(t, "undelivered", failed[0].Reason)
+	assert.Equal(t, "30003", failed[0].ErrorCode)
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00002"})
+	require.NoError(t, err)
+	assert.Equal(t, carecast.LineLandline, ps[0].PhoneLineType)
+
+	_, err = h.Engine.HandleEvent(ctx, provider.Event{Kind: provider.EventDelivered})
+	assert.Error(t, err, "events need an ID")
+}
+
+func TestEventsBounceAndComplaint(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), nil)
+	b, _ := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	pm := func(i int) string { return h.Email.SentTo(email(i))[0].ProviderMessageID }
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "b1", Kind: provider.EventBounce, ProviderMessageID: pm(0), HardBounce: true, Code: "5.1.1"}))
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "c1", Kind: provider.EventComplaint, ProviderMessageID: pm(1)}))
+	assert.Equal(t, blast.EventDuplicate, event(t, h, provider.Event{ID: "c1", Kind: provider.EventComplaint, ProviderMessageID: pm(1)}))
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sum.Sent, "a complaint does not unsend")
+	assert.Equal(t, 1, sum.Failed, "the bounce")
+
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00000", "p00001"})
+	require.NoError(t, err)
+	assert.True(t, ps[0].Consent.EmailSuppressed)
+	assert.True(t, ps[1].Consent.EmailUnsubscribed)
+
+	// The next marketing email skips both; a transactional one skips only
+	// the hard bounce (compliance.md J-02), even if the host forgot the
+	// patient update: the store's suppression list is checked too.
+	h.Patients.Put(org, population(3, nil)...) // host "forgets" the updates
+	h.Email.Reset()
+	_, sum = sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 2, sum.SkippedBy[eligibility.Suppressed.String()])
+	h.Email.Reset()
+	_, sum = sendAndRun(t, h, emailDraft(carecast.Transactional, everyone.ID))
+	assert.Equal(t, 2, sum.Sent)
+	blasttest.RequireNotSent(t, h.Email, email(0))
+}
+
+func TestInboundKeywords(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), nil)
+	b, _ := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	h.SMS.Reset()
+	in := func(id, from, body string, handled bool) blast.EventResult {
+		return event(t, h, provider.Event{ID: id, OrgID: org, Kind: provider.EventInbound, From: from, To: "+12125550000", Body: body, ProviderHandledOptOut: handled})
+	}
+
+	// STOP: opted out everywhere, exactly one confirmation.
+	assert.Equal(t, blast.EventApplied, in("i1", phone(0), "Stop!", false))
+	assert.Equal(t, blast.EventDuplicate, in("i1", phone(0), "Stop!", false))
+	assert.Equal(t, blast.EventApplied, in("i2", phone(0), "STOP", false))
+	replies := h.SMS.SentTo(phone(0))
+	require.Len(t, replies, 1, "one confirmation only")
+	assert.Contains(t, replies[0].Body, "Sunrise Family Clinic")
+	assert.Contains(t, replies[0].Body, "START")
+	assert.Equal(t, "+12125550000", replies[0].From, "answered from the number texted")
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00000"})
+	require.NoError(t, err)
+	assert.True(t, ps[0].Consent.SMSOptedOut)
+
+	// The provider already confirmed: no reply from the engine.
+	assert.Equal(t, blast.EventApplied, in("i3", phone(1), "STOP", true))
+	assert.Empty(t, h.SMS.SentTo(phone(1)))
+
+	// START opts back in.
+	assert.Equal(t, blast.EventApplied, in("i4", phone(0), "start", false))
+	ps, err = h.Patients.PatientsByID(ctx, org, []string{"p00000"})
+	require.NoError(t, err)
+	assert.False(t, ps[0].Consent.SMSOptedOut)
+	assert.Len(t, h.SMS.SentTo(phone(0)), 2)
+
+	// HELP gets the help reply (no PHI, opt-out instructions).
+	assert.Equal(t, blast.EventApplied, in("i5", phone(2), "HELP", false))
+	help := h.SMS.SentTo(phone(2))
+	require.Len(t, help, 1)
+	assert.Contains(t, help[0].Body, "Reply STOP")
+	assert.NotContains(t, help[0].Body, "Pat2")
+
+	// Anything else is a reply to the latest blast message to the number.
+	assert.Equal(t, blast.EventApplied, in("i6", phone(2), "See you Tuesday", false))
+	assert.Equal(t, blast.EventApplied, in("i7", phone(2), "Thanks again", false))
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, cardCount(sum, blast.CardReplied))
+	assert.InDelta(t, 1.0/3, sum.ReplyRate, 1e-9)
+	replied := allMessages(t, h, b.ID, blast.CardReplied, 10)
+	require.Len(t, replied, 1)
+	assert.Equal(t, 2, replied[0].Replies)
+
+	// A reply after the window, or from a stranger, is ignored.
+	h.Clock.Advance(8 * 24 * time.Hour)
+	assert.Equal(t, blast.EventIgnored, in("i8", phone(2), "late", false))
+	assert.Equal(t, blast.EventIgnored, in("i9", "+12125559876", "who is this", false))
+
+	// The opted-out number is skipped by the next blast.
+	h.SMS.Reset()
+	_, sum = sendAndRun(t, h, smsDraft("Again", "", everyone.ID))
+	assert.Equal(t, 2, sum.Sent)
+	assert.Equal(t, 1, sum.OptedOut)
+
+	_, err = h.Engine.HandleEvent(ctx, provider.Event{ID: "x", Kind: provider.EventInbound, From: phone(0), Body: "STOP"})
+	assert.Error(t, err, "inbound events need the organization")
+}
+
+// A STOP from a number no patient has still suppresses it.
+func TestStopFromUnknownNumber(t *testing.T) {
+	h, everyone := setup(t, population(2, nil), nil)
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "s", OrgID: org, Kind: provider.EventInbound, From: phone(1), Body: "UNSUBSCRIBE"}))
+	h.SMS.Reset()
+	h.Patients.Put(org, population(2, nil)...) // the host never learned of it
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 1, sum.OptedOut)
+	msgs := allMessages(t, h, sum.BlastID, blast.CardOptedOut, 10)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, store.RowSkipped, msgs[0].Status)
+	assert.True(t, strings.HasPrefix(msgs[0].PatientID, "p"))
+}

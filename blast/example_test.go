@@ -1,0 +1,256 @@
+package blast_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/cohort"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/provider/fake"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store/memstore"
+)
+
+// clinic is the wiring every example shares: an engine on memstore with a
+// fake SMS and email provider and three patients in one cohort.
+type clinic struct {
+	e        *blast.Engine
+	sms      *fake.Provider
+	email    *fake.Provider
+	patients *cohort.MemPatientStore
+	cohortID string
+}
+
+func newClinic(tune func(*blast.Config)) *clinic {
+	ctx := context.Background()
+	ps := cohort.NewMemPatientStore()
+	ps.Put("org1",
+		carecast.Patient{ID: "p1", FirstName: "Ana", Phone: "+12125550101", Email: "ana@example.com", Active: true},
+		carecast.Patient{ID: "p2", FirstName: "Ben", Phone: "+12125550102", Email: "ben@example.com", Active: true},
+		carecast.Patient{ID: "p3", FirstName: "Cy", Phone: "+12125550103", Active: true,
+			Consent: carecast.Consent{SMSOptedOut: true}},
+	)
+	cs := cohort.NewMemStore()
+	c, _ := cs.SaveCohort(ctx, cohort.Cohort{OrgID: "org1", Name: "Everyone"})
+	k := &clinic{sms: fake.New(nil), email: fake.New(nil), patients: ps, cohortID: c.ID}
+	cfg := &blast.Config{
+		Store: memstore.New(), Patients: ps, Cohorts: cs,
+		Organizations: blast.OrgMap{"org1": {ID: "org1", Name: "Sunrise Clinic", TimeZone: "America/New_York",
+			PostalAddress: []string{"1 Main St, Springfield"}}},
+		SMS: k.sms, Email: k.email,
+		SMSRate: blast.RateUnlimited, EmailRate: blast.RateUnlimited,
+		PollInterval: 10 * time.Millisecond,
+	}
+	if tune != nil {
+		tune(cfg)
+	}
+	e, err := blast.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	k.e = e
+	if err := e.Start(ctx); err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func (k *clinic) stop() { _ = k.e.Stop(context.Background()) }
+
+func (k *clinic) draft(body string) blast.Blast {
+	b, err := k.e.CreateDraft(context.Background(), "org1", blast.Draft{
+		Name: "Holiday hours", Channel: carecast.SMS, Purpose: carecast.Transactional,
+		CohortIDs: []string{k.cohortID}, SMS: &render.SMSContent{Body: body},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func printCards(s blast.Summary) {
+	cards := make([]string, len(s.Cards))
+	for i, c := range s.Cards {
+		cards[i] = fmt.Sprintf("%s=%d", c.Label, c.Count)
+	}
+	fmt.Println(strings.Join(cards, " "))
+}
+
+func ExampleEngine_Send() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi {{first_name}}, {{organization_name}} is closed Monday.")
+	if _, err := k.e.Send(ctx, "org1", b.ID, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	sum, err := k.e.Wait(ctx, "org1", b.ID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sum.Status)
+	printCards(sum)
+	for _, m := range k.sms.Sent() {
+		fmt.Println(m.Body)
+	}
+	fmt.Println("cost:", sum.Cost)
+	// Output:
+	// completed
+	// Total=3 Sent=2 Skipped=0 Opted Out=1 Blocked=0 Replied=0 Failed=0
+	// Hi Ana, Sunrise Clinic is closed Monday.
+	// Hi Ben, Sunrise Clinic is closed Monday.
+	// cost: 0.0158
+}
+
+// Transient failures are retried with backoff; the patient is texted once.
+func Example_retry() {
+	k := newClinic(func(c *blast.Config) {
+		c.BackoffBase, c.BackoffMax, c.MaxAttempts = time.Millisecond, 5*time.Millisecond, 4
+	})
+	defer k.stop()
+	ctx := context.Background()
+	k.sms.FailTo("+12125550101", fake.Transient(), fake.RateLimited(0))
+	b := k.draft("Reminder: your appointment is tomorrow.")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	sum, _ := k.e.Wait(ctx, "org1", b.ID)
+	fmt.Println("sent:", sum.Sent, "failed:", sum.Failed)
+	fmt.Println("texts to Ana:", len(k.sms.SentTo("+12125550101")), "duplicates:", k.sms.Duplicates())
+	page, _ := k.e.Messages(ctx, "org1", b.ID, &blast.MessagesOpts{Card: blast.CardSent})
+	fmt.Println("attempts for Ana:", page.Messages[0].Attempts)
+	// Output:
+	// sent: 2 failed: 0
+	// texts to Ana: 1 duplicates: 0
+	// attempts for Ana: 3
+}
+
+// An ambiguous answer is never resent: the row is "in doubt", counted with
+// the failed ones, and Retry Failed leaves it alone unless asked.
+func Example_inDoubt() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	k.sms.FailTo("+12125550102", fake.Ambiguous())
+	b := k.draft("Hi")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	sum, _ := k.e.Wait(ctx, "org1", b.ID)
+	fmt.Println("sent:", sum.Sent, "failed:", sum.Failed, "in doubt:", sum.InDoubt)
+	n, _ := k.e.RetryFailed(ctx, "org1", b.ID, nil)
+	fmt.Println("re-queued:", n, "texts to Ben:", len(k.sms.SentTo("+12125550102")))
+	// Output:
+	// sent: 1 failed: 1 in doubt: 1
+	// re-queued: 0 texts to Ben: 1
+}
+
+func ExampleEngine_RetryFailed() {
+	k := newClinic(func(c *blast.Config) { c.MaxAttempts = 1 })
+	defer k.stop()
+	ctx := context.Background()
+	k.sms.FailTo("+12125550101", fake.Permanent("30008"))
+	b := k.draft("Hi")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	sum, _ := k.e.Wait(ctx, "org1", b.ID)
+	fmt.Println("before: sent", sum.Sent, "failed", sum.Failed, "alert", sum.LowDelivery != nil)
+	n, _ := k.e.RetryFailed(ctx, "org1", b.ID, nil)
+	sum, _ = k.e.Wait(ctx, "org1", b.ID)
+	fmt.Println("retried", n, "→ sent", sum.Sent, "failed", sum.Failed, "texts", k.sms.Count())
+	// Output:
+	// before: sent 1 failed 1 alert true
+	// retried 1 → sent 2 failed 0 texts 2
+}
+
+func ExampleEngine_AddRecipients() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi {{first_name}}")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	_, _ = k.e.Wait(ctx, "org1", b.ID)
+	k.patients.Put("org1", carecast.Patient{ID: "p4", FirstName: "Dee", Phone: "+12125550104", Active: true})
+	ids := []string{"p1", "p4"} // p1 already received it
+	n, _ := k.e.NewRecipients(ctx, "org1", b.ID, ids)
+	fmt.Println(blast.SendLabel(n))
+	added, _ := k.e.AddRecipients(ctx, "org1", b.ID, ids)
+	sum, _ := k.e.Wait(ctx, "org1", b.ID)
+	fmt.Println("added:", added, "total:", sum.Total, "sent:", sum.Sent, "texts to Ana:", len(k.sms.SentTo("+12125550101")))
+	// Output:
+	// Send to 1 patient
+	// added: 1 total: 4 sent: 3 texts to Ana: 1
+}
+
+func ExampleEngine_Duplicate() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi {{first_name}}")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	_, _ = k.e.Wait(ctx, "org1", b.ID)
+	d, _ := k.e.Duplicate(ctx, "org1", b.ID, nil)
+	sum, _ := k.e.Summary(ctx, "org1", d.ID)
+	fmt.Println(d.Name, d.Status, d.SMS.Body, sum.Total)
+	// Output: Holiday hours (copy) draft Hi {{first_name}} 0
+}
+
+// Send with a time in the future schedules the blast; Cancel stops it.
+func ExampleEngine_Cancel() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Tomorrow's news")
+	s, _ := k.e.Send(ctx, "org1", b.ID, &blast.SendOpts{At: time.Now().Add(24 * time.Hour)})
+	fmt.Println(s.Status)
+	_, _ = k.e.Cancel(ctx, "org1", b.ID)
+	got, _ := k.e.Get(ctx, "org1", b.ID)
+	fmt.Println(got.Status, "texts:", k.sms.Count())
+	// Output:
+	// scheduled
+	// cancelled texts: 0
+}
+
+// Validation at send lists every problem with a typed code.
+func ExampleValidationError() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b, _ := k.e.CreateDraft(ctx, "org1", blast.Draft{Channel: carecast.SMS, SMS: &render.SMSContent{Body: "Hi {{frist_name}}"}})
+	_, err := k.e.Send(ctx, "org1", b.ID, nil)
+	if ve, ok := err.(*blast.ValidationError); ok {
+		for _, p := range ve.Problems {
+			fmt.Println(p.Code, p.Fields)
+		}
+	}
+	// Output:
+	// no_cohorts []
+	// unknown_fields [frist_name]
+}
+
+// Inbound STOP opts the number out and sends one confirmation; other texts
+// count as replies.
+func ExampleEngine_HandleEvent() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	_, _ = k.e.Wait(ctx, "org1", b.ID)
+	k.sms.Reset()
+	res, _ := k.e.HandleEvent(ctx, provider.Event{ID: "in-1", OrgID: "org1", Kind: provider.EventInbound,
+		From: "+12125550101", To: "+12125550000", Body: "stop"})
+	fmt.Println(res, k.sms.Sent()[0].Body)
+	res, _ = k.e.HandleEvent(ctx, provider.Event{ID: "in-1", OrgID: "org1", Kind: provider.EventInbound,
+		From: "+12125550101", To: "+12125550000", Body: "stop"})
+	fmt.Println(res)
+	res, _ = k.e.HandleEvent(ctx, provider.Event{ID: "in-2", OrgID: "org1", Kind: provider.EventInbound,
+		From: "+12125550102", Body: "Thanks, see you then"})
+	sum, _ := k.e.Summary(ctx, "org1", b.ID)
+	fmt.Println(res, "replied:", sum.Replied)
+	// Output:
+	// applied Sunrise Clinic: you are unsubscribed and will receive no more messages. Reply START to resubscribe.
+	// duplicate
+	// applied replied: 1
+}

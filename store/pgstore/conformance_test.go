@@ -9,7 +9,7 @@ import (
 	"github.com/carecast/carecast/store/storetest"
 )
 
-func openStore(t *testing.T, cfg *pgstore.Config) *pgstore.Store {
+func openStore(t testing.TB, cfg *pgstore.Config) *pgstore.Store {
 	t.Helper()
 	s, err := pgstore.Open(context.Background(), cfg)
 	if err != nil {

@@ -168,6 +168,13 @@ type Config struct {
 	SMSBurst   int
 	EmailRate  float64
 	EmailBurst int
+	// NoSharedRateBudget, when true, keeps rate limits per process even
+	// if Store implements store.RateBudget. By default a store that
+	// implements it (sqlitestore, pgstore, memstore) makes the limits
+	// hold across every engine process sharing it ("carecast:sms" and
+	// "carecast:email" budgets), at the cost of one store call per about
+	// 50 ms of the rate.
+	NoSharedRateBudget bool
 	// QuietHours holds marketing texts outside the window. Defaults to
 	// 08:00–21:00 in the patient's time zone.
 	QuietHours QuietHours

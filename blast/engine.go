@@ -94,6 +94,10 @@ func New(cfg *Config) (*Engine, error) {
 		writing:  make(map[string]bool),
 		rrPos:    make(map[string]int),
 	}
+	if rb, ok := c.Store.(store.RateBudget); ok && !c.NoSharedRateBudget {
+		e.limSMS.share(rb, "carecast:sms")
+		e.limEmail.share(rb, "carecast:email")
+	}
 	e.helpT, _ = render.ParseTemplate(c.HelpReply)
 	e.stopT, _ = render.ParseTemplate(c.StopReply)
 	e.startT, _ = render.ParseTemplate(c.StartReply)

@@ -2,6 +2,7 @@ package blast_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -366,3 +367,50 @@ func TestConcurrentUse(t *testing.T) {
 func cohortAll() cohort.Filter { return cohort.Filter{} }
 
 func cohortOf(orgID string) cohort.Cohort { return cohort.Cohort{OrgID: orgID, Name: "All"} }
+
+// Two engine processes sharing one store share its rate budget: together
+// they stay under the ceiling.
+func TestSharedRateBudget(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) { testSharedRateBudget(t, shared) })
+	}
+}
+
+func testSharedRateBudget(t *testing.T, shared bool) {
+	const n = 100
+	tune := func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 10, 3
+		c.Workers = 2
+		c.NoSharedRateBudget = !shared
+		c.PollInterval = 100 * time.Millisecond
+	}
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: tune})
+	cfg := blast.Config{Store: h.Store, Patients: h.Patients, Cohorts: h.Cohorts, Organizations: h.Orgs,
+		SMS: h.SMS, Clock: h.Clock, InstanceID: "second"}
+	tune(&cfg)
+	second, err := blast.New(&cfg)
+	require.NoError(t, err)
+	require.NoError(t, second.Start(ctx))
+	defer func() { require.NoError(t, second.Stop(ctx)) }()
+	h.Attach(second)
+
+	var mu sync.Mutex
+	var times []time.Time
+	h.SMS.Script(func(m *fake.Message, attempt int) error {
+		mu.Lock()
+		times = append(times, h.Clock.Now())
+		mu.Unlock()
+		return nil
+	})
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, n, sum.Sent)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, times, n)
+	if shared {
+		assert.LessOrEqual(t, maxPerSecond(times), 13, "floor(rate)+burst across both processes")
+	} else {
+		assert.Greater(t, maxPerSecond(times), 13, "each process alone keeps only its own ceiling")
+	}
+	requireExactlyOnce(t, h, n)
+}

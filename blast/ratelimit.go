@@ -2,12 +2,15 @@ package blast
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/carecast/carecast/store"
 )
 
 // limiter throttles one provider. It combines a token bucket
@@ -18,14 +21,26 @@ import (
 // more than its limit: golang/go#65508). Retries, test sends and
 // confirmation replies all pass through the same limiter, so the ceiling
 // holds while retries back off. A provider's 429 pauses it.
+//
+// When the store implements store.RateBudget (several engine processes
+// sharing one database), each send also takes a slot of the shared
+// budget, so the limit holds for the provider account across processes;
+// slots are reserved a few at a time (about 50 ms of the rate).
 type limiter struct {
 	mu    sync.Mutex
 	tb    *rate.Limiter // nil: unlimited
-	ring  []int64       // grant times (Unix ns), oldest at pos once full
+	rate  float64
+	burst int
+	ring  []int64 // grant times (Unix ns), oldest at pos once full
 	pos   int
 	full  bool
 	last  int64
 	pause atomic.Int64 // Unix ns before which nothing is granted
+
+	budget  store.RateBudget // nil: this process only
+	key     string
+	slotsMu sync.Mutex
+	slots   []time.Time // reserved shared slots not used yet
 }
 
 // newLimiter returns a limiter for r messages per second with burst b; a
@@ -38,7 +53,40 @@ func newLimiter(r float64, b int) *limiter {
 	if ceiling < 1 {
 		ceiling = 1
 	}
-	return &limiter{tb: rate.NewLimiter(rate.Limit(r), b), ring: make([]int64, ceiling)}
+	return &limiter{tb: rate.NewLimiter(rate.Limit(r), b), rate: r, burst: b, ring: make([]int64, ceiling)}
+}
+
+// share makes l also draw from the budget key of a shared store budget.
+func (l *limiter) share(b store.RateBudget, key string) {
+	if l.tb != nil {
+		l.budget, l.key = b, key
+	}
+}
+
+// sharedSlot returns the time of the next shared-budget slot (≥ now),
+// reserving a few more from the store when none is left.
+func (l *limiter) sharedSlot(ctx context.Context, now time.Time) (time.Time, error) {
+	l.slotsMu.Lock()
+	defer l.slotsMu.Unlock()
+	for len(l.slots) > 0 {
+		t := l.slots[0]
+		l.slots = l.slots[1:]
+		// A slot long past was reserved for a send that did not happen
+		// in time; using it now could bunch sends, so skip it.
+		if !t.Before(now.Add(-time.Second / 20)) {
+			return t, nil
+		}
+	}
+	n := max(1, min(l.burst, int(l.rate/20)))
+	slots, err := l.budget.ReserveSends(ctx, store.RateParams{Key: l.key, Rate: l.rate, Burst: l.burst, N: n, Now: now})
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(slots) == 0 {
+		return now, nil
+	}
+	l.slots = append(l.slots[:0], slots[1:]...)
+	return slots[0], nil
 }
 
 // reserveToken books one token-bucket slot and returns the time it is
@@ -113,6 +161,15 @@ func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time,
 	}
 	if err := e.sleep(ctx, l.reserveToken(now), tracked); err != nil {
 		return time.Time{}, err
+	}
+	if l.budget != nil {
+		slot, err := l.sharedSlot(ctx, e.clk.Now())
+		if err != nil {
+			return time.Time{}, fmt.Errorf("blast: shared rate budget: %w", err)
+		}
+		if err := e.sleep(ctx, slot, tracked); err != nil {
+			return time.Time{}, err
+		}
 	}
 	for {
 		now = e.clk.Now()

@@ -27,6 +27,7 @@ package blasttest
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -60,7 +61,10 @@ type Options struct {
 
 // Harness is an engine with its in-memory dependencies.
 type Harness struct {
+	// Engine is the harness's engine; Others are more engines sharing
+	// the same store and clock (several processes), see Attach.
 	Engine   *blast.Engine
+	Others   []*blast.Engine
 	Store    *memstore.Store
 	Patients *cohort.MemPatientStore
 	Cohorts  *cohort.MemStore
@@ -159,6 +163,36 @@ func itoa(n int64) string {
 	return string(b[i:])
 }
 
+// Attach adds an engine (built by the test on h.Store, h.Clock, …) that
+// Run and RunUntil wait for too: the clock only advances when every
+// engine is idle.
+func (h *Harness) Attach(e *blast.Engine) { h.Others = append(h.Others, e) }
+
+func (h *Harness) idle() bool {
+	if !h.Engine.Idle() {
+		return false
+	}
+	for _, e := range h.Others {
+		if !e.Idle() {
+			return false
+		}
+	}
+	return true
+}
+
+// changed returns the cases of a select on every engine's Changed channel
+// and on done.
+func (h *Harness) changed(done <-chan struct{}) []reflect.SelectCase {
+	cases := []reflect.SelectCase{
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(done)},
+		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(h.Engine.Changed())},
+	}
+	for _, e := range h.Others {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(e.Changed())})
+	}
+	return cases
+}
+
 // Cohort saves a cohort of Org with the filter and returns it.
 func (h *Harness) Cohort(tb testing.TB, name string, f cohort.Filter) cohort.Cohort {
 	tb.Helper()
@@ -201,19 +235,17 @@ func (h *Harness) RunUntil(tb testing.TB, done func() bool, result func() blast.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for range MaxSteps {
-		ch := h.Engine.Changed()
+		cases := h.changed(ctx.Done())
 		if done() {
 			return result()
 		}
-		if h.Engine.Idle() {
+		if h.idle() {
 			if !h.Clock.AdvanceToNext() {
 				tb.Fatalf("blasttest: engine idle with no timer pending and the blast unfinished")
 			}
 			continue
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
+		if i, _, _ := reflect.Select(cases); i == 0 {
 			tb.Fatalf("blasttest: blast did not finish within 30s of real time (clock at %s)", h.Clock.Now().Format(time.RFC3339))
 		}
 	}

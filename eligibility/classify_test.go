@@ -253,3 +253,22 @@ func TestClassifyConcurrent(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// TestNormalizePhoneIdempotent: a normalised number normalises to itself.
+// phonenumbers accepts the US national "3100000" but rejects its own E.164
+// form "+13100000"; such a number must not be accepted at all.
+func TestNormalizePhoneIdempotent(t *testing.T) {
+	for _, raw := range []string{"3100000", "+13100000", "(212) 555-0123", "+44 20 7946 0958", "020 7946 0958"} {
+		got, ok := NormalizePhone(raw, "US")
+		if !ok {
+			continue
+		}
+		again, ok2 := NormalizePhone(got, "US")
+		if !ok2 || again != got {
+			t.Errorf("NormalizePhone(%q) = %q, but normalising that gives %q, %v", raw, got, again, ok2)
+		}
+	}
+	if _, ok := NormalizePhone("3100000", "US"); ok {
+		t.Error("a 7-digit US number must not normalise")
+	}
+}

@@ -41,7 +41,14 @@ func NormalizePhone(raw, region string) (string, bool) {
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", false
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// Normalising must be idempotent: phonenumbers accepts some short
+	// national forms ("3100000" in the US) whose E.164 form it would then
+	// reject. A result the E.164 check refuses is not a sendable number.
+	if valid, decided := fastPhone(e164); decided && !valid {
+		return "", false
+	}
+	return e164, true
 }
 
 // fastNational decides, for the regions US and CA, numbers written as

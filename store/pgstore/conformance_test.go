@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/store"
 	"github.com/carecast/carecast/store/pgstore"
 	"github.com/carecast/carecast/store/storetest"
@@ -32,4 +33,9 @@ func TestConformance(t *testing.T) {
 		// A second pool on the same schema behaves like a second process.
 		OpenPeer: func(t *testing.T, s store.Store) store.Store { return openStore(t, cfgs[s]) },
 	})
+}
+
+func TestCohortStore(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunCohorts(t, func(t *testing.T) cohort.Store { return openStore(t, testConfig(t)) })
 }

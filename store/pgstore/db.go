@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/store/internal/migrations"
 )
 
@@ -45,8 +46,12 @@ type Config struct {
 	// (for example from a deploy step) before opening. Defaults to false:
 	// Open migrates.
 	SkipMigrate bool
-	// Now returns the current time; leases and event times use it.
-	// Defaults to time.Now.
+	// CohortSchema, when set, makes SaveCohort validate filters against
+	// it (see cohort.Schema); nil checks only cohort.Cohort.Check.
+	CohortSchema *cohort.Schema
+	// Now returns the current time: the CreatedAt and UpdatedAt of saved
+	// cohorts. (Ledger times come from the engine's arguments.) Defaults
+	// to time.Now.
 	Now func() time.Time
 }
 

@@ -1,11 +1,14 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +26,9 @@ type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
 	cfg     Config
+
+	curMu   sync.Mutex
+	cursors map[string]claimCursor // blast ID → end of this Store's last claim
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,7 +55,7 @@ func Open(ctx context.Context, cfg *Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{pool: pool, ownPool: own, cfg: c}, nil
+	return &Store{pool: pool, ownPool: own, cfg: c, cursors: make(map[string]claimCursor)}, nil
 }
 
 // Close closes the connection pool if Open created it.
@@ -355,28 +361,87 @@ func collectRows(rows pgx.Rows) ([]store.Row, error) {
 	return out, rows.Err()
 }
 
+// claimSQL claims due rows at or after the cursor ($7, $8) in the claim
+// index's order.
+const claimSQL = `WITH b AS (SELECT seq, id, org_id, channel FROM blasts WHERE id = $1 AND org_id = $2),
+	c AS (SELECT r.id FROM rows r, b WHERE r.blast_seq = b.seq AND r.status = 'queued' AND r.next_attempt_at <= $3
+		AND (r.next_attempt_at, r.id) > ($7::bigint, $8::bigint)
+		ORDER BY r.next_attempt_at, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED)
+	UPDATE rows r SET status = 'sending', lease_owner = $5, lease_until = $6, updated_at = $3
+	FROM c, b WHERE r.id = c.id
+	RETURNING `
+
+// claimCursor is where the last claim of a blast ended, in the claim
+// index's (next_attempt_at, id) order; n counts the claims that used it.
+type claimCursor struct{ at, id, n int64 }
+
+// fullScanEvery makes every so many claims of a blast scan from the start
+// of the claim index, so rows released behind the cursor by another
+// instance wait a few batches at most.
+const fullScanEvery = 16
+
 // ClaimRows implements store.LedgerStore with SELECT … FOR UPDATE SKIP
 // LOCKED: concurrent claimers, in this process or others, each get rows
 // nobody else holds, without waiting for each other.
+//
+// Each claim first resumes after the position where this Store's last
+// claim of the blast ended, and only when that finds fewer rows than asked
+// scans from the start. The claim index keeps an entry for every row
+// version a claim or outcome replaced until VACUUM removes it (and cannot
+// drop it while any older snapshot, such as a concurrent Stats, is open),
+// so a claim that always started at the beginning would step over every
+// row already sent: quadratic in the blast's size. Rows before the cursor
+// (released or re-queued by another instance) are still found by the
+// fallback scan.
 func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row, error) {
 	if p.Limit <= 0 {
 		return nil, errors.New("pgstore: ClaimRows: Limit must be positive")
 	}
-	rows, err := s.pool.Query(ctx, `WITH b AS (SELECT seq, id, org_id, channel FROM blasts WHERE id = $1 AND org_id = $2),
-		c AS (SELECT r.id FROM rows r, b WHERE r.blast_seq = b.seq AND r.status = 'queued' AND r.next_attempt_at <= $3
-			ORDER BY r.next_attempt_at, r.id LIMIT $4 FOR UPDATE OF r SKIP LOCKED)
-		UPDATE rows r SET status = 'sending', lease_owner = $5, lease_until = $6, updated_at = $3
-		FROM c, b WHERE r.id = c.id
-		RETURNING `+sqlrow.RowColumns, p.BlastID, p.OrgID, sqlrow.NS(p.Now), p.Limit, p.Owner, sqlrow.NS(p.LeaseUntil))
+	s.curMu.Lock()
+	cur, ok := s.cursors[p.BlastID]
+	s.curMu.Unlock()
+	var out []store.Row
+	if ok && cur.n%fullScanEvery != fullScanEvery-1 {
+		got, err := s.claim(ctx, p, p.Limit, cur)
+		if err != nil {
+			return nil, err
+		}
+		out = got
+	}
+	if len(out) < p.Limit {
+		got, err := s.claim(ctx, p, p.Limit-len(out), claimCursor{at: math.MinInt64, id: math.MinInt64})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, got...)
+	}
+	if len(out) > 0 {
+		last := claimCursor{at: math.MinInt64, id: math.MinInt64}
+		for _, r := range out {
+			if c := (claimCursor{at: sqlrow.NS(r.NextAttemptAt), id: r.ID}); c.at > last.at || (c.at == last.at && c.id > last.id) {
+				last = c
+			}
+		}
+		s.curMu.Lock()
+		if len(s.cursors) > 1024 {
+			clear(s.cursors) // finished blasts' cursors; a miss only costs a full scan
+		}
+		last.n = cur.n + 1
+		s.cursors[p.BlastID] = last
+		s.curMu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b store.Row) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (s *Store) claim(ctx context.Context, p store.ClaimParams, limit int, after claimCursor) ([]store.Row, error) {
+	rows, err := s.pool.Query(ctx, claimSQL+sqlrow.RowColumns, p.BlastID, p.OrgID, sqlrow.NS(p.Now), limit, p.Owner,
+		sqlrow.NS(p.LeaseUntil), after.at, after.id)
 	if err != nil {
 		return nil, wrap("claim rows", err)
 	}
 	out, err := collectRows(rows)
-	if err != nil {
-		return nil, wrap("claim rows", err)
-	}
-	slices.SortFunc(out, func(a, b store.Row) int { return int(a.ID - b.ID) })
-	return out, nil
+	return out, wrap("claim rows", err)
 }
 
 // RecordOutcomes implements store.LedgerStore: one UPDATE … FROM unnest()

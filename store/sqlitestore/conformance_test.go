@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/store"
 	"github.com/carecast/carecast/store/sqlitestore"
 	"github.com/carecast/carecast/store/storetest"
@@ -35,5 +36,11 @@ func TestConformance(t *testing.T) {
 		},
 		// A second Store on the same file behaves like a second process.
 		OpenPeer: func(t *testing.T, s store.Store) store.Store { return openTemp(t, paths[s]) },
+	})
+}
+
+func TestCohortStore(t *testing.T) {
+	storetest.RunCohorts(t, func(t *testing.T) cohort.Store {
+		return openTemp(t, filepath.Join(t.TempDir(), "cohorts.db"))
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go driver "sqlite"
+
+	"github.com/carecast/carecast/cohort"
 )
 
 // Defaults for the Config fields.
@@ -57,8 +59,12 @@ type Config struct {
 	// ReadCacheKiBDefault.
 	WriteCacheKiB int
 	ReadCacheKiB  int
-	// Now returns the current time; leases and event times use it.
-	// Defaults to time.Now.
+	// CohortSchema, when set, makes SaveCohort validate filters against
+	// it (see cohort.Schema); nil checks only cohort.Cohort.Check.
+	CohortSchema *cohort.Schema
+	// Now returns the current time: the CreatedAt and UpdatedAt of saved
+	// cohorts. (Ledger times come from the engine's arguments.) Defaults
+	// to time.Now.
 	Now func() time.Time
 }
 

@@ -236,10 +236,13 @@ func (h *Harness) RunUntil(tb testing.TB, done func() bool, result func() blast.
 	defer cancel()
 	for range MaxSteps {
 		cases := h.changed(ctx.Done())
+		// Check idleness before done: an idle engine's state is stable,
+		// so a blast not done now will not finish without the clock.
+		idle := h.idle()
 		if done() {
 			return result()
 		}
-		if h.idle() {
+		if idle {
 			if !h.Clock.AdvanceToNext() {
 				tb.Fatalf("blasttest: engine idle with no timer pending and the blast unfinished")
 			}

@@ -2,7 +2,6 @@ package blast
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -309,5 +308,3 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
-
-var errStopped = errors.New("blast: engine stopped")

@@ -109,9 +109,11 @@ func (l *limiter) reserveToken(now time.Time) time.Time {
 }
 
 // admit is the strict ceiling, checked at the moment of dispatch: it
-// records now and reports true when fewer than len(ring) grants happened
-// in (now-1s, now] and no pause is in force; otherwise it returns the
-// earliest time worth trying again.
+// records the grant and reports true when fewer than len(ring) grants
+// happened in (now-1s, now] and no pause is in force, returning the
+// recorded time (now, or the previous grant's time if a caller's clock
+// reading lagged another's); otherwise it returns the earliest time worth
+// trying again.
 func (l *limiter) admit(now time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -136,7 +138,7 @@ func (l *limiter) admit(now time.Time) (time.Time, bool) {
 		l.pos, l.full = 0, true
 	}
 	l.last = at
-	return now, true
+	return time.Unix(0, at).In(now.Location()), true
 }
 
 // pauseUntil stops grants before t (a provider's Retry-After).
@@ -175,7 +177,7 @@ func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time,
 		now = e.clk.Now()
 		next, ok := l.admit(now)
 		if ok {
-			return now, nil
+			return next, nil
 		}
 		if err := e.sleep(ctx, next, tracked); err != nil {
 			return time.Time{}, err

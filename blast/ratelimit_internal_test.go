@@ -24,10 +24,10 @@ func simulate(l *limiter, t0 time.Time, n int, pauseAt int, pause time.Duration)
 		}
 		for {
 			next, ok := l.admit(now)
+			now = next
 			if ok {
 				break
 			}
-			now = next
 		}
 		out = append(out, now)
 	}
@@ -155,3 +155,45 @@ func TestBackoff(t *testing.T) {
 }
 
 func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+// FuzzLimiterCeiling checks the ceiling for arbitrary rates, bursts and
+// arrival patterns (callers arriving at any time, pauses from 429s).
+func FuzzLimiterCeiling(f *testing.F) {
+	f.Add(uint32(10), uint16(1), []byte{0, 0, 0, 5, 200, 0, 3})
+	f.Add(uint32(5000), uint16(2500), []byte{1, 1, 1, 1, 255, 255})
+	f.Add(uint32(1), uint16(7), []byte{9, 0, 0, 0})
+	f.Add(uint32(250000), uint16(100), []byte{0})
+	f.Fuzz(func(t *testing.T, r uint32, b uint16, gaps []byte) {
+		rate := float64(r%300000)/10 + 0.1
+		burst := int(b%5000) + 1
+		l := newLimiter(rate, burst)
+		now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+		var ts []time.Time
+		n := min(3000, int(rate)*3+burst+len(gaps))
+		for i := range n {
+			if len(gaps) > 0 {
+				g := gaps[i%len(gaps)]
+				if g == 255 {
+					l.pauseUntil(now.Add(time.Second))
+				} else {
+					now = now.Add(time.Duration(g) * time.Millisecond)
+				}
+			}
+			at := l.reserveToken(now)
+			for {
+				next, ok := l.admit(at)
+				at = next
+				if ok {
+					break
+				}
+			}
+			ts = append(ts, at)
+			// Callers do not all wait for each other: the next one
+			// may arrive before this grant.
+		}
+		ceiling := int(math.Floor(rate)) + burst
+		if got := maxInWindow(ts); got > ceiling {
+			t.Fatalf("rate %.1f burst %d: %d grants in one second, ceiling %d", rate, burst, got, ceiling)
+		}
+	})
+}

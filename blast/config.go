@@ -195,6 +195,11 @@ type Config struct {
 	// the email template carries its own link; Send rejects marketing
 	// email otherwise.
 	UnsubscribeURL func(orgID, blastID string, rowID int64) string
+	// OpenPixelURL, when not nil, returns the open-tracking pixel URL of
+	// an email's ledger row (package tracking); the engine inserts the
+	// 1×1 image before </body>. nil sends no pixel (opens then come only
+	// from provider events).
+	OpenPixelURL func(orgID, blastID string, rowID int64) string
 	// RewriteLink, when not nil, rewrites every link of an email for
 	// click tracking (package tracking). index counts links from 0.
 	RewriteLink func(orgID, blastID string, rowID int64, index int, url string) string

@@ -195,7 +195,7 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 			return "", fmt.Errorf("blast: reading suppressions: %w", err)
 		}
 		already := len(sups) > 0 && sups[0].Reason == supOptedOut
-		if err := e.st.Suppress(ctx, store.Suppression{OrgID: ev.OrgID, Channel: carecast.SMS, Address: from, Reason: supOptedOut, At: ev.At}); err != nil {
+		if _, err := e.suppressOnce(ctx, ev.OrgID, carecast.SMS, from, supOptedOut, ev.At); err != nil {
 			return "", fmt.Errorf("blast: recording opt-out: %w", err)
 		}
 		e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, "inbound STOP")
@@ -289,7 +289,8 @@ func (e *Engine) engagement(ctx context.Context, orgID string, rowID int64, even
 // Unsubscribe unsubscribes the patient of ledger row rowID from marketing
 // email (the unsubscribe link): the patient record is updated
 // (cohort.ChangeEmailUnsubscribe) and the address is suppressed for
-// marketing email of the organization. It is idempotent.
+// marketing email of the organization. It is idempotent: a second call
+// changes nothing and records no second patient change.
 func (e *Engine) Unsubscribe(ctx context.Context, orgID string, rowID int64) error {
 	r, err := e.st.Row(ctx, orgID, rowID)
 	if err != nil {
@@ -297,8 +298,12 @@ func (e *Engine) Unsubscribe(ctx context.Context, orgID string, rowID int64) err
 	}
 	at := e.now()
 	if r.Address != "" {
-		if err := e.st.Suppress(ctx, store.Suppression{OrgID: orgID, Channel: carecast.Email, Address: r.Address, Reason: supUnsubscribed, At: at}); err != nil {
+		wrote, err := e.suppressOnce(ctx, orgID, carecast.Email, r.Address, supUnsubscribed, at)
+		if err != nil {
 			return fmt.Errorf("blast: recording unsubscribe: %w", err)
+		}
+		if !wrote {
+			return nil // already unsubscribed (or wider): nothing changes
 		}
 	}
 	err = e.ps.ApplyContactChange(ctx, orgID, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeEmailUnsubscribe, At: at, Source: "unsubscribe link"})

@@ -437,6 +437,9 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
 		}
 		re := p.email.Render(data, opts)
+		if e.cfg.OpenPixelURL != nil {
+			re.HTML = withPixel(re.HTML, e.cfg.OpenPixelURL(p.orgID, p.id, r.ID))
+		}
 		cost = e.cfg.Pricing.EmailRecipient
 		w.email = provider.EmailMessage{ID: msgID, OrgID: p.orgID, From: p.from, ReplyTo: p.replyTo, To: d.Address,
 			Subject: re.Subject, HTML: re.HTML, Text: re.Text, Marketing: p.pu == carecast.Marketing,
@@ -537,13 +540,46 @@ func (e *Engine) call(ctx context.Context, send func(context.Context) (provider.
 
 // suppress records a store suppression, logging failures.
 func (e *Engine) suppress(ctx context.Context, orgID string, ch carecast.Channel, addr, reason string, at time.Time) {
-	if addr == "" {
-		return
-	}
-	err := e.st.Suppress(context.WithoutCancel(ctx), store.Suppression{OrgID: orgID, Channel: ch, Address: addr, Reason: reason, At: at})
-	if err != nil {
+	if _, err := e.suppressOnce(context.WithoutCancel(ctx), orgID, ch, addr, reason, at); err != nil {
 		e.log.Error("recording suppression", "org", orgID, "reason", reason, "err", err)
 	}
+}
+
+// suppressionRank orders suppression reasons by scope, so a narrower one
+// never replaces a wider one (compliance.md J-02): a hard bounce blocks
+// every email, a complaint all marketing, an unsubscribe marketing.
+var suppressionRank = map[string]int{supUnsubscribed: 1, supComplaint: 2, supBounce: 3, supOptedOut: 3}
+
+// suppressOnce records a suppression unless one at least as wide exists;
+// it reports whether it wrote one.
+func (e *Engine) suppressOnce(ctx context.Context, orgID string, ch carecast.Channel, addr, reason string, at time.Time) (bool, error) {
+	if addr == "" {
+		return false, nil
+	}
+	have, err := e.st.Suppressed(ctx, orgID, ch, []string{addr})
+	if err != nil {
+		return false, err
+	}
+	if len(have) > 0 && suppressionRank[have[0].Reason] >= suppressionRank[reason] {
+		return false, nil
+	}
+	return true, e.st.Suppress(ctx, store.Suppression{OrgID: orgID, Channel: ch, Address: addr, Reason: reason, At: at})
+}
+
+// withPixel inserts a 1×1 open-tracking image before </body>.
+func withPixel(html, url string) string {
+	if url == "" {
+		return html
+	}
+	img := `<img src="` + htmlAttr(url) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`
+	if i := strings.LastIndex(html, "</body>"); i >= 0 {
+		return html[:i] + img + html[i:]
+	}
+	return html + img
+}
+
+func htmlAttr(s string) string {
+	return strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // quietUntil reports whether a marketing text may go to pat at now, and

@@ -1,0 +1,118 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/carecast/carecast/store"
+	"github.com/carecast/carecast/tracking"
+)
+
+// RecipientID returns the opaque recipient ID that tracking tokens carry
+// for ledger row rowID of organization orgID: the organization ID and the
+// row ID, no PHI. Hosts use it when wiring Config.UnsubscribeURL,
+// Config.RewriteLink and Config.OpenPixelURL to a tracking.Handler:
+//
+//	UnsubscribeURL: func(org, _ string, row int64) string {
+//		u, _ := th.UnsubscribeURL(blast.RecipientID(org, row), time.Now())
+//		return u
+//	},
+func RecipientID(orgID string, rowID int64) string {
+	return orgID + "~" + strconv.FormatInt(rowID, 36)
+}
+
+// ParseRecipientID splits a RecipientID. ok is false for anything else.
+func ParseRecipientID(id string) (orgID string, rowID int64, ok bool) {
+	i := strings.LastIndexByte(id, '~')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(id[i+1:], 36, 64)
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return id[:i], n, true
+}
+
+// TrackingBackend adapts an Engine to tracking.Backend, so a
+// tracking.Handler records opens, clicks and unsubscribes in the ledger.
+// Machine events (mail privacy proxies, link scanners) are not counted:
+// they would inflate open and click rates.
+type TrackingBackend struct {
+	e *Engine
+}
+
+var _ tracking.Backend = (*TrackingBackend)(nil)
+
+// TrackingBackend returns the engine's tracking.Backend.
+func (e *Engine) TrackingBackend() *TrackingBackend { return &TrackingBackend{e: e} }
+
+func (t *TrackingBackend) row(ctx context.Context, recipientID string) (string, store.Row, error) {
+	orgID, rowID, ok := ParseRecipientID(recipientID)
+	if !ok {
+		return "", store.Row{}, tracking.ErrUnknownRecipient
+	}
+	r, err := t.e.st.Row(ctx, orgID, rowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", store.Row{}, fmt.Errorf("blast: %w", tracking.ErrUnknownRecipient)
+	}
+	if err != nil {
+		return "", store.Row{}, fmt.Errorf("blast: %w", err)
+	}
+	return orgID, r, nil
+}
+
+// LinkURL implements tracking.Backend: link index of the blast's compiled
+// email.
+func (t *TrackingBackend) LinkURL(ctx context.Context, recipientID string, index int) (string, error) {
+	_, r, err := t.row(ctx, recipientID)
+	if err != nil {
+		return "", err
+	}
+	sb, err := t.e.st.Blast(ctx, r.OrgID, r.BlastID)
+	if err != nil {
+		return "", fmt.Errorf("blast: %w", err)
+	}
+	p, err := t.e.preparedFor(ctx, &sb)
+	if err != nil {
+		return "", err
+	}
+	if p.email == nil {
+		return "", fmt.Errorf("blast: blast %s has no links: %w", sb.ID, tracking.ErrUnknownRecipient)
+	}
+	links := p.email.Links()
+	if index < 0 || index >= len(links) {
+		return "", fmt.Errorf("blast: link %d of blast %s: %w", index, sb.ID, tracking.ErrUnknownRecipient)
+	}
+	return links[index], nil
+}
+
+// RecordOpen implements tracking.Backend.
+func (t *TrackingBackend) RecordOpen(ctx context.Context, recipientID string, en tracking.Engagement) error {
+	orgID, r, err := t.row(ctx, recipientID)
+	if err != nil || en.Machine {
+		return err
+	}
+	return t.e.RecordOpen(ctx, orgID, r.ID, "", en.At)
+}
+
+// RecordClick implements tracking.Backend.
+func (t *TrackingBackend) RecordClick(ctx context.Context, recipientID string, _ int, en tracking.Engagement) error {
+	orgID, r, err := t.row(ctx, recipientID)
+	if err != nil || en.Machine {
+		return err
+	}
+	return t.e.RecordClick(ctx, orgID, r.ID, "", en.At)
+}
+
+// Unsubscribe implements tracking.Backend.
+func (t *TrackingBackend) Unsubscribe(ctx context.Context, recipientID string, _ tracking.Unsubscription) error {
+	orgID, r, err := t.row(ctx, recipientID)
+	if err != nil {
+		return err
+	}
+	return t.e.Unsubscribe(ctx, orgID, r.ID)
+}

@@ -279,22 +279,33 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 			}
 			return []any{seq, r.PatientID, string(r.Status), r.Reason, r.Address, next, atN, atN}
 		}
-		if _, err := tx.Exec(ctx, "SAVEPOINT copy_rows"); err != nil {
+		// COPY cannot skip existing patients. When the batch's first or
+		// last patient already has a row (a resumed or concurrent ledger
+		// write) go straight to INSERT … ON CONFLICT; otherwise COPY, and
+		// fall back if a patient in between turns out to exist.
+		var seen bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rows WHERE blast_seq = $1 AND patient_id = ANY($2))`,
+			seq, []string{uniq[0].PatientID, uniq[len(uniq)-1].PatientID}).Scan(&seen); err != nil {
 			return err
 		}
-		k, err := tx.CopyFrom(ctx, pgx.Identifier{"rows"}, rowColumns, pgx.CopyFromSlice(len(uniq), func(i int) ([]any, error) {
-			return values(i), nil
-		}))
-		if err == nil {
-			n = int(k)
-			return nil
-		}
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != "23505" { // unique_violation
-			return err
-		}
-		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); err != nil {
-			return err
+		if !seen {
+			if _, err := tx.Exec(ctx, "SAVEPOINT copy_rows"); err != nil {
+				return err
+			}
+			k, err := tx.CopyFrom(ctx, pgx.Identifier{"rows"}, rowColumns, pgx.CopyFromSlice(len(uniq), func(i int) ([]any, error) {
+				return values(i), nil
+			}))
+			if err == nil {
+				n = int(k)
+				return nil
+			}
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || pe.Code != "23505" { // unique_violation
+				return err
+			}
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT copy_rows"); err != nil {
+				return err
+			}
 		}
 		cols := make([][]any, 5)
 		for i := range uniq {

@@ -5,8 +5,8 @@
 //
 // # What it records
 //
-// Every accepted message is appended to the log returned by [Provider.Sent]
-// (in acceptance order). A message whose ID (the engine's ledger row ID)
+// Every call is logged ([Provider.Received]); accepted messages are
+// returned by [Provider.Sent] (in acceptance order). A message whose ID (the engine's ledger row ID)
 // was already accepted once is still recorded, and counted by
 // [Provider.Duplicates]: the number the engine's no-double-send guarantee
 // keeps at zero.
@@ -84,8 +84,14 @@ type Message struct {
 	Attachments        []provider.Attachment
 	// ProviderMessageID is the ID the fake assigned.
 	ProviderMessageID string
-	// At is the provider-clock time of acceptance.
+	// At is the provider-clock time of the call.
 	At time.Time
+	// Accepted is false for a call the fake refused (it is then only in
+	// Received, not in Sent).
+	Accepted bool
+	// Err is the refused call's error ("" when accepted, or the
+	// ambiguous error of an accepted one).
+	Err string
 }
 
 // ScriptFunc decides the fate of one call: nil accepts the message, an
@@ -182,26 +188,35 @@ func (p *Provider) send(ctx context.Context, m *Message) (provider.Result, error
 	}
 	st.calls++
 	err := p.fateLocked(m, now, st.calls)
+	m.At = now
+	if err != nil {
+		m.Err = err.Error()
+	}
 	if err != nil && provider.Classify(err) != provider.Ambiguous {
+		p.logLocked(m)
 		return provider.Result{}, err
 	}
 	p.seq++
 	m.ProviderMessageID = p.cfg.IDPrefix + strconv.FormatInt(p.seq, 10)
-	m.At = now
+	m.Accepted = true
 	if st.accepted > 0 {
 		p.duplicates++
 	}
 	st.accepted++
-	if p.nsent%sentChunk == 0 {
-		p.sent = append(p.sent, make([]Message, 0, sentChunk))
-	}
-	last := len(p.sent) - 1
-	p.sent[last] = append(p.sent[last], *m)
 	p.nsent++
+	p.logLocked(m)
 	if err != nil {
 		return provider.Result{}, err
 	}
 	return provider.Result{ProviderMessageID: m.ProviderMessageID}, nil
+}
+
+func (p *Provider) logLocked(m *Message) {
+	if len(p.sent) == 0 || len(p.sent[len(p.sent)-1]) == sentChunk {
+		p.sent = append(p.sent, make([]Message, 0, sentChunk))
+	}
+	last := len(p.sent) - 1
+	p.sent[last] = append(p.sent[last], *m)
 }
 
 func (p *Provider) fateLocked(m *Message, now time.Time, attempt int) error {
@@ -226,7 +241,7 @@ func (p *Provider) fateLocked(m *Message, now time.Time, attempt int) error {
 }
 
 // FailNext makes the next calls fail with errs, one error per call, in
-// order, before any other rule applies.
+// order, before any other rule applies. A nil error accepts its call.
 func (p *Provider) FailNext(errs ...error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -260,11 +275,24 @@ func (p *Provider) Script(f ScriptFunc) {
 
 // Sent returns a copy of the log of accepted messages, in order.
 func (p *Provider) Sent() []Message {
+	return p.log(true)
+}
+
+// Received returns every call, accepted or refused, in order.
+func (p *Provider) Received() []Message {
+	return p.log(false)
+}
+
+func (p *Provider) log(acceptedOnly bool) []Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Message, 0, p.nsent)
 	for _, c := range p.sent {
-		out = append(out, c...)
+		for i := range c {
+			if c[i].Accepted || !acceptedOnly {
+				out = append(out, c[i])
+			}
+		}
 	}
 	return out
 }
@@ -276,7 +304,7 @@ func (p *Provider) SentTo(to string) []Message {
 	var out []Message
 	for _, c := range p.sent {
 		for _, m := range c {
-			if m.To == to {
+			if m.To == to && m.Accepted {
 				out = append(out, m)
 			}
 		}

@@ -83,7 +83,9 @@
 //  5. call the provider with Config.SendTimeout;
 //  6. record the outcome, with the message's segments and cost.
 //
-// Outcomes follow the provider's error class: accepted → sent;
+// A text whose personalised body exceeds the provider's length limit
+// (long merge values) fails with reason "too_long"; it is never
+// truncated. Outcomes follow the provider's error class: accepted → sent;
 // Transient and RateLimited → queued again after exponential backoff with
 // jitter (BackoffBase·2^(n-1), capped at BackoffMax, never sooner than
 // Retry-After; a 429 also pauses the provider's limiter), until
@@ -112,7 +114,12 @@
 // bucket for smoothing, guarded by a strict sliding window that admits at
 // most floor(Rate)+Burst sends in any one-second window, whatever the
 // token bucket does (golang/go#65508). Retries, test sends and compliance
-// replies pass the same limiter, so the ceiling holds during backoff.
+// replies pass the same limiter, so the ceiling holds during backoff, and
+// a 429 pauses it for the provider's Retry-After. When the store
+// implements store.RateBudget (sqlitestore, pgstore, memstore), every send
+// also takes a slot of a budget shared by all engine processes on that
+// store, so the limit is the provider account's, not each process's
+// (Config.NoSharedRateBudget turns this off).
 //
 // # Scheduling and cancel
 //
@@ -171,8 +178,21 @@
 // (compliance.md SM-04 to SM-06); anything else counts as a reply to the
 // most recent blast message sent to that number within Config.ReplyWindow.
 // Events are idempotent (deduplicated by ID) and statuses only move
-// forward. [Engine.RecordOpen], [Engine.RecordClick] and
-// [Engine.Unsubscribe] are the entry points of package tracking.
+// forward.
+//
+// # Tracking
+//
+// [Engine.TrackingBackend] is the tracking.Backend a host passes to
+// tracking.NewHandler: it records opens and clicks (machine events from
+// privacy proxies and link scanners are not counted), resolves click
+// destinations from the compiled email's link table, and unsubscribes.
+// Wire the handler's URLs into the engine with Config.UnsubscribeURL,
+// Config.RewriteLink and Config.OpenPixelURL, naming recipients with
+// [RecipientID] (organization and ledger row, never PHI). The same
+// actions are available directly as [Engine.RecordOpen],
+// [Engine.RecordClick] and [Engine.Unsubscribe]; an unsubscribe is
+// idempotent and suppressions never narrow (a bounced address stays
+// blocked for transactional email after a later unsubscribe).
 //
 // # Stopping
 //
@@ -189,7 +209,9 @@
 // I/O, is measured in real time. Package blasttest has a manual clock and
 // drives the engine through retries, quiet hours and rate limits in
 // microseconds; [Engine.Idle] tells it when the engine has nothing to do
-// until the clock moves.
+// until the clock moves (every wake-up source counts the goroutine it
+// wakes before the wake-up can be observed, so Idle is exact), and
+// [Engine.Changed] when something happened.
 //
 // # Privacy
 //

@@ -414,3 +414,58 @@ func testSharedRateBudget(t *testing.T, shared bool) {
 	}
 	requireExactlyOnce(t, h, n)
 }
+
+// A crash while the ledger was being written: the engine resumes the
+// write (InsertRows is idempotent) and every recipient gets one message.
+func TestLedgerWriteResumes(t *testing.T) {
+	const n = 7
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{NoStart: true})
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	sb, err := h.Store.Blast(ctx, org, b.ID)
+	require.NoError(t, err)
+	sb.Status, sb.StartedAt = store.BlastSending, h.Clock.Now()
+	_, err = h.Store.UpdateBlast(ctx, sb)
+	require.NoError(t, err)
+	_, err = h.Store.InsertRows(ctx, org, b.ID, []store.NewRow{
+		{PatientID: "p00000", Status: store.RowQueued, Address: phone(0)},
+		{PatientID: "p00001", Status: store.RowQueued, Address: phone(1)},
+	}, h.Clock.Now())
+	require.NoError(t, err)
+
+	require.NoError(t, h.Engine.Start(ctx))
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, n, sum.Total)
+	assert.Equal(t, n, sum.Sent)
+	requireExactlyOnce(t, h, n)
+
+	list, err := h.Engine.List(ctx, org, &blast.ListOpts{Statuses: []blast.Status{blast.StatusCompleted}})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, b.ID, list[0].ID)
+}
+
+func TestListPages(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	var ids []string
+	for i := range 5 {
+		b, err := h.Engine.CreateDraft(ctx, org, smsDraft(fmt.Sprint("Hi ", i), "", everyone.ID))
+		require.NoError(t, err)
+		ids = append(ids, b.ID)
+		h.Clock.Advance(time.Minute)
+	}
+	var got []string
+	var after *blast.Blast
+	for {
+		page, err := h.Engine.List(ctx, org, &blast.ListOpts{After: after, Limit: 2})
+		require.NoError(t, err)
+		for _, b := range page {
+			got = append(got, b.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = &page[len(page)-1]
+	}
+	assert.Equal(t, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}, got, "newest first")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/eligibility"
@@ -31,6 +32,10 @@ type prepared struct {
 	atts    []provider.Attachment
 	lim     *limiter
 	quiet   bool // marketing SMS: quiet hours apply
+
+	// cancelled is set by Cancel: workers of this process stop sending
+	// the blast's claimed rows at once.
+	cancelled atomic.Bool
 }
 
 // compile validates a blast's content and compiles it, returning every
@@ -189,6 +194,16 @@ func (e *Engine) preparedFor(ctx context.Context, sb *store.Blast) (*prepared, e
 
 func (e *Engine) forget(blastID string) {
 	e.prepMu.Lock()
+	delete(e.prepared, blastID)
+	e.prepMu.Unlock()
+}
+
+// markCancelled tells this process's workers to stop sending the blast.
+func (e *Engine) markCancelled(blastID string) {
+	e.prepMu.Lock()
+	if p := e.prepared[blastID]; p != nil {
+		p.cancelled.Store(true)
+	}
 	delete(e.prepared, blastID)
 	e.prepMu.Unlock()
 }

@@ -386,8 +386,8 @@ func (e *Engine) backoff(n int, retryAfter time.Duration) time.Duration {
 	return max(d, retryAfter)
 }
 
-// Wait blocks until the blast is completed or cancelled and returns its
-// summary, or returns ctx's error. It needs a running engine (or another
+// Wait blocks until the blast is completed, or cancelled with no row left
+// queued or being sent, and returns its summary, or returns ctx's error. It needs a running engine (or another
 // instance sharing the store) to make progress.
 func (e *Engine) Wait(ctx context.Context, orgID, blastID string) (Summary, error) {
 	for {
@@ -396,8 +396,15 @@ func (e *Engine) Wait(ctx context.Context, orgID, blastID string) (Summary, erro
 		if err != nil {
 			return Summary{}, fmt.Errorf("blast: %w", err)
 		}
-		if sb.Status == store.BlastCompleted || sb.Status == store.BlastCancelled {
+		if sb.Status == store.BlastCompleted {
 			return e.Summary(ctx, orgID, blastID)
+		}
+		if sb.Status == store.BlastCancelled {
+			// Done once the rows workers held are settled too.
+			sum, err := e.Summary(ctx, orgID, blastID)
+			if err != nil || sum.Pending == 0 {
+				return sum, err
+			}
 		}
 		if sb.Status == store.BlastDraft {
 			return Summary{}, fmt.Errorf("blast %s: %w", blastID, ErrNotSent)

@@ -129,9 +129,11 @@ func (e *Engine) dispatchRound(ctx, stopCtx context.Context, work chan<- *batch,
 	for _, sb := range active {
 		switch {
 		case sb.Status == store.BlastScheduled:
-			if err := e.startScheduled(ctx, sb); err != nil {
-				e.log.Error("starting scheduled blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
-			}
+			e.background(func() {
+				if err := e.startScheduled(ctx, sb); err != nil && !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrAlreadySent) {
+					e.log.Error("starting scheduled blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
+				}
+			})
 			continue
 		case !sb.LedgerDone:
 			e.resumeLedger(ctx, sb)
@@ -192,14 +194,21 @@ func (e *Engine) resumeLedger(ctx context.Context, sb store.Blast) {
 	if busy {
 		return
 	}
+	e.background(func() {
+		if err := e.writeLedgerOnce(ctx, sb); err != nil {
+			e.log.Error("resuming ledger write", "org", sb.OrgID, "blast", sb.ID, "err", err)
+		}
+	})
+}
+
+// background runs f in a goroutine that Stop waits for and Idle counts.
+func (e *Engine) background(f func()) {
 	e.wg.Add(1)
 	e.active.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer e.deactivate()
-		if err := e.writeLedgerOnce(ctx, sb); err != nil {
-			e.log.Error("resuming ledger write", "org", sb.OrgID, "blast", sb.ID, "err", err)
-		}
+		f()
 	}()
 }
 
@@ -281,11 +290,13 @@ func (e *Engine) maybeComplete(ctx context.Context, sb store.Blast) {
 
 var errNoChange = errors.New("blast: no change")
 
-// release hands rows back to the queue without counting an attempt.
-func (e *Engine) release(rows []store.Row, p *prepared, outs []store.Outcome) []store.Outcome {
+// release hands rows back to the queue without counting an attempt, due
+// after delay (a failing dependency is not hammered), and records them
+// when p is not nil.
+func (e *Engine) release(rows []store.Row, p *prepared, outs []store.Outcome, delay time.Duration) []store.Outcome {
 	now := e.now()
 	for i := range rows {
-		outs = append(outs, store.Outcome{RowID: rows[i].ID, Owner: e.cfg.InstanceID, Status: store.RowQueued, NextAttemptAt: now, At: now})
+		outs = append(outs, store.Outcome{RowID: rows[i].ID, Owner: e.cfg.InstanceID, Status: store.RowQueued, NextAttemptAt: now.Add(delay), At: now})
 	}
 	if p != nil {
 		e.record(outs, p)
@@ -319,7 +330,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	pats, err := e.ps.PatientsByID(ctx, p.orgID, w.ids)
 	if err != nil {
 		e.log.Error("reading patients", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0])
+		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
 		return
 	}
 	w.pats = pats // ascending ID order (PatientStore contract)
@@ -352,16 +363,17 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	sup, err := e.suppressions(ctx, p, len(b.rows), func(i int) (string, bool) { return w.decs[i].Address, w.decs[i].WillSend() })
 	if err != nil {
 		e.log.Error("reading suppressions", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0])
+		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
 		return
 	}
 	w.outs = w.outs[:0]
 	w.changes = w.changes[:0]
+	cancelled := false
 	for i := range b.rows {
 		r := &b.rows[i]
 		now := e.now()
-		if e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
-			w.outs = e.release(b.rows[i:], nil, w.outs)
+		if cancelled = p.cancelled.Load(); cancelled || e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
+			w.outs = e.release(b.rows[i:], nil, w.outs, 0)
 			break
 		}
 		d := w.decs[i]
@@ -378,6 +390,13 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	w.done()
 	e.record(w.outs, p)
 	w.outs = w.outs[:0]
+	if cancelled {
+		// The blast was cancelled mid-batch: the rows handed back are
+		// cancelled like every other queued row.
+		if _, err := e.st.CancelQueued(context.WithoutCancel(ctx), p.orgID, p.id, e.now()); err != nil {
+			e.log.Error("cancelling rows", "org", p.orgID, "blast", p.id, "err", err)
+		}
+	}
 	for _, c := range w.changes {
 		if err := e.ps.ApplyContactChange(context.WithoutCancel(ctx), p.orgID, c); err != nil {
 			e.log.Error("updating patient contact state", "org", p.orgID, "patient", c.PatientID, "kind", string(c.Kind), "err", err)

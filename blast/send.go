@@ -161,12 +161,19 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 		return err
 	}
 	total += n
-	_, err = e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+	done, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
 		b.LedgerDone = true
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if done.Status == store.BlastCancelled {
+		// Cancelled while the ledger was being written: the rows
+		// written since are cancelled too.
+		if _, err := e.st.CancelQueued(ctx, sb.OrgID, sb.ID, e.now()); err != nil {
+			return fmt.Errorf("blast: cancelling rows of blast %s: %w", sb.ID, err)
+		}
 	}
 	e.log.Info("blast ledger written", "org", sb.OrgID, "blast", sb.ID, "rows", total)
 	return nil
@@ -260,7 +267,11 @@ func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) 
 
 // Cancel cancels a scheduled or sending blast: queued rows become
 // cancelled (rows already sent stay sent; a message being sent when Cancel
-// is called finishes). It returns the number of rows cancelled, and
+// is called finishes). Workers of this engine stop at once and cancel the
+// rows they had claimed; those of other engine processes sharing the
+// store finish the batch they hold (at most BatchSize rows, or about one
+// second of the rate). It returns the number of queued rows cancelled
+// when Cancel ran, and
 // ErrNotCancellable for a draft or a completed blast, ErrCancelled for a
 // cancelled one.
 func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error) {
@@ -279,11 +290,11 @@ func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	e.markCancelled(blastID)
 	n, err := e.st.CancelQueued(ctx, orgID, blastID, now)
 	if err != nil {
 		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
 	}
-	e.forget(blastID)
 	e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
 	e.notify()
 	return n, nil

@@ -206,8 +206,8 @@ func (h *Harness) Cohort(tb testing.TB, name string, f cohort.Filter) cohort.Coh
 // MaxSteps bounds Run: the most clock advances it makes before failing.
 const MaxSteps = 200000
 
-// Run drives the engine until the blast is completed or cancelled and
-// returns its summary: whenever the engine is idle it advances the clock
+// Run drives the engine until the blast is completed, or cancelled with no
+// row left queued or being sent, and returns its summary: whenever the engine is idle it advances the clock
 // to the next timer (a poll, a retry's backoff, a rate-limit wait, the end
 // of quiet hours). It fails the test if the blast does not finish within
 // MaxSteps advances or 30 seconds of real time.
@@ -218,7 +218,11 @@ func (h *Harness) Run(tb testing.TB, orgID, blastID string) blast.Summary {
 		if err != nil {
 			tb.Fatalf("blasttest: Get: %v", err)
 		}
-		return b.Status == blast.StatusCompleted || b.Status == blast.StatusCancelled
+		if b.Status == blast.StatusCancelled {
+			s, err := h.Engine.Summary(context.Background(), orgID, blastID)
+			return err == nil && s.Pending == 0
+		}
+		return b.Status == blast.StatusCompleted
 	}, func() blast.Summary {
 		s, err := h.Engine.Summary(context.Background(), orgID, blastID)
 		if err != nil {

@@ -267,7 +267,10 @@ type Outcome struct {
 // Match is one term of a row filter: a row matches when its status is
 // Status and, if Reason is not "", its reason is Reason.
 type Match struct {
+	// Status is the row status the term requires.
 	Status RowStatus
+	// Reason, when not "", is the Row.Reason the term also requires
+	// (for example "opted_out" among skipped rows).
 	Reason string
 }
 
@@ -284,6 +287,8 @@ type RowFilter struct {
 
 // ListRowsParams pages through a blast's rows in ascending ID order.
 type ListRowsParams struct {
+	// OrgID and BlastID name the blast; a blast of another organization
+	// is ErrNotFound.
 	OrgID   string
 	BlastID string
 	// Filter selects rows.
@@ -296,6 +301,7 @@ type ListRowsParams struct {
 
 // ListBlastsParams pages through an organization's blasts, newest first.
 type ListBlastsParams struct {
+	// OrgID is the organization whose blasts are listed.
 	OrgID string
 	// Statuses, when not empty, keeps only blasts in one of them.
 	Statuses []BlastStatus
@@ -329,7 +335,8 @@ type Stats struct {
 	LastSentAt  time.Time
 }
 
-// Total returns the number of rows.
+// Total returns the number of rows: the sum of ByStatus, which counts
+// every row exactly once.
 func (s Stats) Total() int {
 	n := 0
 	for _, c := range s.ByStatus {
@@ -380,7 +387,9 @@ const (
 // independently of the host's patient records (a STOP from a number no
 // patient has, a bounce the host has not stored yet).
 type Suppression struct {
-	OrgID   string
+	// OrgID scopes the suppression: other organizations are unaffected.
+	OrgID string
+	// Channel is the channel blocked (an SMS STOP does not block email).
 	Channel carecast.Channel
 	// Address is the normalised phone number or email address.
 	Address string
@@ -393,6 +402,7 @@ type Suppression struct {
 
 // AnalyticsParams selects the rows aggregated by Analytics.
 type AnalyticsParams struct {
+	// OrgID is the organization aggregated; only its rows count.
 	OrgID string
 	// From and To bound SentAt: From ≤ SentAt < To.
 	From, To time.Time
@@ -425,6 +435,8 @@ type AnalyticsBucket struct {
 // EngagementParams asks for the first-open and first-click histogram of a
 // blast.
 type EngagementParams struct {
+	// OrgID and BlastID name the blast; a blast of another organization
+	// is ErrNotFound.
 	OrgID   string
 	BlastID string
 	// Start is the origin; Step the bucket width; Buckets their number.
@@ -437,7 +449,10 @@ type EngagementParams struct {
 // open (click) fell in [Start+i·Step, Start+(i+1)·Step). Events before
 // Start count in bucket 0; after the last bucket they are not counted.
 type Engagement struct {
-	Opens  []int
+	// Opens has Buckets entries: first opens per bucket (not
+	// cumulative; the engine accumulates them for the chart).
+	Opens []int
+	// Clicks has Buckets entries: first clicks per bucket.
 	Clicks []int
 }
 
@@ -493,6 +508,9 @@ type LedgerStore interface {
 	// safe. Rows get the blast's Channel, Attempts 0, CreatedAt and
 	// UpdatedAt = at, and NextAttemptAt = at when zero. A Status other
 	// than queued or skipped is an error; a missing blast ErrNotFound.
+	// An empty rows slice inserts nothing and returns 0 (after checking
+	// the blast exists). Safe to call concurrently for the same blast:
+	// the uniqueness of (blast, patient) holds across callers.
 	InsertRows(ctx context.Context, orgID, blastID string, rows []NewRow, at time.Time) (int, error)
 
 	// ExistingPatients returns the subset of patientIDs that already
@@ -506,7 +524,9 @@ type LedgerStore interface {
 	// them (with their new status) in ascending ID order. Rows are
 	// claimed lowest NextAttemptAt/ID first as far as the backend allows.
 	// Concurrent claims never return the same row twice. No due rows
-	// gives an empty slice and a nil error; a missing blast too.
+	// gives an empty slice and a nil error; a missing blast too. A Limit
+	// below 1 is an error. Claiming does not count an attempt: Attempts
+	// only grows when an outcome says a provider call was made.
 	ClaimRows(ctx context.Context, p ClaimParams) ([]Row, error)
 
 	// RecordOutcomes applies outcomes of claimed rows, in one
@@ -517,7 +537,9 @@ type LedgerStore interface {
 	// expired); otherwise it is skipped without error (the lease was lost
 	// and the row is someone else's). Applying clears the lease for
 	// settled statuses and for RowQueued, which becomes due at
-	// NextAttemptAt.
+	// NextAttemptAt. An empty slice is a no-op; outcomes naming unknown
+	// rows are skipped like lost leases. Outcomes of one call may belong
+	// to different blasts and organizations.
 	RecordOutcomes(ctx context.Context, outcomes []Outcome) (int, error)
 
 	// ExpireLeases moves every sending row (of any organization) whose
@@ -594,6 +616,7 @@ type EventStore interface {
 
 	// Suppressed returns the suppressions among addresses for
 	// (orgID, ch), at most one per address, in unspecified order.
-	// The engine calls it once per claimed batch.
+	// The engine calls it once per claimed batch. No addresses give a
+	// nil slice and a nil error.
 	Suppressed(ctx context.Context, orgID string, ch carecast.Channel, addresses []string) ([]Suppression, error)
 }

@@ -1,0 +1,107 @@
+package blast
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/carecast/carecast/render"
+)
+
+// withDefaults returns a copy of c with every zero field defaulted.
+func (c Config) withDefaults() Config {
+	if c.Pricing == nil {
+		p := render.DefaultPricing()
+		c.Pricing = &p
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = newID()[:8]
+	}
+	setDefault(&c.Workers, WorkersDefault)
+	setDefault(&c.BatchSize, BatchSizeDefault)
+	setDefault(&c.LedgerBatch, LedgerBatchDefault)
+	setDefault(&c.Lease, LeaseDefault)
+	setDefault(&c.MaxAttempts, MaxAttemptsDefault)
+	setDefault(&c.BackoffBase, BackoffBaseDefault)
+	setDefault(&c.BackoffMax, BackoffMaxDefault)
+	setDefault(&c.SendTimeout, SendTimeoutDefault)
+	setDefault(&c.SMSRate, SMSRateDefault)
+	setDefault(&c.EmailRate, EmailRateDefault)
+	setDefault(&c.SMSBurst, 1)
+	setDefault(&c.EmailBurst, 1)
+	setDefault(&c.PollInterval, PollIntervalDefault)
+	setDefault(&c.ReplyWindow, ReplyWindowDefault)
+	setDefault(&c.HelpReply, HelpReplyDefault)
+	setDefault(&c.StopReply, StopReplyDefault)
+	setDefault(&c.StartReply, StartReplyDefault)
+	if c.QuietHours == (QuietHours{}) {
+		c.QuietHours = QuietHours{Start: 8 * time.Hour, End: 21 * time.Hour}
+	}
+	return c
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// validate reports the first invalid field of a defaulted Config.
+func (c *Config) validate() error {
+	bad := func(field, problem string) error { return &ConfigError{Field: field, Problem: problem} }
+	switch {
+	case c.Store == nil:
+		return bad("Store", "required")
+	case c.Patients == nil:
+		return bad("Patients", "required")
+	case c.Cohorts == nil:
+		return bad("Cohorts", "required")
+	case c.Organizations == nil:
+		return bad("Organizations", "required")
+	case c.Workers < 1:
+		return bad("Workers", "must be at least 1")
+	case c.BatchSize < 1:
+		return bad("BatchSize", "must be at least 1")
+	case c.LedgerBatch < 1:
+		return bad("LedgerBatch", "must be at least 1")
+	case c.MaxAttempts < 1:
+		return bad("MaxAttempts", "must be at least 1")
+	case c.SendTimeout <= 0:
+		return bad("SendTimeout", "must be positive")
+	case c.Lease < 2*c.SendTimeout:
+		return bad("Lease", fmt.Sprintf("must be at least 2×SendTimeout (%s)", 2*c.SendTimeout))
+	case c.BackoffBase <= 0:
+		return bad("BackoffBase", "must be positive")
+	case c.BackoffMax < c.BackoffBase:
+		return bad("BackoffMax", "must not be shorter than BackoffBase")
+	case c.SMSRate < 0 && c.SMSRate != RateUnlimited:
+		return bad("SMSRate", "must be positive or RateUnlimited")
+	case c.EmailRate < 0 && c.EmailRate != RateUnlimited:
+		return bad("EmailRate", "must be positive or RateUnlimited")
+	case c.SMSBurst < 1:
+		return bad("SMSBurst", "must be at least 1")
+	case c.EmailBurst < 1:
+		return bad("EmailBurst", "must be at least 1")
+	case c.SMSRate > 1e6 || c.EmailRate > 1e6:
+		return bad("SMSRate", "must not exceed 1,000,000 per second (use RateUnlimited)")
+	case c.PollInterval <= 0:
+		return bad("PollInterval", "must be positive")
+	case c.ReplyWindow <= 0:
+		return bad("ReplyWindow", "must be positive")
+	case !c.QuietHours.Disabled && (c.QuietHours.Start < 0 || c.QuietHours.End > 24*time.Hour || c.QuietHours.End <= c.QuietHours.Start):
+		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
+	}
+	for _, t := range []struct{ field, text string }{{"HelpReply", c.HelpReply}, {"StopReply", c.StopReply}, {"StartReply", c.StartReply}} {
+		if _, err := render.ParseTemplate(t.text); err != nil {
+			return bad(t.field, "invalid template: "+err.Error())
+		}
+	}
+	return nil
+}

@@ -215,4 +215,3 @@ type ConfigError struct {
 
 // Error implements error.
 func (e *ConfigError) Error() string { return "blast: Config." + e.Field + ": " + e.Problem }
-

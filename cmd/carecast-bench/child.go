@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -142,6 +143,10 @@ func runChild(ctx context.Context, a *childArgs) (*childReport, error) {
 	if os.Getenv("CARECAST_BENCH_DEBUG") != "" {
 		sum, err := e.Summary(ctx, benchOrg, id)
 		fmt.Fprintf(os.Stderr, "summary: %+v %v\n", sum, err)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "go heap: sys %d MiB, inuse %d MiB, stacks %d MiB, total sys %d MiB\n",
+			ms.HeapSys>>20, ms.HeapInuse>>20, ms.StackSys>>20, ms.Sys>>20)
 	}
 	rep.RSS = peakRSSMiB()
 	return rep, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
@@ -29,9 +30,13 @@ func runRateFidelity(ctx context.Context, o *options) ([]*result, error) {
 		n := int(c.limit) * seconds
 		snd := &sender{latency: c.latency, rec: true, times: make([]time.Time, 0, n)}
 		st := memstore.New()
-		// Enough workers to keep the limit busy despite the latency.
+		// Enough workers to keep the limit busy despite the latency, and
+		// batches of about 1/100 s of the rate: a worker sends its batch
+		// one message after another, so a large last batch would stretch
+		// the end of the run (the other workers idle while it finishes).
 		workers := int(c.limit*c.latency.Seconds())*2 + 4
-		e, err := newEngine(ctx, st, snd, engineOpts{n: n, rate: c.limit, burst: burst, workers: workers, batch: 500})
+		batch := max(10, int(c.limit/100))
+		e, err := newEngine(ctx, st, snd, engineOpts{n: n, rate: c.limit, burst: burst, workers: workers, batch: batch})
 		if err != nil {
 			return out, err
 		}
@@ -57,6 +62,13 @@ func runRateFidelity(ctx context.Context, o *options) ([]*result, error) {
 			return out, fmt.Errorf("rate-fidelity: only %d sends", len(ts))
 		}
 		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		if os.Getenv("CARECAST_BENCH_DEBUG") != "" {
+			per := map[int]int{}
+			for _, t := range ts {
+				per[int(t.Sub(ts[0])/(100*time.Millisecond))]++
+			}
+			fmt.Fprintf(os.Stderr, "rate %v per 100ms: %v\n", c.limit, per)
+		}
 		span := ts[len(ts)-1].Sub(ts[0]).Seconds()
 		achieved := float64(len(ts)-1) / span
 		out = append(out, (&result{}).add("scenario", "rate-fidelity").add("limit", c.limit).

@@ -469,3 +469,23 @@ func TestListPages(t *testing.T) {
 	}
 	assert.Equal(t, []string{ids[4], ids[3], ids[2], ids[1], ids[0]}, got, "newest first")
 }
+
+// compliance.md SF-02 test 2: 429 three times, then accepted → exactly
+// four calls with increasing delays, and one message.
+func TestRateLimitedBackoffGrows(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.MaxAttempts = 5
+		c.BackoffBase, c.BackoffMax = 10*time.Second, 10*time.Minute
+		c.PollInterval = 100 * time.Millisecond
+	}})
+	h.SMS.FailTo(phone(0), fake.RateLimited(0), fake.RateLimited(0), fake.RateLimited(0))
+	_, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	calls := h.SMS.Received()
+	require.Len(t, calls, 4)
+	assert.Len(t, h.SMS.Sent(), 1)
+	for i := 2; i < len(calls); i++ {
+		prev, cur := calls[i-1].At.Sub(calls[i-2].At), calls[i].At.Sub(calls[i-1].At)
+		assert.Greater(t, cur, prev, "delay %d grows", i)
+	}
+}

@@ -369,9 +369,19 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	w.outs = w.outs[:0]
 	w.changes = w.changes[:0]
 	cancelled := false
+	lastFlush := e.now()
 	for i := range b.rows {
 		r := &b.rows[i]
 		now := e.now()
+		// Record outcomes at least every second (and every 512 rows):
+		// progress stays live with a slow provider, and a crash leaves
+		// few sent-but-unrecorded rows to become in doubt.
+		if len(w.outs) >= 512 || len(w.outs) > 0 && now.Sub(lastFlush) >= time.Second {
+			e.record(w.outs, p)
+			w.outs = w.outs[:0]
+			lastFlush = now
+			e.notifyWaiters()
+		}
 		if cancelled = p.cancelled.Load(); cancelled || e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
 			w.outs = e.release(b.rows[i:], nil, w.outs, 0)
 			break
@@ -380,12 +390,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		if reason := sup[d.Address]; reason != "" && d.WillSend() {
 			d = eligibility.Decision{Reason: mustReason(reason)}
 		}
-		o := e.sendOne(ctx, p, r, w.rowPats[i], d, w)
-		w.outs = append(w.outs, o)
-		if len(w.outs) >= 512 {
-			e.record(w.outs, p)
-			w.outs = w.outs[:0]
-		}
+		w.outs = append(w.outs, e.sendOne(ctx, p, r, w.rowPats[i], d, w))
 	}
 	w.done()
 	e.record(w.outs, p)

@@ -30,8 +30,8 @@ type prepared struct {
 	email   *render.EmailTemplate
 	media   []string
 	atts    []provider.Attachment
-	lim     *limiter
-	quiet   bool // marketing SMS: quiet hours apply
+	lims    []*limiter // the channel's, then the sender's if it has one
+	quiet   bool       // marketing SMS: quiet hours apply
 
 	// cancelled is set by Cancel: workers of this process stop sending
 	// the blast's claimed rows at once.
@@ -67,7 +67,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	}
 	switch sb.Channel {
 	case carecast.SMS:
-		p.lim = e.limSMS
+		p.lims = e.limitersFor(e.limSMS, b.From)
 		p.quiet = sb.Purpose == carecast.Marketing && !e.cfg.QuietHours.Disabled
 		switch {
 		case e.cfg.SMS == nil:
@@ -89,7 +89,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 			}
 		}
 	case carecast.Email:
-		p.lim = e.limEmail
+		p.lims = e.limitersFor(e.limEmail, b.From)
 		switch {
 		case e.cfg.Email == nil:
 			add(ProblemChannel, "Channel", "no email provider is configured")
@@ -138,6 +138,14 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		return nil, &ValidationError{BlastID: sb.ID, Problems: probs}
 	}
 	return p, nil
+}
+
+// limitersFor returns the limiters a send from sender passes.
+func (e *Engine) limitersFor(channel *limiter, sender string) []*limiter {
+	if l := e.limSender[sender]; l != nil && sender != "" {
+		return []*limiter{channel, l}
+	}
+	return []*limiter{channel}
 }
 
 // contentProblem turns a render compile error into a Problem.

@@ -53,6 +53,13 @@ const (
 // RateUnlimited, as a Config rate, disables rate limiting of a provider.
 const RateUnlimited = -1
 
+// Limit is a rate limit: Rate messages a second with bursts of Burst.
+// Over any one-second window at most floor(Rate)+Burst messages go out.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
 // QuietHours is the daily window, in the patient's own time zone, in which
 // marketing texts may be sent (compliance.md TM-01). Start and End are
 // offsets from local midnight. Rows due outside the window are deferred
@@ -167,6 +174,12 @@ type Config struct {
 	SMSBurst   int
 	EmailRate  float64
 	EmailBurst int
+	// SenderLimits adds a rate limit per sender (the draft's From: a
+	// phone number, short code, messaging-service ID or email address),
+	// on top of the channel's limit; for example a US long code at 1
+	// text a second inside a messaging service allowed 50. A zero Burst
+	// means 1. Senders not listed share only the channel's limit.
+	SenderLimits map[string]Limit
 	// NoSharedRateBudget, when true, keeps rate limits per process even
 	// if Store implements store.RateBudget. By default a store that
 	// implements it (sqlitestore, pgstore, memstore) makes the limits

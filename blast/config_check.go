@@ -98,6 +98,11 @@ func (c *Config) validate() error {
 	case !c.QuietHours.Disabled && (c.QuietHours.Start < 0 || c.QuietHours.End > 24*time.Hour || c.QuietHours.End <= c.QuietHours.Start):
 		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
 	}
+	for _, l := range c.SenderLimits {
+		if !(l.Rate > 0) || l.Rate > 1e6 || l.Burst < 0 {
+			return bad("SenderLimits", "every Rate must be in (0, 1e6] and every Burst ≥ 0")
+		}
+	}
 	for _, t := range []struct{ field, text string }{{"HelpReply", c.HelpReply}, {"StopReply", c.StopReply}, {"StartReply", c.StartReply}} {
 		if _, err := render.ParseTemplate(t.text); err != nil {
 			return bad(t.field, "invalid template: "+err.Error())

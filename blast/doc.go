@@ -110,10 +110,14 @@
 //
 // # Rate limits
 //
-// Each provider (SMS, email) has a limiter: a golang.org/x/time/rate token
+// Each provider (SMS, email) has a limiter, and Config.SenderLimits adds
+// one per sender (a long code inside a messaging service): a
+// golang.org/x/time/rate token
 // bucket for smoothing, guarded by a strict sliding window that admits at
 // most floor(Rate)+Burst sends in any one-second window, whatever the
-// token bucket does (golang/go#65508). Retries, test sends and compliance
+// token bucket does (golang/go#65508). A send passes the channel's and its
+// sender's ceilings at one instant, so both hold for actual send times.
+// Retries, test sends and compliance
 // replies pass the same limiter, so the ceiling holds during backoff, and
 // a 429 pauses it for the provider's Retry-After. When the store
 // implements store.RateBudget (sqlitestore, pgstore, memstore), every send

@@ -29,6 +29,7 @@ type Engine struct {
 	log *slog.Logger
 
 	limSMS, limEmail *limiter
+	limSender        map[string]*limiter // Config.SenderLimits
 	helpT, stopT     *render.Template
 	startT           *render.Template
 
@@ -94,9 +95,16 @@ func New(cfg *Config) (*Engine, error) {
 		writing:  make(map[string]bool),
 		rrPos:    make(map[string]int),
 	}
+	e.limSender = make(map[string]*limiter, len(c.SenderLimits))
+	for from, l := range c.SenderLimits {
+		e.limSender[from] = newLimiter(l.Rate, max(1, l.Burst))
+	}
 	if rb, ok := c.Store.(store.RateBudget); ok && !c.NoSharedRateBudget {
 		e.limSMS.share(rb, "carecast:sms")
 		e.limEmail.share(rb, "carecast:email")
+		for from, l := range e.limSender {
+			l.share(rb, "carecast:sender:"+from)
+		}
 	}
 	e.helpT, _ = render.ParseTemplate(c.HelpReply)
 	e.stopT, _ = render.ParseTemplate(c.StopReply)

@@ -489,3 +489,40 @@ func TestRateLimitedBackoffGrows(t *testing.T) {
 		assert.Greater(t, cur, prev, "delay %d grows", i)
 	}
 }
+
+// A sender's own limit holds inside the channel's, and both ceilings hold
+// at the actual send times.
+func TestSenderLimits(t *testing.T) {
+	const n = 30
+	const slow = "+12125550000"
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.SMSBurst = 10, 1
+		c.SenderLimits = map[string]blast.Limit{slow: {Rate: 2}}
+		c.PollInterval = 100 * time.Millisecond
+	}})
+	d := smsDraft("From the slow number", "", everyone.ID)
+	d.From = slow
+	b1, err := h.Engine.CreateDraft(ctx, org, d)
+	require.NoError(t, err)
+	b2, err := h.Engine.CreateDraft(ctx, org, smsDraft("From the default sender", "", everyone.ID))
+	require.NoError(t, err)
+	for _, b := range []blast.Blast{b1, b2} {
+		_, err := h.Engine.Send(ctx, org, b.ID, nil)
+		require.NoError(t, err)
+	}
+	h.Run(t, org, b2.ID)
+	h.Run(t, org, b1.ID)
+	var all, slowOnes []time.Time
+	for _, m := range h.SMS.Received() {
+		all = append(all, m.At)
+		if m.From == slow {
+			slowOnes = append(slowOnes, m.At)
+		}
+	}
+	require.Len(t, slowOnes, n)
+	require.Len(t, all, 2*n)
+	assert.LessOrEqual(t, maxPerSecond(slowOnes), 3, "sender: floor(2)+1")
+	assert.LessOrEqual(t, maxPerSecond(all), 11, "channel: floor(10)+1")
+	span := slowOnes[n-1].Sub(slowOnes[0])
+	assert.GreaterOrEqual(t, span, 13*time.Second, "30 texts at 2 a second")
+}

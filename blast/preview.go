@@ -172,7 +172,7 @@ func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestO
 			Subject: "[Test] " + re.Subject, HTML: re.HTML, Text: re.Text, Attachments: p.atts}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, msg) }
 	}
-	if _, err := e.wait(ctx, p.lim, false); err != nil {
+	if _, err := e.waitAll(ctx, p.lims, false); err != nil {
 		return TestResult{}, err
 	}
 	res, err := e.call(ctx, send)

@@ -117,6 +117,16 @@ func (l *limiter) reserveToken(now time.Time) time.Time {
 func (l *limiter) admit(now time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	next, ok := l.checkLocked(now)
+	if !ok {
+		return next, false
+	}
+	return l.recordLocked(next, now), true
+}
+
+// checkLocked is admit's test: the grant time to record and true, or the
+// earliest time worth trying again and false. l.mu is held.
+func (l *limiter) checkLocked(now time.Time) (time.Time, bool) {
 	if p := l.pausedUntil(); now.Before(p) {
 		return p, false
 	}
@@ -125,20 +135,66 @@ func (l *limiter) admit(now time.Time) (time.Time, bool) {
 	}
 	at := now.UnixNano()
 	if at < l.last {
-		at = l.last // a clock that stepped back: keep the ring ordered
+		at = l.last // a clock reading that lagged another's: keep the ring ordered
 	}
 	if l.full {
 		if floor := l.ring[l.pos] + int64(time.Second); at < floor {
 			return time.Unix(0, floor), false
 		}
 	}
-	l.ring[l.pos] = at
+	return time.Unix(0, at), true
+}
+
+// recordLocked records a grant at at (from checkLocked). l.mu is held.
+func (l *limiter) recordLocked(at, now time.Time) time.Time {
+	if l.tb == nil {
+		return now
+	}
+	n := at.UnixNano()
+	l.ring[l.pos] = n
 	l.pos++
 	if l.pos == len(l.ring) {
 		l.pos, l.full = 0, true
 	}
-	l.last = at
-	return time.Unix(0, at).In(now.Location()), true
+	l.last = n
+	return at.In(now.Location())
+}
+
+// admitAll admits one send through every limiter at once, or none: all
+// ceilings are checked and recorded at the same dispatch instant, so each
+// holds for the actual send times. Limiters are locked in slice order
+// (always channel, then sender), so concurrent callers cannot deadlock.
+func admitAll(ls []*limiter, now time.Time) (time.Time, bool) {
+	if len(ls) == 1 {
+		return ls[0].admit(now)
+	}
+	for _, l := range ls {
+		l.mu.Lock()
+	}
+	defer func() {
+		for _, l := range ls {
+			l.mu.Unlock()
+		}
+	}()
+	at, latest, ok := now, time.Time{}, true
+	for _, l := range ls {
+		next, yes := l.checkLocked(now)
+		if !yes {
+			ok = false
+			if next.After(latest) {
+				latest = next
+			}
+		} else if next.After(at) {
+			at = next
+		}
+	}
+	if !ok {
+		return latest, false
+	}
+	for _, l := range ls {
+		l.recordLocked(at, now)
+	}
+	return at.In(now.Location()), true
 }
 
 // pauseUntil stops grants before t (a provider's Retry-After).
@@ -157,14 +213,38 @@ func (l *limiter) pauseUntil(t time.Time) {
 // it returns ctx's error if ctx is done first. tracked says whether the
 // caller is an engine goroutine counted by Engine.Idle.
 func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time, error) {
+	return e.waitAll(ctx, []*limiter{l}, tracked)
+}
+
+func (l *limiter) pausedUntil() time.Time { return time.Unix(0, l.pause.Load()) }
+
+// waitAll blocks until one send may be dispatched through every limiter
+// of ls (a channel's, then a sender's): it books a token-bucket slot in
+// each and sleeps until the latest, takes a shared-budget slot from each
+// limiter that has one, then admits the send through all the ceilings at
+// one instant. It returns the dispatch time, or ctx's error.
+func (e *Engine) waitAll(ctx context.Context, ls []*limiter, tracked bool) (time.Time, error) {
 	now := e.clk.Now()
-	if l.tb == nil && !now.Before(l.pausedUntil()) {
+	limited := false
+	for _, l := range ls {
+		limited = limited || l.tb != nil || now.Before(l.pausedUntil())
+	}
+	if !limited {
 		return now, nil
 	}
-	if err := e.sleep(ctx, l.reserveToken(now), tracked); err != nil {
+	due := now
+	for _, l := range ls {
+		if t := l.reserveToken(now); t.After(due) {
+			due = t
+		}
+	}
+	if err := e.sleep(ctx, due, tracked); err != nil {
 		return time.Time{}, err
 	}
-	if l.budget != nil {
+	for _, l := range ls {
+		if l.budget == nil {
+			continue
+		}
 		slot, err := l.sharedSlot(ctx, e.clk.Now())
 		if err != nil {
 			return time.Time{}, fmt.Errorf("blast: shared rate budget: %w", err)
@@ -175,7 +255,7 @@ func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time,
 	}
 	for {
 		now = e.clk.Now()
-		next, ok := l.admit(now)
+		next, ok := admitAll(ls, now)
 		if ok {
 			return next, nil
 		}
@@ -184,5 +264,3 @@ func (e *Engine) wait(ctx context.Context, l *limiter, tracked bool) (time.Time,
 		}
 	}
 }
-
-func (l *limiter) pausedUntil() time.Time { return time.Unix(0, l.pause.Load()) }

@@ -471,7 +471,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			Headers: map[string]string{"X-Carecast-Blast": p.id}}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, &w.email) }
 	}
-	if _, err := e.wait(w.stopCtx, p.lim, true); err != nil {
+	if _, err := e.waitAll(w.stopCtx, p.lims, true); err != nil {
 		// Stopping while throttled: nothing was sent.
 		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now(), e.now()
 		return o
@@ -502,7 +502,9 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			if pause <= 0 {
 				pause = e.cfg.BackoffBase
 			}
-			p.lim.pauseUntil(now.Add(pause))
+			for _, l := range p.lims {
+				l.pauseUntil(now.Add(pause))
+			}
 		}
 		if attempt < e.cfg.MaxAttempts {
 			o.Status, o.Reason, o.NextAttemptAt = store.RowQueued, class.String(), now.Add(e.backoff(attempt, ra))

@@ -35,6 +35,7 @@ func TestConfigValidation(t *testing.T) {
 		{"SMSBurst", func(c *blast.Config) { c.SMSBurst = -1 }},
 		{"QuietHours", func(c *blast.Config) { c.QuietHours = blast.QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour} }},
 		{"HelpReply", func(c *blast.Config) { c.HelpReply = "Call {{nope}}" }},
+		{"SenderLimits", func(c *blast.Config) { c.SenderLimits = map[string]blast.Limit{"+12125550000": {Rate: 0}} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

@@ -181,6 +181,14 @@ func TestGuideEmailBlast(t *testing.T) {
 	assert.Equal(t, 1, pv.Count(eligibility.NoContact))
 	assert.Equal(t, 1, pv.Count(eligibility.NotOptedIn))
 
+	// "Preview and Test": a test email to staff, never counted.
+	res, err := h.Engine.SendTest(ctx, org, b.ID, blast.TestOpts{To: "staff@clinic.example"})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.ProviderMessageID)
+	test := blasttest.RequireSent(t, h.Email, "staff@clinic.example")[0]
+	assert.Equal(t, "[Test] News for Pat0", test.Subject)
+	require.Len(t, test.Attachments, 1)
+
 	_, err = h.Engine.Send(ctx, org, b.ID, nil)
 	require.NoError(t, err)
 	sum := h.Run(t, org, b.ID)

@@ -208,6 +208,12 @@ type Config struct {
 	// the email template carries its own link; Send rejects marketing
 	// email otherwise.
 	UnsubscribeURL func(orgID, blastID string, rowID int64) string
+	// StatusCallbackURL, when not nil, returns the delivery-status
+	// webhook URL put on each text (provider.SMSMessage.StatusCallback):
+	// the host's endpoint that verifies the vendor's callbacks and passes
+	// them to HandleEvent. It must not contain PHI. nil leaves the
+	// adapter's configured default.
+	StatusCallbackURL func(orgID, blastID string, rowID int64) string
 	// OpenPixelURL, when not nil, returns the open-tracking pixel URL of
 	// an email's ledger row (package tracking); the engine inserts the
 	// 1×1 image before </body>. nil sends no pixel (opens then come only

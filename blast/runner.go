@@ -451,6 +451,9 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		segments = rs.Count.Segments
 		cost = e.cfg.Pricing.SMSCostOf(segments, rs.MMS)
 		w.sms = provider.SMSMessage{ID: msgID, OrgID: p.orgID, To: d.Address, From: p.from, Body: rs.Body, MediaURLs: p.media}
+		if e.cfg.StatusCallbackURL != nil {
+			w.sms.StatusCallback = e.cfg.StatusCallbackURL(p.orgID, p.id, r.ID)
+		}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, &w.sms) }
 	default:
 		opts := &render.EmailRenderOpts{}

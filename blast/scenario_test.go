@@ -61,11 +61,15 @@ func TestGuideStartNewBlast(t *testing.T) {
 // Guide: "Compose Your Message" — merge fields personalise each text;
 // images make it an MMS that costs more.
 func TestGuideComposeSMS(t *testing.T) {
-	h, everyone := setup(t, population(2, nil), nil)
+	h, everyone := setup(t, population(2, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.StatusCallbackURL = func(org, b string, row int64) string { return "https://hooks.clinic.example/twilio/" + org }
+	}})
 	_, sum := sendAndRun(t, h, smsDraft("Hi {{first_name}}, {{organization_name}} here.", carecast.Transactional, everyone.ID))
 	ms := blasttest.RequireSent(t, h.SMS, phone(0), phone(1))
 	assert.Equal(t, "Hi Pat0, Sunrise Family Clinic here.", ms[0].Body)
 	assert.Equal(t, "Hi Pat1, Sunrise Family Clinic here.", ms[1].Body)
+	assert.Equal(t, "1", ms[0].ID, "the ledger row ID is the idempotency key")
+	assert.Equal(t, "https://hooks.clinic.example/twilio/"+org, ms[0].StatusCallback)
 	pricing := render.DefaultPricing()
 	assert.Equal(t, pricing.SMSSegment.Mul(2), sum.Cost)
 

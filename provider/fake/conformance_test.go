@@ -56,7 +56,7 @@ func (b backend) Script(os ...providertest.SMSOutcome) {
 func (b backend) Received() []providertest.SMSReceived {
 	var out []providertest.SMSReceived
 	for _, m := range b.p.Received() {
-		out = append(out, providertest.SMSReceived{To: m.To, From: m.From, Body: m.Body, MediaURLs: m.MediaURLs})
+		out = append(out, providertest.SMSReceived{To: m.To, From: m.From, Body: m.Body, MediaURLs: m.MediaURLs, StatusCallback: m.StatusCallback})
 	}
 	return out
 }
@@ -83,8 +83,7 @@ func TestSMSConformance(t *testing.T) {
 			p := fake.New(nil)
 			return p, backend{p}
 		},
-		NoStatusCallback: true,
-		Lenient:          true,
+		Lenient: true,
 	})
 }
 

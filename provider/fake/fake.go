@@ -36,9 +36,11 @@ type Message struct {
 	Channel carecast.Channel
 	// To and From are the addresses.
 	To, From string
-	// Body and MediaURLs are an SMS's content.
-	Body      string
-	MediaURLs []string
+	// Body and MediaURLs are an SMS's content; StatusCallback its
+	// delivery-status URL.
+	Body           string
+	MediaURLs      []string
+	StatusCallback string
 	// Subject, HTML and Text are an email's content; Marketing and
 	// ListUnsubscribeURL its unsubscribe settings; Attachments its files.
 	Subject            string
@@ -108,7 +110,7 @@ func New(cfg *Config) *Provider {
 
 // SendSMS implements provider.SMSSender.
 func (p *Provider) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provider.Result, error) {
-	m := Message{ID: msg.ID, OrgID: msg.OrgID, Channel: carecast.SMS, To: msg.To, From: msg.From}
+	m := Message{ID: msg.ID, OrgID: msg.OrgID, Channel: carecast.SMS, To: msg.To, From: msg.From, StatusCallback: msg.StatusCallback}
 	if !p.cfg.DiscardBodies {
 		m.Body = msg.Body
 		if len(msg.MediaURLs) > 0 {

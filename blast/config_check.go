@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/carecast/carecast/render"
 )
 
@@ -21,7 +23,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.InstanceID == "" {
-		c.InstanceID = newID()[:8]
+		c.InstanceID = uuid.NewString() // random: distinct per process
 	}
 	setDefault(&c.Workers, WorkersDefault)
 	setDefault(&c.BatchSize, BatchSizeDefault)

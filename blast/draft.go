@@ -2,14 +2,14 @@ package blast
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/render"
@@ -74,12 +74,14 @@ type Blast struct {
 	CancelledAt time.Time
 }
 
+// newID returns a UUIDv7: time-ordered, so blast IDs append to store
+// indexes.
 func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return hex.EncodeToString(b[:])
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString() // random v4 when the clock source fails
+	}
+	return id.String()
 }
 
 // contentJSON is the stored encoding of a Draft's content and settings

@@ -51,6 +51,12 @@ const (
 //     as a reply to the most recent blast message sent to that number
 //     within Config.ReplyWindow.
 //
+// Protective effects (opt-outs, suppressions, patient updates from STOP,
+// bounces, complaints, carrier verdicts) are applied before the event is
+// recorded as handled, so a crash in between makes the redelivered event
+// apply them again rather than lose them; START, HELP and replies are
+// recorded first, so a redelivered START can never undo a later STOP.
+//
 // Inbound events need Event.OrgID; status events find the row by
 // ProviderMessageID (and, when Event.OrgID is set, only in that
 // organization). Errors are storage failures (the webhook should answer
@@ -116,17 +122,17 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 	case provider.EventClick:
 		p.Kind = store.EventClick
 	}
-	applied, err := e.applyRowEvent(ctx, p)
-	if err != nil || applied != EventApplied {
-		return applied, err
-	}
+	// Suppressions and patient updates come first and are applied even
+	// for a replayed event: they are idempotent and only ever protect
+	// the patient, and a crash between them and the ledger update must
+	// not lose them.
 	if supReason != "" {
 		e.suppress(ctx, r.OrgID, r.Channel, r.Address, supReason, ev.At)
 	}
 	if change != "" {
 		e.contactChange(ctx, r.OrgID, r.PatientID, change, ev.At, "event "+string(ev.Kind)+" "+ev.Code)
 	}
-	return EventApplied, nil
+	return e.applyRowEvent(ctx, p)
 }
 
 // applyRowEvent applies p and notifies waiters.
@@ -148,7 +154,12 @@ func (e *Engine) applyRowEvent(ctx context.Context, p store.EventParams) (EventR
 	return EventApplied, nil
 }
 
+// handleComplaint suppresses and unsubscribes first, then records the
+// event: a crash in between makes the redelivered event apply them again
+// (harmless), never lose them.
 func (e *Engine) handleComplaint(ctx context.Context, ev provider.Event, r store.Row) (EventResult, error) {
+	e.suppress(ctx, r.OrgID, carecast.Email, r.Address, supComplaint, ev.At)
+	e.contactChange(ctx, r.OrgID, r.PatientID, cohort.ChangeEmailUnsubscribe, ev.At, "complaint")
 	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
 	if err != nil {
 		return "", fmt.Errorf("blast: recording event: %w", err)
@@ -156,8 +167,6 @@ func (e *Engine) handleComplaint(ctx context.Context, ev provider.Event, r store
 	if !first {
 		return EventDuplicate, nil
 	}
-	e.suppress(ctx, r.OrgID, carecast.Email, r.Address, supComplaint, ev.At)
-	e.contactChange(ctx, r.OrgID, r.PatientID, cohort.ChangeEmailUnsubscribe, ev.At, "complaint")
 	e.notify()
 	return EventApplied, nil
 }
@@ -173,13 +182,6 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 	if ev.OrgID == "" {
 		return "", errors.New("blast: HandleEvent: inbound event has no OrgID")
 	}
-	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
-	if err != nil {
-		return "", fmt.Errorf("blast: recording event: %w", err)
-	}
-	if !first {
-		return EventDuplicate, nil
-	}
 	kw := ev.Keyword
 	if kw == provider.KeywordNone {
 		kw = provider.ParseKeyword(ev.Body)
@@ -188,20 +190,19 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 	if n, ok := eligibility.NormalizePhone(from, ""); ok {
 		from = n
 	}
+	if kw == provider.KeywordStop {
+		return e.handleStop(ctx, ev, from)
+	}
+	// Other texts are recorded first: a redelivered START must never
+	// undo a STOP that arrived after it.
+	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
+	if err != nil {
+		return "", fmt.Errorf("blast: recording event: %w", err)
+	}
+	if !first {
+		return EventDuplicate, nil
+	}
 	switch kw {
-	case provider.KeywordStop:
-		sups, err := e.st.Suppressed(ctx, ev.OrgID, carecast.SMS, []string{from})
-		if err != nil {
-			return "", fmt.Errorf("blast: reading suppressions: %w", err)
-		}
-		already := len(sups) > 0 && sups[0].Reason == supOptedOut
-		if _, err := e.suppressOnce(ctx, ev.OrgID, carecast.SMS, from, supOptedOut, ev.At); err != nil {
-			return "", fmt.Errorf("blast: recording opt-out: %w", err)
-		}
-		e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, "inbound STOP")
-		if !ev.ProviderHandledOptOut && !already {
-			e.reply(ctx, ev, from, e.stopT)
-		}
 	case provider.KeywordStart:
 		if _, err := e.st.Unsuppress(ctx, ev.OrgID, carecast.SMS, from, []string{supOptedOut}); err != nil {
 			return "", fmt.Errorf("blast: removing opt-out: %w", err)
@@ -225,6 +226,34 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 		if _, err := e.st.ApplyEvent(ctx, store.EventParams{EventID: ev.ID + "#reply", OrgID: ev.OrgID, RowID: r.ID, Kind: store.EventReply, At: ev.At}); err != nil {
 			return "", fmt.Errorf("blast: recording reply: %w", err)
 		}
+	}
+	e.notify()
+	return EventApplied, nil
+}
+
+// handleStop opts the number out first and records the event after, so a
+// crash in between can only make the redelivered STOP apply again
+// (harmless), never lose it. The one confirmation goes out only for a
+// number not opted out before, and only once.
+func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string) (EventResult, error) {
+	sups, err := e.st.Suppressed(ctx, ev.OrgID, carecast.SMS, []string{from})
+	if err != nil {
+		return "", fmt.Errorf("blast: reading suppressions: %w", err)
+	}
+	already := len(sups) > 0 && sups[0].Reason == supOptedOut
+	if _, err := e.suppressOnce(ctx, ev.OrgID, carecast.SMS, from, supOptedOut, ev.At); err != nil {
+		return "", fmt.Errorf("blast: recording opt-out: %w", err)
+	}
+	e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, "inbound STOP")
+	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
+	if err != nil {
+		return "", fmt.Errorf("blast: recording event: %w", err)
+	}
+	if !first {
+		return EventDuplicate, nil
+	}
+	if !ev.ProviderHandledOptOut && !already {
+		e.reply(ctx, ev, from, e.stopT)
 	}
 	e.notify()
 	return EventApplied, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/blast/blasttest"
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/provider/fake"
@@ -253,4 +254,113 @@ func ExampleEngine_HandleEvent() {
 	// applied Sunrise Clinic: you are unsubscribed and will receive no more messages. Reply START to resubscribe.
 	// duplicate
 	// applied replied: 1
+}
+
+// The send preview and the cost estimate of a draft.
+func ExampleEngine_Preview() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi {{first_name}}, flu shots are in at {{organization_name}}.")
+	pv, _ := k.e.Preview(ctx, "org1", b.ID)
+	for _, row := range pv.Rows() {
+		fmt.Printf("%s: %d\n", row.Label, row.Count)
+	}
+	est, _ := k.e.Estimate(ctx, "org1", b.ID)
+	fmt.Println("recipients:", est.Recipients, "segments:", est.SMS.Segments, "cost:", est.Cost)
+	// Output:
+	// Will send: 2
+	// Opted out: 1
+	// No contact info: 0
+	// Landline: 0
+	// recipients: 2 segments: 2 cost: 0.0158
+}
+
+// "Send Test to Me": personalised for a sample patient, never counted.
+func ExampleEngine_SendTest() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi {{first_name}}!")
+	res, _ := k.e.SendTest(ctx, "org1", b.ID, blast.TestOpts{To: "(212) 555-0199", PatientID: "p2"})
+	fmt.Println(k.sms.SentTo("+12125550199")[0].Body, res.PatientID)
+	sum, _ := k.e.Summary(ctx, "org1", b.ID)
+	fmt.Println("ledger rows:", sum.Total)
+	// Output:
+	// Hi Ben! p2
+	// ledger rows: 0
+}
+
+// The message list, filtered by a stat card and paged by keyset.
+func ExampleEngine_Messages() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	_, _ = k.e.Wait(ctx, "org1", b.ID)
+	page, _ := k.e.Messages(ctx, "org1", b.ID, &blast.MessagesOpts{Card: blast.CardSent, Limit: 1})
+	for page.Messages != nil {
+		m := page.Messages[0]
+		fmt.Println(m.PatientID, m.Status, m.Attempts, m.Cost)
+		if page.NextCursor == "" {
+			break
+		}
+		page, _ = k.e.Messages(ctx, "org1", b.ID, &blast.MessagesOpts{Card: blast.CardSent, Limit: 1, Cursor: page.NextCursor})
+	}
+	page, _ = k.e.Messages(ctx, "org1", b.ID, &blast.MessagesOpts{Card: blast.CardOptedOut})
+	fmt.Println(page.Messages[0].PatientID, page.Messages[0].Status, page.Messages[0].Reason)
+	// Output:
+	// p1 sent 1 0.0079
+	// p2 sent 1 0.0079
+	// p3 skipped opted_out
+}
+
+// Marketing texts wait for the patient's quiet hours to end; a manual
+// clock (package blasttest) shows it without waiting a night.
+func Example_quietHours() {
+	ny, _ := time.LoadLocation("America/New_York")
+	clk := blasttest.NewClock(time.Date(2026, 3, 10, 22, 30, 0, 0, ny)) // 22:30 in New York
+	k := newClinic(func(c *blast.Config) { c.Clock = clk; c.PollInterval = time.Minute })
+	defer k.stop()
+	ctx := context.Background()
+	k.patients.Put("org1", carecast.Patient{ID: "p1", FirstName: "Ana", Phone: "+12125550101", Active: true,
+		TimeZone: "America/New_York", Consent: carecast.Consent{SMSMarketingOptIn: true}})
+	b, _ := k.e.CreateDraft(ctx, "org1", blast.Draft{Channel: carecast.SMS, Purpose: carecast.Marketing,
+		CohortIDs: []string{k.cohortID}, SMS: &render.SMSContent{Body: "Spring sale!"}})
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	for {
+		ch := k.e.Changed()
+		idle := k.e.Idle()
+		if got, _ := k.e.Get(ctx, "org1", b.ID); got.Status == blast.StatusCompleted {
+			break
+		}
+		if idle {
+			clk.AdvanceToNext()
+			continue
+		}
+		<-ch
+	}
+	page, _ := k.e.Messages(ctx, "org1", b.ID, &blast.MessagesOpts{Card: blast.CardSent})
+	fmt.Println("sent at", page.Messages[0].SentAt.In(ny).Format("Jan 2 15:04"))
+	fmt.Printf("%q\n", k.sms.SentTo("+12125550101")[0].Body)
+	// Output:
+	// sent at Mar 11 08:00
+	// "Spring sale!\nReply STOP to opt out"
+}
+
+// Analytics across blasts: volume, spend and reply rates per day.
+func ExampleEngine_Analytics() {
+	k := newClinic(nil)
+	defer k.stop()
+	ctx := context.Background()
+	b := k.draft("Hi")
+	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
+	_, _ = k.e.Wait(ctx, "org1", b.ID)
+	_, _ = k.e.HandleEvent(ctx, provider.Event{ID: "r1", OrgID: "org1", Kind: provider.EventInbound, From: "+12125550101", Body: "Thanks!"})
+	now := time.Now()
+	a, _ := k.e.Analytics(ctx, "org1", blast.AnalyticsOpts{From: now.Add(-time.Hour), To: now.Add(time.Hour), Bucket: 2 * time.Hour})
+	p := a.Points[0]
+	fmt.Println("sms:", p.SMSSent, "email:", p.EmailSent, "spend:", p.Spend, "reply rate:", p.SMSReplyRate)
+	// Output: sms: 2 email: 0 spend: 0.0158 reply rate: 0.5
 }

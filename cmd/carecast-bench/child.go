@@ -133,6 +133,16 @@ func runChild(ctx context.Context, a *childArgs) (*childReport, error) {
 		id = b.ID
 		rep.Start = time.Now().UnixNano()
 	}
+	if os.Getenv("CARECAST_BENCH_DEBUG") != "" {
+		go func() {
+			last := int64(0)
+			for range time.Tick(time.Second) {
+				n := snd.sent.Load()
+				fmt.Fprintf(os.Stderr, "%d/s ", n-last)
+				last = n
+			}
+		}()
+	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 	if err := waitSettled(wctx, st, id); err != nil {

@@ -51,8 +51,15 @@ func runE2E(ctx context.Context, o *options, kind string) (*result, error) {
 	}
 	children := make([]*child, procs)
 	for i := range children {
+		// One process: 8 workers keep SQLite's single writer busy while
+		// others render, send and wait for commits. Several processes
+		// share the database: 4 workers each.
+		workers := 8
+		if procs > 1 {
+			workers = 4
+		}
 		a := &childArgs{role: "e2e", spec: spec, n: n, send: i == 0, log: logPath, rate: blast.RateUnlimited,
-			workers: 4, batch: 500}
+			workers: workers, batch: 500}
 		if children[i], err = spawn(a); err != nil {
 			return nil, err
 		}

@@ -430,11 +430,12 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r, err := sqlrow.ScanRow(rows)
+			r, err := scanClaimed(rows)
 			if err != nil {
 				return err
 			}
 			r.OrgID, r.BlastID, r.Channel = p.OrgID, p.BlastID, ch
+			r.Status, r.LeaseOwner, r.LeaseUntil, r.UpdatedAt = store.RowSending, p.Owner, p.LeaseUntil, p.Now
 			out = append(out, r)
 		}
 		return rows.Err()
@@ -449,9 +450,54 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 	return out, nil
 }
 
-// claimReturning is sqlrow.RowColumns without the blast's columns (the
-// claim knows them): placeholders keep ScanRow's column order.
-var claimReturning = strings.NewReplacer("r.", "", "b.org_id", "''", "b.id", "''", "b.channel", "''").Replace(sqlrow.RowColumns)
+// claimReturning returns a claimed row's columns. The claim sets status,
+// lease and updated_at, and the blast's columns are known, so they are not
+// returned; the columns that are zero on a row never attempted (the vast
+// majority of claims) travel as one JSON array only when one of them is
+// not, which saves most of the cost of moving 27 columns into Go.
+const claimReturning = `id, patient_id, address, attempts, next_attempt_at, created_at,
+	CASE WHEN reason = '' AND error_code = '' AND provider_message_id IS NULL AND segments = 0 AND cost = 0
+		AND sent_at = 0 AND delivered_at = 0 AND failed_at = 0 AND opens = 0 AND clicks = 0 AND replies = 0
+		AND first_open_at = 0 AND first_click_at = 0 AND last_reply_at = 0 THEN NULL
+	ELSE json_array(reason, error_code, COALESCE(provider_message_id, ''), segments, cost, sent_at, delivered_at,
+		failed_at, opens, clicks, replies, first_open_at, first_click_at, last_reply_at) END`
+
+// coldColumns is the JSON array of claimReturning.
+type coldColumns struct {
+	Reason, ErrorCode, PMID          string
+	Segments                         int
+	Cost, Sent, Delivered, Failed    int64
+	Opens, Clicks, Replies           int
+	FirstOpen, FirstClick, LastReply int64
+}
+
+func (c *coldColumns) UnmarshalJSON(b []byte) error {
+	return json.Unmarshal(b, &[]any{&c.Reason, &c.ErrorCode, &c.PMID, &c.Segments, &c.Cost, &c.Sent, &c.Delivered,
+		&c.Failed, &c.Opens, &c.Clicks, &c.Replies, &c.FirstOpen, &c.FirstClick, &c.LastReply})
+}
+
+func scanClaimed(rows *sql.Rows) (store.Row, error) {
+	var (
+		r             store.Row
+		next, created int64
+		cold          sql.NullString
+	)
+	if err := rows.Scan(&r.ID, &r.PatientID, &r.Address, &r.Attempts, &next, &created, &cold); err != nil {
+		return r, err
+	}
+	r.NextAttemptAt, r.CreatedAt = sqlrow.Time(next), sqlrow.Time(created)
+	if cold.Valid {
+		var c coldColumns
+		if err := json.Unmarshal([]byte(cold.String), &c); err != nil {
+			return r, fmt.Errorf("claimed row %d: %w", r.ID, err)
+		}
+		r.Reason, r.ErrorCode, r.ProviderMessageID, r.Segments, r.Cost = c.Reason, c.ErrorCode, c.PMID, c.Segments, carecast.Money(c.Cost)
+		r.SentAt, r.DeliveredAt, r.FailedAt = sqlrow.Time(c.Sent), sqlrow.Time(c.Delivered), sqlrow.Time(c.Failed)
+		r.Opens, r.Clicks, r.Replies = c.Opens, c.Clicks, c.Replies
+		r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt = sqlrow.Time(c.FirstOpen), sqlrow.Time(c.FirstClick), sqlrow.Time(c.LastReply)
+	}
+	return r, nil
+}
 
 // outcomeChunk is the number of outcomes applied per UPDATE statement.
 const outcomeChunk = 100

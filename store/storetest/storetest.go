@@ -61,6 +61,7 @@ func Run(t *testing.T, h Harness) {
 		{"LeaseExpiryMakesInDoubt", testExpireLeases},
 		{"CancelQueued", testCancelQueued},
 		{"RequeueFailed", testRequeueFailed},
+		{"ReclaimedRowKeepsHistory", testReclaimHistory},
 		{"RowLookups", testRowLookups},
 		{"ListRowsPaginationAndFilters", testListRows},
 		{"Stats", testStats},
@@ -156,6 +157,25 @@ func getRow(t *testing.T, s store.Store, org string, id int64) store.Row {
 func sameTime(t *testing.T, want, got time.Time, what string) {
 	t.Helper()
 	assert.Truef(t, want.Equal(got), "%s: want %v, got %v", what, want, got)
+}
+
+// sameRow checks that a row returned by one method equals the stored row
+// in every field (times compared with Equal).
+func sameRow(t *testing.T, want, got store.Row, what string) {
+	t.Helper()
+	times := func(r *store.Row) []time.Time {
+		return []time.Time{r.NextAttemptAt, r.LeaseUntil, r.CreatedAt, r.UpdatedAt, r.SentAt, r.DeliveredAt, r.FailedAt,
+			r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt}
+	}
+	wt, gt := times(&want), times(&got)
+	for i := range wt {
+		assert.Truef(t, wt[i].Equal(gt[i]), "%s: time field %d: want %v, got %v", what, i, wt[i], gt[i])
+	}
+	for _, r := range []*store.Row{&want, &got} {
+		r.NextAttemptAt, r.LeaseUntil, r.CreatedAt, r.UpdatedAt, r.SentAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		r.DeliveredAt, r.FailedAt, r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	}
+	assert.Equalf(t, want, got, "%s", what)
 }
 
 func ids(rows []store.Row) []int64 {
@@ -441,6 +461,9 @@ func testClaimRows(t *testing.T, h *Harness) {
 		}
 	}
 	assert.Equal(t, []string{patient(0), patient(2), patient(3)}, []string{got[0].PatientID, got[1].PatientID, got[2].PatientID})
+	for _, r := range got {
+		sameRow(t, getRow(t, s, orgA, r.ID), r, "a claimed row as returned and as stored")
+	}
 	stored := getRow(t, s, orgA, got[0].ID)
 	assert.Equal(t, store.RowSending, stored.Status)
 	assert.Equal(t, "w1", stored.LeaseOwner)
@@ -516,6 +539,8 @@ func testRecordOutcomes(t *testing.T, h *Harness) {
 	require.Len(t, re, 1)
 	assert.Equal(t, c[2].ID, re[0].ID)
 	assert.Equal(t, 1, re[0].Attempts)
+	assert.Equal(t, "transient", re[0].Reason, "a re-claimed row keeps what its last attempt recorded")
+	sameRow(t, getRow(t, s, orgA, re[0].ID), re[0], "a re-claimed row as returned and as stored")
 	// A release (no provider call) does not count an attempt and becomes due at At.
 	assert.Equal(t, 1, record(t, s, store.Outcome{RowID: c[2].ID, Owner: "w3", Status: store.RowQueued, At: at(2 * time.Hour)}))
 	r2 = getRow(t, s, orgA, c[2].ID)
@@ -703,6 +728,9 @@ func testRequeueFailed(t *testing.T, h *Harness) {
 
 	again := claim(t, s, orgA, "b-1", "w2", at(time.Hour), 10)
 	assert.ElementsMatch(t, []int64{c[1].ID, c[2].ID, unclaimed[0].ID}, ids(again))
+	for _, r := range again {
+		sameRow(t, getRow(t, s, orgA, r.ID), r, "a requeued row as claimed and as stored")
+	}
 	_, err = s.RequeueFailed(ctx, orgB, "b-1", false, T0)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
@@ -1385,4 +1413,39 @@ func testRateBudget(t *testing.T, h *Harness) {
 	sameTime(t, T0, other[0], "another key has its own budget")
 	_, err = handles[0].ReserveSends(ctx, store.RateParams{Key: "sms", Rate: 0, Burst: 1, N: 1, Now: T0})
 	assert.Error(t, err, "Rate 0")
+}
+
+// testReclaimHistory re-claims a row with a full history (sent, opened,
+// clicked, replied, then bounced, then Retry Failed) and checks the claim
+// returns every field as stored.
+func testReclaimHistory(t *testing.T, h *Harness) {
+	ctx := ctxT(t)
+	s := h.NewStore(t)
+	mustBlast(t, s, orgA, "b-1", carecast.Email)
+	mustInsert(t, s, orgA, "b-1", queued(0, 1), T0)
+	c := claim(t, s, orgA, "b-1", "w", T0, 1)
+	require.Len(t, c, 1)
+	record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowSent, Attempted: true, ProviderMessageID: "EM1",
+		Segments: 0, Cost: 100, At: at(time.Second)})
+	for i, k := range []store.EventKind{store.EventOpen, store.EventClick, store.EventReply} {
+		_, err := s.ApplyEvent(ctx, store.EventParams{EventID: fmt.Sprintf("h%d", i), OrgID: orgA, RowID: c[0].ID, Kind: k, At: at(time.Minute)})
+		require.NoError(t, err)
+	}
+	_, err := s.ApplyEvent(ctx, store.EventParams{EventID: "bounce", OrgID: orgA, RowID: c[0].ID, Kind: store.EventFailed,
+		Reason: "bounce", ErrorCode: "5.1.1", At: at(time.Hour)})
+	require.NoError(t, err)
+	n, err := s.RequeueFailed(ctx, orgA, "b-1", false, at(2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	re := claim(t, s, orgA, "b-1", "w2", at(2*time.Hour), 5)
+	require.Len(t, re, 1)
+	stored := getRow(t, s, orgA, c[0].ID)
+	sameRow(t, stored, re[0], "a re-claimed row with history")
+	assert.Equal(t, "EM1", re[0].ProviderMessageID)
+	assert.Equal(t, 1, re[0].Opens)
+	assert.Equal(t, 1, re[0].Clicks)
+	assert.Equal(t, 1, re[0].Replies)
+	assert.Equal(t, carecast.Money(100), re[0].Cost)
+	sameTime(t, at(time.Second), re[0].SentAt, "SentAt of the earlier send")
+	sameTime(t, at(time.Hour), re[0].FailedAt, "FailedAt of the bounce")
 }

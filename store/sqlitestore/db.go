@@ -122,6 +122,7 @@ func dsn(path string, busy time.Duration, cacheKiB int, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")

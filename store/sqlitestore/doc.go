@@ -49,6 +49,15 @@
 // use store/pgstore. The file must be on a local disk (WAL needs shared
 // memory; network file systems are not supported).
 //
+// # Memory and checkpoints
+//
+// The store's memory does not grow with the audience: page caches are
+// bounded (Config.WriteCacheKiB, Config.ReadCacheKiB per reader), Stats is
+// one pass without a sort, and claims and outcomes are batches. The WAL is
+// checkpointed every 10,000 pages (about 40 MB of WAL on disk): rows that
+// a claim and an outcome rewrite within that span reach the database file
+// once.
+//
 // # IDs
 //
 // Ledger row IDs are SQLite rowids: time-ordered integers increasing in

@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"PeersShareTheLedger", testPeers},
 		{"RateBudgetSharedCeiling", testRateBudget},
+		{"PendingCounter", testPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -1448,4 +1449,31 @@ func testReclaimHistory(t *testing.T, h *Harness) {
 	assert.Equal(t, carecast.Money(100), re[0].Cost)
 	sameTime(t, at(time.Second), re[0].SentAt, "SentAt of the earlier send")
 	sameTime(t, at(time.Hour), re[0].FailedAt, "FailedAt of the bounce")
+}
+
+// testPending checks store.PendingCounter, when implemented, against
+// Stats.
+func testPending(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	pc, ok := s.(store.PendingCounter)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.PendingCounter")
+	}
+	ctx := ctxT(t)
+	mustBlast(t, s, orgA, "b-1", carecast.SMS)
+	mustBlast(t, s, orgA, "b-2", carecast.SMS)
+	mustInsert(t, s, orgA, "b-1", queued(0, 10), T0)
+	mustInsert(t, s, orgA, "b-2", queued(0, 4), T0)
+	claim(t, s, orgA, "b-2", "w", T0, 4) // another blast's sending rows do not count
+	c := claim(t, s, orgA, "b-1", "w", T0, 6)
+	record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowSent, At: T0},
+		store.Outcome{RowID: c[1].ID, Owner: "w", Status: store.RowQueued, At: T0})
+	q, snd, err := pc.PendingRows(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, 5, q, "4 never claimed + 1 released")
+	assert.Equal(t, 4, snd)
+	_, _, err = pc.PendingRows(ctx, orgB, "b-1")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, _, err = pc.PendingRows(ctx, orgA, "missing")
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 )
 
 // options are the command-line flags.
@@ -127,5 +126,3 @@ func (o *options) recipients(def int) int {
 	}
 	return def
 }
-
-func since(t time.Time) float64 { return time.Since(t).Seconds() }

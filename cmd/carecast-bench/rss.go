@@ -37,13 +37,3 @@ func selfRusageMiB() float64 {
 	}
 	return float64(ru.Maxrss) / 1024 // Linux reports kB
 }
-
-// childrenPeakRSSMiB returns the largest peak resident set of any waited-for
-// child process (getrusage RUSAGE_CHILDREN), in MiB.
-func childrenPeakRSSMiB() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) / 1024
-}

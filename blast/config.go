@@ -60,19 +60,59 @@ type Limit struct {
 	Burst int
 }
 
-// QuietHours is the daily window, in the patient's own time zone, in which
-// marketing texts may be sent (compliance.md TM-01). Start and End are
-// offsets from local midnight. Rows due outside the window are deferred
-// to the next opening, never dropped; transactional blasts and email are
-// not held.
+// QuietHours is when marketing texts may be sent (compliance.md TM-01).
+// A marketing text goes out only when both of these windows allow it:
+//
+//   - the patient's window: Start–End in Patient.TimeZone;
+//   - the number's window: Start–End, or its state's stricter window
+//     (States), in the time zone of the number's area code (see
+//     LookupAreaCode). Florida and Oklahoma presume an in-state area code
+//     belongs to a resident.
+//
+// When only one of the two zones is known, only that window applies;
+// when neither is (no patient zone, a non-NANP or unknown area code),
+// Start–End in DefaultZone applies. Rows due outside the windows are
+// deferred to the earliest instant all of them are open, never dropped;
+// transactional blasts and email are not held.
 type QuietHours struct {
 	// Disabled turns quiet hours off.
 	Disabled bool
-	// Start is when sending may begin (default 8h: 08:00).
+	// Start is when sending may begin (default 8h: 08:00). Start and End
+	// are offsets from local midnight; together they are the federal
+	// window (47 CFR 64.1200(c)(1)) applied in every zone.
 	Start time.Duration
 	// End is when sending must stop (default 21h: 21:00). End must be
-	// after Start.
+	// after Start. Start and End default together: both zero means
+	// 08:00–21:00.
 	End time.Duration
+	// States maps a region code of the area-code table ("FL", "OK",
+	// "MD", …) to its own window, applied in the number's zone instead of
+	// Start–End. nil means StateQuietHours() (FL, OK and MD:
+	// 08:00–20:00); an empty non-nil map means none.
+	States map[string]QuietWindow
+	// NoStateRules, when true, ignores States: every number gets
+	// Start–End in its area code's zone. State rules are on by default.
+	NoStateRules bool
+	// NoAreaCode, when true, ignores the number's area code: only the
+	// patient's zone (or DefaultZone) is checked.
+	NoAreaCode bool
+	// Strictest, when true, applies the narrowest of Start–End and every
+	// States window to every number (the "strictest default" profile:
+	// 08:00–20:00 everywhere with the built-in table).
+	Strictest bool
+	// DefaultZone is the IANA zone used when neither the patient's zone
+	// nor the number's area code is known. "" means the organization's
+	// time zone, else UTC. An alternative some hosts choose is the
+	// intersection of every US zone (about 14:00–20:00 Eastern when
+	// Hawaii is included); set Start, End and DefaultZone to express it.
+	DefaultZone string
+}
+
+// QuietWindow is a daily sending window: Start and End are offsets from
+// local midnight, Start < End ≤ 24h, End exclusive.
+type QuietWindow struct {
+	Start time.Duration
+	End   time.Duration
 }
 
 // Organizations looks up an organization (name, time zone, phone region)
@@ -187,8 +227,10 @@ type Config struct {
 	// "carecast:email" budgets), at the cost of one store call per about
 	// 50 ms of the rate.
 	NoSharedRateBudget bool
-	// QuietHours holds marketing texts outside the window. Defaults to
-	// 08:00–21:00 in the patient's time zone.
+	// QuietHours holds marketing texts outside the patient's and the
+	// number's windows. Defaults to 08:00–21:00 in the patient's zone and
+	// in the number's area-code zone, with the state windows of
+	// StateQuietHours.
 	QuietHours QuietHours
 	// PollInterval is how often idle workers look for due rows. Defaults
 	// to PollIntervalDefault.

@@ -3,6 +3,7 @@ package blast
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,8 +43,13 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.HelpReply, HelpReplyDefault)
 	setDefault(&c.StopReply, StopReplyDefault)
 	setDefault(&c.StartReply, StartReplyDefault)
-	if c.QuietHours == (QuietHours{}) {
-		c.QuietHours = QuietHours{Start: 8 * time.Hour, End: 21 * time.Hour}
+	if c.QuietHours.Start == 0 && c.QuietHours.End == 0 {
+		c.QuietHours.Start, c.QuietHours.End = 8*time.Hour, 21*time.Hour
+	}
+	if c.QuietHours.States == nil {
+		c.QuietHours.States = StateQuietHours()
+	} else {
+		c.QuietHours.States = maps.Clone(c.QuietHours.States) // the caller may change theirs
 	}
 	return c
 }
@@ -97,8 +103,18 @@ func (c *Config) validate() error {
 		return bad("PollInterval", "must be positive")
 	case c.ReplyWindow <= 0:
 		return bad("ReplyWindow", "must be positive")
-	case !c.QuietHours.Disabled && (c.QuietHours.Start < 0 || c.QuietHours.End > 24*time.Hour || c.QuietHours.End <= c.QuietHours.Start):
+	case !c.QuietHours.Disabled && !(QuietWindow{Start: c.QuietHours.Start, End: c.QuietHours.End}).valid():
 		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
+	}
+	if c.QuietHours.DefaultZone != "" {
+		if _, err := time.LoadLocation(c.QuietHours.DefaultZone); err != nil {
+			return bad("QuietHours.DefaultZone", "unknown IANA time zone")
+		}
+	}
+	for region, w := range c.QuietHours.States {
+		if !w.valid() {
+			return bad("QuietHours.States", "window of "+region+" needs 0 ≤ Start < End ≤ 24h")
+		}
 	}
 	for _, l := range c.SenderLimits {
 		if !(l.Rate > 0) || l.Rate > 1e6 || l.Burst < 0 {

@@ -134,11 +134,35 @@
 //
 // # Quiet hours
 //
-// Marketing texts are only sent inside Config.QuietHours (default 08:00 to
-// 21:00) in the patient's own time zone (Patient.TimeZone, else the
-// organization's, else UTC; compliance.md TM-01). A row reached outside
-// the window is deferred to the next opening, never dropped. Transactional
-// blasts and email are not held.
+// Marketing texts are sent only when two windows allow them
+// (compliance.md TM-01, [QuietHours]):
+//
+//   - the patient's: Config.QuietHours Start–End (default 08:00–21:00,
+//     the federal rule) in Patient.TimeZone;
+//   - the number's: in the time zone of the number's area code, the
+//     window of its state when the state has a stricter one (Florida,
+//     Oklahoma and Maryland: 08:00–20:00, [StateQuietHours]; FL and OK
+//     presume an in-state area code belongs to a resident), else
+//     Start–End.
+//
+// [LookupAreaCode] reads the built-in table of US, territory and Canadian
+// area codes (NANPA data with its sources and review date in
+// areacodes.go; an area code spanning zones maps to its majority zone).
+// When only one of the two zones is known, its window alone applies. When
+// neither is (no patient zone, and a non-NANP or unknown area code),
+// Start–End applies in QuietHours.DefaultZone, by default the
+// organization's zone (else UTC). The stricter alternative, the
+// intersection of every US zone (about 14:00–20:00 Eastern with Hawaii),
+// can be set with Start, End and DefaultZone. QuietHours.NoStateRules
+// turns the state windows off, NoAreaCode the number's check, and
+// Strictest applies the narrowest window (08:00–20:00) to every number.
+//
+// A row reached outside the windows is deferred to the earliest instant
+// all of them are open, never dropped and without counting an attempt.
+// Local times come from the tz database through time.LoadLocation, so
+// DST changes and ambiguous fall-back times (01:30 on 1 November 2026 in
+// New York happens twice; both wait for 08:00) need no special case.
+// Transactional blasts and email are not held.
 //
 // # After sending
 //

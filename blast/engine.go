@@ -38,6 +38,11 @@ type Engine struct {
 
 	locs sync.Map // IANA name → *time.Location
 
+	// Quiet hours: the area-code table (index NPA), the federal window
+	// and the Strictest profile's window.
+	npas               []areaZone
+	federal, strictest QuietWindow
+
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
@@ -95,6 +100,7 @@ func New(cfg *Config) (*Engine, error) {
 		writing:  make(map[string]bool),
 		rrPos:    make(map[string]int),
 	}
+	e.initQuiet()
 	e.limSender = make(map[string]*limiter, len(c.SenderLimits))
 	for from, l := range c.SenderLimits {
 		e.limSender[from] = newLimiter(l.Rate, max(1, l.Burst))

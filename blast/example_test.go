@@ -364,3 +364,15 @@ func ExampleEngine_Analytics() {
 	fmt.Println("sms:", p.SMSSent, "email:", p.EmailSent, "spend:", p.Spend, "reply rate:", p.SMSReplyRate)
 	// Output: sms: 2 email: 0 spend: 0.0158 reply rate: 0.5
 }
+
+// LookupAreaCode tells quiet hours where a number's area code is.
+func ExampleLookupAreaCode() {
+	for _, phone := range []string{"+13055550100", "+14055550100", "+447700900123"} {
+		a, ok := blast.LookupAreaCode(phone)
+		fmt.Println(a.Region, a.Zone, ok, blast.StateQuietHours()[a.Region].End)
+	}
+	// Output:
+	// FL America/New_York true 20h0m0s
+	// OK America/Chicago true 20h0m0s
+	//   false 0s
+}

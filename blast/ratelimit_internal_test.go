@@ -104,7 +104,7 @@ func TestLimiterUnlimited(t *testing.T) {
 func TestQuietCheck(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	phx, _ := time.LoadLocation("America/Phoenix")
-	q := QuietHours{Start: 8 * time.Hour, End: 21 * time.Hour}
+	q := QuietWindow{Start: 8 * time.Hour, End: 21 * time.Hour}
 	tests := []struct {
 		name     string
 		now      time.Time

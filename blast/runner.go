@@ -427,7 +427,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	}
 	o.Address = d.Address
 	if p.quiet {
-		if open, ok := e.quietUntil(p, pat, e.now()); !ok {
+		if open, ok := e.quietUntil(p, pat, d.Address, e.now()); !ok {
 			o.Status, o.NextAttemptAt, o.At = store.RowQueued, open, e.now()
 			return o
 		}
@@ -611,34 +611,124 @@ func htmlAttr(s string) string {
 	return strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// quietUntil reports whether a marketing text may go to pat at now, and
-// if not, when the patient's sending window next opens.
-func (e *Engine) quietUntil(p *prepared, pat *carecast.Patient, now time.Time) (time.Time, bool) {
-	var tz string
-	if pat != nil {
-		tz = pat.TimeZone
+// initQuiet loads the area-code table and the windows of
+// Config.QuietHours (defaulted).
+func (e *Engine) initQuiet() {
+	e.npas = areaCodeTable(func(tz string) *time.Location { return e.location(tz, nil) })
+	e.federal = QuietWindow{Start: e.cfg.QuietHours.Start, End: e.cfg.QuietHours.End}
+	e.strictest = strictestWindow(&e.cfg.QuietHours)
+}
+
+// quietUntil reports whether a marketing text may go to pat's number addr
+// at now, and if not, the earliest instant every window that applies is
+// open (compliance.md TM-01; see QuietHours).
+func (e *Engine) quietUntil(p *prepared, pat *carecast.Patient, addr string, now time.Time) (time.Time, bool) {
+	var checks [2]quietZone
+	n := 0
+	if pat != nil && pat.TimeZone != "" {
+		if loc := e.location(pat.TimeZone, nil); loc != nil {
+			checks[n] = quietZone{w: e.federal, loc: loc}
+			n++
+		}
 	}
-	loc := e.location(tz, e.location(p.org.TimeZone, time.UTC))
-	return quietCheck(e.cfg.QuietHours, now, loc)
+	if !e.cfg.QuietHours.NoAreaCode {
+		if npa, ok := nanpAreaCode(addr); ok && e.npas[npa].loc != nil {
+			checks[n] = quietZone{w: e.numberWindow(e.npas[npa].region), loc: e.npas[npa].loc}
+			n++
+		}
+	}
+	if n == 0 {
+		loc := e.location(e.cfg.QuietHours.DefaultZone, nil)
+		if loc == nil {
+			loc = e.location(p.org.TimeZone, time.UTC)
+		}
+		checks[0] = quietZone{w: e.federal, loc: loc}
+		n = 1
+	}
+	return quietAll(checks[:n], now)
+}
+
+// numberWindow is the window of a number whose area code is in region.
+func (e *Engine) numberWindow(region string) QuietWindow {
+	q := &e.cfg.QuietHours
+	switch {
+	case q.Strictest:
+		return e.strictest
+	case q.NoStateRules:
+		return e.federal
+	}
+	if w, ok := q.States[region]; ok {
+		return w
+	}
+	return e.federal
+}
+
+// strictestWindow is the intersection of the federal window and every
+// state window (used by QuietHours.Strictest). An empty intersection
+// (disjoint custom windows) leaves the federal window.
+func strictestWindow(q *QuietHours) QuietWindow {
+	w := QuietWindow{Start: q.Start, End: q.End}
+	for _, s := range q.States {
+		n := QuietWindow{Start: max(w.Start, s.Start), End: min(w.End, s.End)}
+		if n.valid() {
+			w = n
+		}
+	}
+	return w
+}
+
+// valid reports whether 0 ≤ Start < End ≤ 24h.
+func (w QuietWindow) valid() bool {
+	return w.Start >= 0 && w.End <= 24*time.Hour && w.Start < w.End
+}
+
+// quietZone is one window in one zone.
+type quietZone struct {
+	w   QuietWindow
+	loc *time.Location
+}
+
+// quietAll reports whether now is inside every window, and if not, the
+// earliest later instant that is: it moves to the next opening of each
+// closed window in turn until all are open. Two daily windows of a
+// validated configuration always overlap unless they are disjoint custom
+// windows; then, after a bounded number of moves, it returns the latest
+// candidate (the row is deferred again there and never sent outside a
+// window, nor dropped).
+func quietAll(zs []quietZone, now time.Time) (time.Time, bool) {
+	t := now
+	for range 8 {
+		moved := false
+		for _, z := range zs {
+			if open, ok := quietCheck(z.w, t, z.loc); !ok {
+				t, moved = open, true
+			}
+		}
+		if !moved {
+			return t, t.Equal(now)
+		}
+	}
+	return t, false
 }
 
 // quietCheck reports whether now is inside the window in loc, and if not,
-// when the window next opens (in absolute time). Days whose midnight is
-// shifted by a DST change are handled by computing wall-clock times with
-// time.Date.
-func quietCheck(q QuietHours, now time.Time, loc *time.Location) (time.Time, bool) {
+// when the window next opens (in absolute time). Wall-clock times come
+// from time.Date, so days shortened or lengthened by a DST change and
+// ambiguous or missing local times resolve without error (an ambiguous
+// time is compared as the absolute instant it is).
+func quietCheck(w QuietWindow, now time.Time, loc *time.Location) (time.Time, bool) {
 	lt := now.In(loc)
 	y, m, d := lt.Date()
 	at := func(day int, off time.Duration) time.Time {
 		h, rest := int(off/time.Hour), off%time.Hour
 		return time.Date(y, m, day, h, int(rest/time.Minute), int(rest%time.Minute/time.Second), 0, loc)
 	}
-	open, closeAt := at(d, q.Start), at(d, q.End)
+	open, closeAt := at(d, w.Start), at(d, w.End)
 	switch {
 	case lt.Before(open):
 		return open, false
 	case lt.Before(closeAt):
 		return now, true
 	}
-	return at(d+1, q.Start), false
+	return at(d+1, w.Start), false
 }

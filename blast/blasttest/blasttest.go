@@ -32,6 +32,8 @@ type Options struct {
 	Organization *carecast.Organization
 	// NoStart leaves the engine stopped (call Engine.Start yourself).
 	NoStart bool
+	// Start is the clock's starting time; zero means Epoch.
+	Start time.Time
 }
 
 // Harness is an engine with its in-memory dependencies.
@@ -75,7 +77,11 @@ func NewEngine(tb testing.TB, opts *Options) *Harness {
 	if opts == nil {
 		opts = &Options{}
 	}
-	clk := NewClock(Epoch)
+	start := Epoch
+	if !opts.Start.IsZero() {
+		start = opts.Start
+	}
+	clk := NewClock(start)
 	org := carecast.Organization{Name: "Sunrise Family Clinic", TimeZone: "America/New_York",
 		PostalAddress: []string{"1 Main St", "Springfield, IL 62701"}}
 	if opts.Organization != nil {

@@ -205,6 +205,13 @@
 // one confirmation unless the provider already answered
 // (compliance.md SM-04 to SM-06); anything else counts as a reply to the
 // most recent blast message sent to that number within Config.ReplyWindow.
+// A bare YES (provider.MatchKeyword's Confirmation) depends on the number
+// (SM-05): from a number that is opted out now (a STOP suppression in the
+// store, or a patient with the number marked opted out) it opts back in
+// like START, with one confirmation unless the provider handled it; from
+// any other number it is an ordinary reply ("Reply YES to confirm"), even
+// when the vendor reported it as START. Opting back in restores
+// informational texts only; marketing consent is never granted by it.
 // Events are idempotent (deduplicated by ID) and statuses only move
 // forward.
 //

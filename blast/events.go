@@ -44,7 +44,11 @@ const (
 //   - open, click: counted on the row;
 //   - inbound SMS: STOP-family keywords opt the number out of every SMS
 //     of the organization (store suppression and every patient with that
-//     number), START-family opt it back in, HELP gets the help reply; the
+//     number), START-family opt it back in, HELP gets the help reply; a
+//     bare YES opts back in a number that is opted out (a store STOP
+//     suppression, or a patient with the number marked opted out) and is
+//     an ordinary reply from any other number, even when the vendor
+//     flagged it as START (compliance.md SM-05); the
 //     engine sends one confirmation or help reply unless the provider
 //     already did (Event.ProviderHandledOptOut), and never a second STOP
 //     confirmation to a number already opted out. Any other text counts
@@ -183,12 +187,28 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 		return "", errors.New("blast: HandleEvent: inbound event has no OrgID")
 	}
 	kw := ev.Keyword
-	if kw == provider.KeywordNone {
-		kw = provider.ParseKeyword(ev.Body)
-	}
 	from := ev.From
 	if n, ok := eligibility.NormalizePhone(from, ""); ok {
 		from = n
+	}
+	if kw == provider.KeywordNone || kw == provider.KeywordStart {
+		m := provider.MatchKeyword(ev.Body)
+		if kw == provider.KeywordNone {
+			kw = m.Keyword
+		}
+		if m.Confirmation {
+			// A bare YES (compliance.md SM-05): an opt-in only from a
+			// number that is opted out; otherwise an answer ("Reply YES
+			// to confirm"), even when the vendor read it as START.
+			out, err := e.smsOptedOut(ctx, ev.OrgID, from)
+			if err != nil {
+				return "", err
+			}
+			kw = provider.KeywordNone
+			if out {
+				kw = provider.KeywordStart
+			}
+		}
 	}
 	if kw == provider.KeywordStop {
 		return e.handleStop(ctx, ev, from)
@@ -229,6 +249,29 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 	}
 	e.notify()
 	return EventApplied, nil
+}
+
+// smsOptedOut reports whether the number is opted out of the
+// organization's texts now: a STOP suppression in the store, or a patient
+// with that number whose record says opted out.
+func (e *Engine) smsOptedOut(ctx context.Context, orgID, from string) (bool, error) {
+	sups, err := e.st.Suppressed(ctx, orgID, carecast.SMS, []string{from})
+	if err != nil {
+		return false, fmt.Errorf("blast: reading suppressions: %w", err)
+	}
+	if len(sups) > 0 && sups[0].Reason == supOptedOut {
+		return true, nil
+	}
+	ps, err := e.ps.FindByContact(ctx, orgID, from)
+	if err != nil {
+		return false, fmt.Errorf("blast: finding patients by number: %w", err)
+	}
+	for i := range ps {
+		if ps[i].Consent.SMSOptedOut {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // handleStop opts the number out first and records the event after, so a

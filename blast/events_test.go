@@ -168,3 +168,63 @@ func TestStopFromUnknownNumber(t *testing.T) {
 	assert.Equal(t, store.RowSkipped, msgs[0].Status)
 	assert.True(t, strings.HasPrefix(msgs[0].PatientID, "p"))
 }
+
+// compliance.md SM-05: a bare YES re-subscribes only a number that is
+// opted out; from a subscribed number it is an answer.
+func TestInboundYes(t *testing.T) {
+	h, everyone := setup(t, population(4, func(i int, p *carecast.Patient) {
+		if i == 3 {
+			p.Consent.SMSOptedOut = true // opted out in the host's records only
+			p.Consent.SMSMarketingOptIn = false
+		}
+	}), nil)
+	b, sum := sendAndRun(t, h, smsDraft("Reply YES to confirm your visit", carecast.Transactional, everyone.ID))
+	require.Equal(t, 3, sum.Sent)
+	h.SMS.Reset()
+	in := func(id, from, body string, kw provider.Keyword, handled bool) blast.EventResult {
+		return event(t, h, provider.Event{ID: id, OrgID: org, Kind: provider.EventInbound, From: from, To: "+12125550000",
+			Body: body, Keyword: kw, ProviderHandledOptOut: handled})
+	}
+	consent := func(i int) carecast.Consent {
+		ps, err := h.Patients.PatientsByID(ctx, org, []string{patient(i).ID})
+		require.NoError(t, err)
+		return ps[0].Consent
+	}
+
+	// 1. Subscribed: an answer, consent unchanged, nothing sent back,
+	// even when the vendor flagged it START.
+	assert.Equal(t, blast.EventApplied, in("y1", phone(0), "Yes", "", false))
+	assert.Equal(t, blast.EventApplied, in("y2", phone(1), "YES", provider.KeywordStart, true))
+	assert.Equal(t, consent(0), patient(0).Consent)
+	assert.Zero(t, h.SMS.Count(), "no confirmation to a subscribed number")
+	replied := allMessages(t, h, b.ID, blast.CardReplied, 10)
+	require.Len(t, replied, 2)
+
+	// 2. Opted out by STOP: YES opts back in with exactly one
+	// confirmation; marketing consent is not granted.
+	require.Equal(t, blast.EventApplied, in("s1", phone(2), "STOP", "", false))
+	require.True(t, consent(2).SMSOptedOut)
+	h.SMS.Reset()
+	assert.Equal(t, blast.EventApplied, in("y3", phone(2), "yes!", "", false))
+	assert.Equal(t, blast.EventDuplicate, in("y3", phone(2), "yes!", "", false))
+	assert.False(t, consent(2).SMSOptedOut)
+	confirm := h.SMS.SentTo(phone(2))
+	require.Len(t, confirm, 1, "exactly one confirmation")
+	assert.Contains(t, confirm[0].Body, "resubscribed")
+	// Now subscribed, a second YES is an ordinary reply.
+	assert.Equal(t, blast.EventApplied, in("y4", phone(2), "YES", "", false))
+	assert.Len(t, h.SMS.SentTo(phone(2)), 1)
+
+	// 3. Opted out in the host's record only; the vendor already
+	// answered: opted in, no second confirmation, marketing still off.
+	assert.Equal(t, blast.EventApplied, in("y5", phone(3), "YES", provider.KeywordStart, true))
+	c := consent(3)
+	assert.False(t, c.SMSOptedOut)
+	assert.False(t, c.SMSMarketingOptIn, "a re-opt-in does not grant marketing consent")
+	assert.Empty(t, h.SMS.SentTo(phone(3)))
+
+	// Everyone is textable again.
+	h.SMS.Reset()
+	_, sum = sendAndRun(t, h, smsDraft("Reminder", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 4, sum.Sent)
+}

@@ -1,0 +1,104 @@
+// Package blasthttp exposes a blast.Engine as the JSON API a host's front
+// end calls: every step of the product guide, from New Blast to Duplicate,
+// is one endpoint. It is a plain http.Handler built on http.ServeMux
+// patterns; the host mounts it under a prefix of its own router and keeps
+// its own authentication.
+//
+//	api, err := blasthttp.New(&blasthttp.Config{
+//		Engine:  engine,
+//		Cohorts: cohorts,
+//		Org: func(r *http.Request) (string, error) {
+//			s, ok := sessions.From(r) // the host's auth
+//			if !ok {
+//				return "", blasthttp.ErrUnauthenticated
+//			}
+//			return s.OrgID, nil
+//		},
+//	})
+//	mux.Handle("/api/", http.StripPrefix("/api", api))
+//
+// # Tenancy and authentication
+//
+// Config.Org decides the organization of every request, from the host's
+// session; organization IDs are never read from a URL or body (a body
+// naming one is rejected as an unknown field). Org returns
+// ErrUnauthenticated for 401 or ErrForbidden for 403; any other error, or an
+// empty ID, is answered 401 without echoing it. A blast of another
+// organization is answered 404 exactly like a missing one.
+//
+// # Endpoints
+//
+// Paths are relative to the mount point. Bodies are JSON objects; unknown
+// fields are rejected.
+//
+//	GET  /merge-fields                   the @ menu: key, token, label, example
+//	POST /sms/count                      count as you type (stateless, see below)
+//	GET  /cohorts                        the cohort picker
+//	GET  /blasts?status=&limit=&cursor=  blasts, newest first; next_cursor pages
+//	POST /blasts                         create a draft (Draft) → 201
+//	GET  /blasts/{id}                    one blast (Blast)
+//	PUT  /blasts/{id}                    replace a draft's content and settings
+//	POST /blasts/{id}/validate           the problems Send would report (422), or none
+//	GET  /blasts/{id}/preview            the send preview: counts and labelled rows
+//	GET  /blasts/{id}/estimate           exact cost estimate (Estimate)
+//	POST /blasts/{id}/test               Send Test to Me: {"to": "+1…", "patient_id": ""}
+//	POST /blasts/{id}/send               send now, or {"at": RFC 3339} to schedule → 202
+//	POST /blasts/{id}/cancel             cancel a scheduled or sending blast
+//	POST /blasts/{id}/duplicate          a new draft with the content → 201
+//	GET  /blasts/{id}/summary            stat cards, progress, spend, low-delivery alert
+//	GET  /blasts/{id}/messages?card=&cursor=&limit=   the message list, by card
+//	GET  /blasts/{id}/engagement?step=1h cumulative opens and clicks (email)
+//	POST /blasts/{id}/retry              Retry Failed: {"include_in_doubt": false}
+//	GET  /blasts/{id}/patients?q=&limit= Add Recipients search
+//	POST /blasts/{id}/recipients/count   {"patient_ids": […]} → "Send to N patients"
+//	POST /blasts/{id}/recipients         add them: {"added": n}
+//	GET  /analytics?from=&to=&bucket=24h volume, spend, engagement over time
+//
+// The draft body mirrors blast.Draft with the render package's own JSON for
+// content:
+//
+//	{"name": "Flu shots", "cohort_ids": ["c1"], "channel": "sms",
+//	 "purpose": "marketing", "sms": {"body": "Hi {{first_name|there}}"}}
+//
+// Money is returned as {"micros": 7900, "display": "0.0079"}: integer
+// micro-units (carecast.Money) and a display string, never a float.
+//
+// # Counting as the user types
+//
+// POST /sms/count takes {"text", "purpose", "images", "recipients",
+// "opt_out_line", "smart_encoding"} and answers without touching storage:
+// "typed" measures the text as typed (render.CountSMS: encoding,
+// characters, units, segments, remaining), "message" the text a patient
+// receives (merge fields filled with example values and, for marketing, the
+// opt-out line), and "cost" the quick estimate for recipients messages
+// (render.QuickEstimateSMS pricing; MMS when images > 0). Text that does not
+// compile yet is not an error: "problem" says why and "unknown_fields" lists
+// misspelt merge fields, so the editor can underline them.
+//
+// # Errors
+//
+// Every error is {"error": {"code", "message", "problems"}}, with a
+// PHI-free message; engine errors are mapped by class and their text is
+// never echoed:
+//
+//	400 bad_json, unknown_field, bad_request   malformed body or parameter
+//	401 unauthenticated, 403 forbidden          from Config.Org
+//	404 not_found                               missing, or another organization's
+//	405 method_not_allowed
+//	409 already_sent, not_sent, cancelled, not_cancellable   wrong state
+//	413 too_large                               body over Config.MaxBodyBytes
+//	422 validation                              problems: [{code, field, message, fields}]
+//	502 test_failed                             the provider refused a test send
+//	503 unavailable                             engine stopped, request cancelled
+//	500 internal                                logged with IDs, answered generically
+//
+// # Privacy
+//
+// Request bodies (message text, phone numbers) are never logged or echoed
+// in errors; JSON errors name fields and byte offsets, not values. Only
+// server errors are logged, with the organization and blast IDs and the
+// engine's PHI-free error. Responses do carry PHI where the UI needs it (the
+// patient search of Add Recipients), so the host must serve them over its
+// authenticated, TLS-protected origin. The body size is bounded by
+// Config.MaxBodyBytes.
+package blasthttp

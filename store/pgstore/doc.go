@@ -52,6 +52,31 @@
 // whole batch with one UPDATE … FROM unnest(…) statement; Stats,
 // Engagement and Analytics are single aggregate queries.
 //
+// # Claims on a busy table
+//
+// Every ledger update in PostgreSQL leaves the old row version in each
+// index until VACUUM removes it, so a claim that always read the claim
+// index from its start would step over the entries of every row already
+// sent. ClaimRows therefore resumes where this Store's previous claim of
+// the blast ended and scans from the start only when that comes up short
+// (and every 16th claim, so rows another instance released behind the
+// cursor wait a few batches at most). The blast's key is a scalar
+// subquery, so even a table without statistics (autovacuum off, or a blast
+// written faster than autoanalyze runs) gets the plan that reads the first
+// due entries of the index.
+//
+// Outcome and ledger-insert transactions commit with
+// synchronous_commit=off: if the database server crashes, a lost outcome
+// leaves its row sending, so it becomes in doubt when the lease expires
+// (never sent again), and lost ledger rows are rewritten by the engine's
+// resumed ledger write. Claims always commit synchronously: a lost claim
+// could let a sent row be claimed again.
+//
+// # Beyond store.Store
+//
+// The Store also implements store.RateBudget, store.PendingCounter and
+// cohort.Store (saved cohorts in a jsonb column, time-ordered UUIDv7 IDs).
+//
 // # Representation
 //
 // Times are bigint Unix nanoseconds (0 means unset), keeping the engine

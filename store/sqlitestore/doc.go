@@ -66,6 +66,14 @@
 // (time-ordered UUIDv7 from github.com/google/uuid are the fastest choice);
 // the rows reference blasts through a compact integer key, not the string.
 //
+// # Beyond store.Store
+//
+// The Store also implements store.RateBudget (a send budget shared by
+// every process using the file), store.PendingCounter (a blast's queued
+// and sending rows counted from the partial indexes) and cohort.Store
+// (saved cohorts as JSON, with time-ordered UUIDv7 IDs), so one file holds
+// everything the engine persists.
+//
 // # Indexes
 //
 // Partial indexes keep the hot path cheap: a row is in the claim index

@@ -37,6 +37,26 @@
 //     several store handles on the same database, as several processes
 //     would) claim a blast's rows and no row is claimed twice.
 //
+// # Harness and capabilities
+//
+// Harness.NewStore is the only required field. Harness.OpenPeer, when set,
+// opens a second handle on the same data (a second process's view), which
+// enables the multi-instance tests: concurrent claimers spread over both
+// handles, a lease taken through one expired through the other, and a
+// shared send budget. Optional store interfaces are detected and tested
+// when present, skipped otherwise: store.RateBudget (slots of one key
+// never exceed Burst + Rate over any one-second window, whichever handle
+// reserved them) and store.PendingCounter (agrees with the ledger).
+// Harness.Claimers and Harness.ConcurrentRows size the concurrency test.
+//
+// # Saved cohorts
+//
+// RunCohorts is the suite of cohort.Store (saved cohorts): IDs assigned,
+// CreatedAt kept on replace, name-then-ID order, organization isolation,
+// ErrNotFound and ErrInvalidCohort, contact lists round-tripping. It runs
+// against cohort.MemStore here and against the SQL stores in their
+// packages.
+//
 // # Times
 //
 // The suite uses UTC instants with whole microseconds, the precision of

@@ -219,8 +219,9 @@
 //
 // [Engine.TrackingBackend] is the tracking.Backend a host passes to
 // tracking.NewHandler: it records opens and clicks (machine events from
-// privacy proxies and link scanners are not counted), resolves click
-// destinations from the compiled email's link table, and unsubscribes.
+// privacy proxies and link scanners are stored flagged and not counted,
+// see "Machine opens and clicks"), resolves click destinations from the
+// compiled email's link table, and unsubscribes.
 // Wire the handler's URLs into the engine with Config.UnsubscribeURL,
 // Config.RewriteLink and Config.OpenPixelURL, naming recipients with
 // [RecipientID] (organization and ledger row, never PHI). The same
@@ -228,6 +229,35 @@
 // [Engine.RecordClick] and [Engine.Unsubscribe]; an unsubscribe is
 // idempotent and suppressions never narrow (a bounced address stays
 // blocked for transactional email after a later unsubscribe).
+//
+// # Machine opens and clicks
+//
+// Apple Mail Privacy Protection and image proxies open every message, and
+// security gateways click every link (compliance.md TR-04, TR-05). Such
+// events — tracking.Engagement.Machine from the tracking handler, with
+// its reason ("apple_mpp", "prefetch", "head_request", "fast_click",
+// "scanner", "click_burst"), or a provider event with Event.Machine
+// (SendGrid's sg_machine_open) — are stored, not dropped, so they can be
+// audited, but they never count: [Engine.RecordMachineOpen] and
+// [Engine.RecordMachineClick] apply store.EventMachineOpen and
+// store.EventMachineClick, which increment the row's MachineOpens and
+// MachineClicks and nothing else. Opened, Clicked, OpenRate, ClickRate,
+// the cards, the message-list filters, [Engine.Engagement] and
+// [Engine.Analytics] are computed from human opens and clicks only;
+// [Message].MachineOpens/MachineClicks and
+// [Summary].MachineOpened/MachineClicked show the machine ones. The
+// engine runs no automations, and hosts that do must key them on
+// human events only.
+//
+// Design: this is the least invasive store change — two new event kinds
+// and additive Row and Stats fields. A store that does not know the
+// kinds (one written before them) records the event ID, changes no
+// counter and reports the event ignored, so machine events can never
+// leak into the human counts; its Summary shows zero machine counts. So
+// that even such a store keeps an audit trail, an event the engine
+// names itself has the ID "machine_open:REASON:RECIPIENT:UUID" (or
+// machine_click), RECIPIENT being [RecipientID]: no PHI. Reasons are
+// restricted to letters, digits and underscores.
 //
 // # Stopping
 //

@@ -41,7 +41,9 @@ const (
 //     the address for all email and marks the patient suppressed;
 //   - complaint: the patient is unsubscribed from marketing email and the
 //     address suppressed for marketing (compliance.md BO-04, J-02);
-//   - open, click: counted on the row;
+//   - open, click: counted on the row; one the vendor flags as made by
+//     software (Event.Machine) is stored as a machine open or click and
+//     never counted (compliance.md TR-04, TR-05);
 //   - inbound SMS: STOP-family keywords opt the number out of every SMS
 //     of the organization (store suppression and every patient with that
 //     number), START-family opt it back in, HELP gets the help reply; a
@@ -123,8 +125,14 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		return e.handleComplaint(ctx, ev, r)
 	case provider.EventOpen:
 		p.Kind = store.EventOpen
+		if ev.Machine {
+			p.Kind, p.Reason = store.EventMachineOpen, machineReason(ev.MachineReason, "provider")
+		}
 	case provider.EventClick:
 		p.Kind = store.EventClick
+		if ev.Machine {
+			p.Kind, p.Reason = store.EventMachineClick, machineReason(ev.MachineReason, "provider")
+		}
 	}
 	// Suppressions and patient updates come first and are applied even
 	// for a replayed event: they are idempotent and only ever protect
@@ -347,14 +355,62 @@ func (e *Engine) RecordClick(ctx context.Context, orgID string, rowID int64, eve
 	return e.engagement(ctx, orgID, rowID, eventID, store.EventClick, at)
 }
 
+// RecordMachineOpen records an open made by software, not the patient
+// (a mail privacy proxy such as Apple Mail Privacy Protection, or an
+// image prefetch; compliance.md TR-04), with its reason ("apple_mpp",
+// "prefetch"; letters, digits and underscores, else stored as "other").
+// It is kept on the row (Message.MachineOpens, Summary.MachineOpened)
+// for audit and never counted as an open: not in Opened, OpenRate,
+// Engagement or Analytics. eventID deduplicates as for RecordOpen; when
+// it is "" the engine makes a self-describing one,
+// "machine_open:REASON:RECIPIENT:UUID" (RecipientID, no PHI), so a store
+// that keeps only event IDs still holds the audit trail.
+func (e *Engine) RecordMachineOpen(ctx context.Context, orgID string, rowID int64, eventID, reason string, at time.Time) error {
+	return e.machineEngagement(ctx, orgID, rowID, eventID, store.EventMachineOpen, reason, at)
+}
+
+// RecordMachineClick records a click made by software (a link scanner
+// such as Safe Links, or a HEAD request; compliance.md TR-05). It is
+// stored like RecordMachineOpen and never counted as a click.
+func (e *Engine) RecordMachineClick(ctx context.Context, orgID string, rowID int64, eventID, reason string, at time.Time) error {
+	return e.machineEngagement(ctx, orgID, rowID, eventID, store.EventMachineClick, reason, at)
+}
+
+func (e *Engine) machineEngagement(ctx context.Context, orgID string, rowID int64, eventID string, k store.EventKind, reason string, at time.Time) error {
+	reason = machineReason(reason, "other")
+	if eventID == "" {
+		eventID = string(k) + ":" + reason + ":" + RecipientID(orgID, rowID) + ":" + newID()
+	}
+	return e.recordEngagement(ctx, store.EventParams{EventID: eventID, OrgID: orgID, RowID: rowID, Kind: k, Reason: reason, At: at})
+}
+
+// machineReason keeps a machine reason to letters, digits and
+// underscores (at most 32), so it can never carry PHI; "" or anything
+// else becomes def.
+func machineReason(r, def string) string {
+	if r == "" || len(r) > 32 {
+		return def
+	}
+	for _, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return def
+		}
+	}
+	return r
+}
+
 func (e *Engine) engagement(ctx context.Context, orgID string, rowID int64, eventID string, k store.EventKind, at time.Time) error {
 	if eventID == "" {
 		eventID = newID()
 	}
-	if at.IsZero() {
-		at = e.now()
+	return e.recordEngagement(ctx, store.EventParams{EventID: eventID, OrgID: orgID, RowID: rowID, Kind: k, At: at})
+}
+
+func (e *Engine) recordEngagement(ctx context.Context, p store.EventParams) error {
+	if p.At.IsZero() {
+		p.At = e.now()
 	}
-	_, err := e.applyRowEvent(ctx, store.EventParams{EventID: eventID, OrgID: orgID, RowID: rowID, Kind: k, At: at})
+	_, err := e.applyRowEvent(ctx, p)
 	return err
 }
 

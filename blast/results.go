@@ -108,6 +108,13 @@ type Summary struct {
 	OpenRate  float64
 	ClickRate float64
 	ReplyRate float64
+	// MachineOpened and MachineClicked count recipients with at least one
+	// machine open or click (privacy proxies, link scanners;
+	// compliance.md TR-04, TR-05). They are shown for audit only: never
+	// in Opened, Clicked, the rates or the cards. Zero from a store that
+	// does not keep machine events.
+	MachineOpened  int
+	MachineClicked int
 	// SkippedBy counts skipped rows by eligibility reason name.
 	SkippedBy map[string]int
 	// Segments and Cost total what was sent.
@@ -165,6 +172,7 @@ func summarize(sb *store.Blast, st *store.Stats) Summary {
 	}
 	s.OptedOut += bs[store.RowOptedOut]
 	s.Opened, s.Clicked, s.Replied = st.Opened, st.Clicked, st.Replied
+	s.MachineOpened, s.MachineClicked = st.MachineOpened, st.MachineClicked
 	s.OpenRate, s.ClickRate, s.ReplyRate = ratio(s.Opened, s.Sent), ratio(s.Clicked, s.Sent), ratio(s.Replied, s.Sent)
 	s.Segments, s.Cost = st.Segments, st.Cost
 	s.Progress = 1
@@ -251,6 +259,10 @@ type Message struct {
 	Opens   int
 	Clicks  int
 	Replies int
+	// MachineOpens and MachineClicks count opens and clicks made by
+	// software (not in Opens and Clicks).
+	MachineOpens  int
+	MachineClicks int
 	// Cost is what the message cost.
 	Cost carecast.Money
 }
@@ -323,7 +335,8 @@ func (e *Engine) Messages(ctx context.Context, orgID, blastID string, opts *Mess
 		}
 		page.Messages[i] = Message{ID: r.ID, PatientID: r.PatientID, Status: r.Status, Reason: r.Reason, ErrorCode: r.ErrorCode,
 			Attempts: r.Attempts, At: at, SentAt: r.SentAt, DeliveredAt: r.DeliveredAt,
-			Opens: r.Opens, Clicks: r.Clicks, Replies: r.Replies, Cost: r.Cost}
+			Opens: r.Opens, Clicks: r.Clicks, Replies: r.Replies, MachineOpens: r.MachineOpens, MachineClicks: r.MachineClicks,
+			Cost: r.Cost}
 	}
 	return page, nil
 }

@@ -39,8 +39,10 @@ func ParseRecipientID(id string) (orgID string, rowID int64, ok bool) {
 
 // TrackingBackend adapts an Engine to tracking.Backend, so a
 // tracking.Handler records opens, clicks and unsubscribes in the ledger.
-// Machine events (mail privacy proxies, link scanners) are not counted:
-// they would inflate open and click rates.
+// Machine events (mail privacy proxies, link scanners) are stored flagged,
+// with their reason, through RecordMachineOpen and RecordMachineClick, and
+// never counted as opens or clicks: they would inflate open and click
+// rates (compliance.md TR-04, TR-05).
 type TrackingBackend struct {
 	e *Engine
 }
@@ -93,8 +95,11 @@ func (t *TrackingBackend) LinkURL(ctx context.Context, recipientID string, index
 // RecordOpen implements tracking.Backend.
 func (t *TrackingBackend) RecordOpen(ctx context.Context, recipientID string, en tracking.Engagement) error {
 	orgID, r, err := t.row(ctx, recipientID)
-	if err != nil || en.Machine {
+	if err != nil {
 		return err
+	}
+	if en.Machine {
+		return t.e.RecordMachineOpen(ctx, orgID, r.ID, "", en.Reason, en.At)
 	}
 	return t.e.RecordOpen(ctx, orgID, r.ID, "", en.At)
 }
@@ -102,8 +107,11 @@ func (t *TrackingBackend) RecordOpen(ctx context.Context, recipientID string, en
 // RecordClick implements tracking.Backend.
 func (t *TrackingBackend) RecordClick(ctx context.Context, recipientID string, _ int, en tracking.Engagement) error {
 	orgID, r, err := t.row(ctx, recipientID)
-	if err != nil || en.Machine {
+	if err != nil {
 		return err
+	}
+	if en.Machine {
+		return t.e.RecordMachineClick(ctx, orgID, r.ID, "", en.Reason, en.At)
 	}
 	return t.e.RecordClick(ctx, orgID, r.ID, "", en.At)
 }

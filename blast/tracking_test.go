@@ -16,6 +16,7 @@ import (
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/tracking"
 )
 
@@ -87,7 +88,11 @@ func TestTrackingEndToEnd(t *testing.T) {
 
 	click := regexp.MustCompile(`href="(https://t\.clinic\.example/t/c/[^"]+)"`).FindStringSubmatch(m.HTML)
 	require.Len(t, click, 2, "links rewritten")
-	rec := serve("GET", strings.ReplaceAll(click[1], "&amp;", "&"), nil)
+	// A HEAD request is a scanner (compliance.md TR-05 test 1): still
+	// redirected, stored as a machine click, not counted.
+	rec := serve("HEAD", strings.ReplaceAll(click[1], "&amp;", "&"), nil)
+	assert.Equal(t, http.StatusFound, rec.Code)
+	rec = serve("GET", strings.ReplaceAll(click[1], "&amp;", "&"), nil)
 	assert.Equal(t, http.StatusFound, rec.Code)
 	assert.Equal(t, "https://clinic.example/hours", rec.Header().Get("Location"))
 
@@ -100,6 +105,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, sum.Opened)
 	assert.Equal(t, 1, sum.Clicked)
+	assert.Equal(t, 1, sum.MachineClicked)
 	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00000"})
 	require.NoError(t, err)
 	assert.True(t, ps[0].Consent.EmailUnsubscribed)
@@ -110,4 +116,70 @@ func TestTrackingEndToEnd(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n, "one patient change for two unsubscribe requests")
+}
+
+// compliance.md TR-04, TR-05: machine opens and clicks are stored flagged
+// (auditable per message and in the summary) but never counted as opens
+// or clicks: not in the cards, rates, engagement series or analytics.
+func TestMachineEngagement(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), nil)
+	b, sum := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	require.Equal(t, 3, sum.Sent)
+	msgs := allMessages(t, h, b.ID, blast.CardSent, 10)
+	require.Len(t, msgs, 3)
+	rid := func(i int) string { return blast.RecipientID(org, msgs[i].ID) }
+	tb := h.Engine.TrackingBackend()
+	at := blasttest.Epoch.Add(time.Minute)
+
+	// Patient 0: an Apple MPP open and a HEAD-request scanner click.
+	require.NoError(t, tb.RecordOpen(ctx, rid(0), tracking.Engagement{At: at, Machine: true, Reason: "apple_mpp"}))
+	require.NoError(t, tb.RecordClick(ctx, rid(0), 0, tracking.Engagement{At: at, Machine: true, Reason: "head_request"}))
+	// Patient 1: a human open and click.
+	require.NoError(t, tb.RecordOpen(ctx, rid(1), tracking.Engagement{At: at}))
+	require.NoError(t, tb.RecordClick(ctx, rid(1), 0, tracking.Engagement{At: at}))
+	// Patient 2: the vendor flags the open (SendGrid sg_machine_open).
+	pm := h.Email.SentTo(email(2))[0].ProviderMessageID
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "sg1", Kind: provider.EventOpen, ProviderMessageID: pm, Machine: true}))
+	assert.Equal(t, blast.EventDuplicate, event(t, h, provider.Event{ID: "sg1", Kind: provider.EventOpen, ProviderMessageID: pm, Machine: true}))
+
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Opened)
+	assert.Equal(t, 1, sum.Clicked)
+	assert.InDelta(t, 1.0/3, sum.OpenRate, 1e-9)
+	assert.InDelta(t, 1.0/3, sum.ClickRate, 1e-9)
+	assert.Equal(t, 1, cardCount(sum, blast.CardOpened))
+	assert.Equal(t, 1, cardCount(sum, blast.CardClicked))
+	assert.Equal(t, 2, sum.MachineOpened)
+	assert.Equal(t, 1, sum.MachineClicked)
+
+	opened := allMessages(t, h, b.ID, blast.CardOpened, 10)
+	require.Len(t, opened, 1)
+	assert.Equal(t, msgs[1].ID, opened[0].ID)
+	msgs = allMessages(t, h, b.ID, blast.CardSent, 10)
+	assert.Equal(t, [3][4]int{{0, 0, 1, 1}, {1, 1, 0, 0}, {0, 0, 1, 0}}, [3][4]int{
+		{msgs[0].Opens, msgs[0].Clicks, msgs[0].MachineOpens, msgs[0].MachineClicks},
+		{msgs[1].Opens, msgs[1].Clicks, msgs[1].MachineOpens, msgs[1].MachineClicks},
+		{msgs[2].Opens, msgs[2].Clicks, msgs[2].MachineOpens, msgs[2].MachineClicks}})
+
+	series, err := h.Engine.Engagement(ctx, org, b.ID, time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, 1, series.Opens[len(series.Opens)-1])
+	assert.Equal(t, 1, series.Clicks[len(series.Clicks)-1])
+	a, err := h.Engine.Analytics(ctx, org, blast.AnalyticsOpts{From: blasttest.Epoch.Add(-time.Hour), To: blasttest.Epoch.Add(time.Hour), Bucket: 2 * time.Hour})
+	require.NoError(t, err)
+	require.Len(t, a.Points, 1)
+	assert.Equal(t, 1, a.Points[0].EmailOpened)
+	assert.Equal(t, 1, a.Points[0].EmailClicked)
+
+	// Reasons are PHI-free tokens; the generated event ID describes the
+	// event for stores that keep only IDs.
+	require.NoError(t, h.Engine.RecordMachineOpen(ctx, org, msgs[2].ID, "", "Ana Doe <ana@example.com>", at))
+	require.NoError(t, h.Engine.RecordMachineClick(ctx, org, msgs[2].ID, "scan-1", "scanner", at))
+	require.NoError(t, h.Engine.RecordMachineClick(ctx, org, msgs[2].ID, "scan-1", "scanner", at), "replay")
+	msgs = allMessages(t, h, b.ID, blast.CardSent, 10)
+	assert.Equal(t, 2, msgs[2].MachineOpens)
+	assert.Equal(t, 1, msgs[2].MachineClicks)
+	assert.Zero(t, msgs[2].Opens+msgs[2].Clicks)
+	assert.Error(t, h.Engine.RecordMachineOpen(ctx, "other-org", msgs[2].ID, "", "apple_mpp", at), "other organizations' rows are not found")
 }

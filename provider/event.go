@@ -73,4 +73,13 @@ type Event struct {
 	ProviderHandledOptOut bool
 	// URL is the clicked link of an EventClick.
 	URL string
+	// Machine is true for an EventOpen or EventClick the vendor says was
+	// made by software, not the recipient (SendGrid sg_machine_open:
+	// Apple Mail Privacy Protection, link scanners; compliance.md TR-04,
+	// TR-05). The engine stores it flagged and never counts it as an
+	// open or click.
+	Machine bool
+	// MachineReason says why Machine is set ("apple_mpp", "scanner", …);
+	// "" reads as "provider".
+	MachineReason string
 }

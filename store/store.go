@@ -214,6 +214,13 @@ type Row struct {
 	FirstOpenAt  time.Time
 	FirstClickAt time.Time
 	LastReplyAt  time.Time
+	// MachineOpens and MachineClicks count machine events
+	// (EventMachineOpen, EventMachineClick: mail privacy proxies, link
+	// scanners; compliance.md TR-04, TR-05). They are kept for audit and
+	// never counted in Opens, Clicks, Stats.Opened/Clicked, Engagement or
+	// Analytics. A store that does not keep them leaves them zero.
+	MachineOpens  int
+	MachineClicks int
 }
 
 // ClaimParams selects queued rows for a worker to send.
@@ -327,6 +334,11 @@ type Stats struct {
 	Opened  int
 	Clicked int
 	Replied int
+	// MachineOpened and MachineClicked count rows with at least one
+	// machine open or click (Row.MachineOpens, Row.MachineClicks); zero
+	// from a store that does not keep them.
+	MachineOpened  int
+	MachineClicked int
 	// Segments and Cost sum the rows' segments and cost.
 	Segments int64
 	Cost     carecast.Money
@@ -381,6 +393,17 @@ const (
 	EventOpen  EventKind = "open"
 	EventClick EventKind = "click"
 	EventReply EventKind = "reply"
+	// EventMachineOpen and EventMachineClick are opens and clicks made
+	// by software, not the patient (compliance.md TR-04, TR-05); Reason
+	// says why ("apple_mpp", "prefetch", "head_request", "fast_click",
+	// "scanner", "click_burst", "provider"). They increment
+	// Row.MachineOpens or Row.MachineClicks in any status and change
+	// nothing else: never Opens, Clicks or their first times. A store
+	// that does not keep machine counters must still record the EventID
+	// (so the event is deduplicated and its ID, which the engine makes
+	// self-describing, is kept) and return false.
+	EventMachineOpen  EventKind = "machine_open"
+	EventMachineClick EventKind = "machine_click"
 )
 
 // Suppression blocks one address on one channel for an organization,

@@ -82,8 +82,11 @@ type counters struct {
 	opened    int
 	clicked   int
 	replied   int
-	segments  int64
-	cost      carecast.Money
+	// machineOpened and machineClicked count rows with machine events.
+	machineOpened  int
+	machineClicked int
+	segments       int64
+	cost           carecast.Money
 }
 
 type deferred struct {
@@ -265,6 +268,12 @@ func (l *ledger) account(r *store.Row, sign int) {
 	}
 	if r.Replies > 0 {
 		c.replied += sign
+	}
+	if r.MachineOpens > 0 {
+		c.machineOpened += sign
+	}
+	if r.MachineClicks > 0 {
+		c.machineClicked += sign
 	}
 	c.segments += int64(sign * r.Segments)
 	c.cost += carecast.Money(sign) * r.Cost
@@ -660,7 +669,8 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 	l := s.ledgers[blastID]
 	st := store.Stats{
 		ByStatus: make(map[store.RowStatus]int), SkippedBy: make(map[string]int), FailedBy: make(map[string]int),
-		Opened: l.c.opened, Clicked: l.c.clicked, Replied: l.c.replied, Segments: l.c.segments, Cost: l.c.cost,
+		Opened: l.c.opened, Clicked: l.c.clicked, Replied: l.c.replied,
+		MachineOpened: l.c.machineOpened, MachineClicked: l.c.machineClicked, Segments: l.c.segments, Cost: l.c.cost,
 	}
 	copyPositive(st.ByStatus, l.c.byStatus)
 	copyPositive(st.SkippedBy, l.c.skippedBy)
@@ -850,6 +860,10 @@ func applyEvent(r *store.Row, p *store.EventParams) bool {
 		if r.FirstClickAt.IsZero() || p.At.Before(r.FirstClickAt) {
 			r.FirstClickAt = p.At
 		}
+	case store.EventMachineOpen:
+		r.MachineOpens++
+	case store.EventMachineClick:
+		r.MachineClicks++
 	case store.EventReply:
 		r.Replies++
 		if p.At.After(r.LastReplyAt) {

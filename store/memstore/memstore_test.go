@@ -188,3 +188,36 @@ func TestUpdateBlastOptimistic(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, "y", list[0].Name)
 }
+
+// Machine opens and clicks (store.EventMachineOpen, EventMachineClick)
+// are counted apart from opens and clicks, and deduplicated.
+func TestMachineEvents(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	newBlast(t, s, "org", "b1", 2)
+	rows, err := s.ClaimRows(ctx, store.ClaimParams{OrgID: "org", BlastID: "b1", Owner: "w", Now: t0, LeaseUntil: t0.Add(time.Minute), Limit: 2})
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	apply := func(id string, row int64, k store.EventKind) bool {
+		ok, err := s.ApplyEvent(ctx, store.EventParams{EventID: id, OrgID: "org", RowID: row, Kind: k, Reason: "apple_mpp", At: t0.Add(time.Minute)})
+		require.NoError(t, err)
+		return ok
+	}
+	assert.True(t, apply("m1", rows[0].ID, store.EventMachineOpen))
+	assert.False(t, apply("m1", rows[0].ID, store.EventMachineOpen), "duplicate")
+	assert.True(t, apply("m2", rows[0].ID, store.EventMachineOpen))
+	assert.True(t, apply("m3", rows[0].ID, store.EventMachineClick))
+	assert.True(t, apply("h1", rows[1].ID, store.EventOpen))
+
+	r, err := s.Row(ctx, "org", rows[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, [4]int{0, 0, 2, 1}, [4]int{r.Opens, r.Clicks, r.MachineOpens, r.MachineClicks})
+	assert.True(t, r.FirstOpenAt.IsZero(), "a machine open sets no open time")
+	st, err := s.Stats(ctx, "org", "b1")
+	require.NoError(t, err)
+	assert.Equal(t, [4]int{1, 0, 1, 1}, [4]int{st.Opened, st.Clicked, st.MachineOpened, st.MachineClicked})
+	eng, err := s.Engagement(ctx, store.EngagementParams{OrgID: "org", BlastID: "b1", Start: t0, Step: time.Hour, Buckets: 1})
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, eng.Opens)
+	assert.Equal(t, []int{0}, eng.Clicks)
+}

@@ -184,7 +184,9 @@
 // of attempted messages were sent. The alert's denominator is the
 // attempted messages: sent + failed + in doubt (skipped, opted-out,
 // cancelled and pending rows are excluded). Rates of opens, clicks and
-// replies are over sent messages.
+// replies are over sent messages, and count human opens and clicks only
+// (Summary.MachineOpened and MachineClicked count the machine ones apart;
+// see "Machine opens and clicks").
 //
 // [Engine.Messages] lists recipients (status, timestamp, opens and clicks
 // or replies) filtered by any card, keyset-paginated so pages stay stable

@@ -69,7 +69,10 @@ type Limit struct {
 //     LookupAreaCode). Florida and Oklahoma presume an in-state area code
 //     belongs to a resident.
 //
-// When only one of the two zones is known, only that window applies;
+// A Patient.TimeZone that is empty or not a known IANA zone counts as
+// unknown. When only one of the two zones is known, only that window
+// applies (the organization's zone is not used in place of the
+// patient's when the area code is known: the number is better evidence);
 // when neither is (no patient zone, a non-NANP or unknown area code),
 // Start–End in DefaultZone applies. Rows due outside the windows are
 // deferred to the earliest instant all of them are open, never dropped;

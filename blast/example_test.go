@@ -369,10 +369,14 @@ func ExampleEngine_Analytics() {
 func ExampleLookupAreaCode() {
 	for _, phone := range []string{"+13055550100", "+14055550100", "+447700900123"} {
 		a, ok := blast.LookupAreaCode(phone)
-		fmt.Println(a.Region, a.Zone, ok, blast.StateQuietHours()[a.Region].End)
+		if !ok {
+			fmt.Println("unknown: the patient's zone or QuietHours.DefaultZone applies")
+			continue
+		}
+		fmt.Println(a.Region, a.Zone, "state window ends", blast.StateQuietHours()[a.Region].End)
 	}
 	// Output:
-	// FL America/New_York true 20h0m0s
-	// OK America/Chicago true 20h0m0s
-	//   false 0s
+	// FL America/New_York state window ends 20h0m0s
+	// OK America/Chicago state window ends 20h0m0s
+	// unknown: the patient's zone or QuietHours.DefaultZone applies
 }

@@ -207,3 +207,18 @@ func TestStrictestWindow(t *testing.T) {
 		t.Fatalf("disjoint state window changed the federal one: %+v", w)
 	}
 }
+
+// BenchmarkQuietUntil is the per-row cost of the quiet-hours check of a
+// marketing text (patient zone and area code known).
+func BenchmarkQuietUntil(b *testing.B) {
+	e := &Engine{cfg: Config{}.withDefaults()}
+	e.initQuiet()
+	p := &prepared{org: carecast.Organization{TimeZone: "America/New_York"}}
+	pat := &carecast.Patient{TimeZone: "America/Chicago"}
+	now := time.Date(2026, 3, 10, 16, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, ok := e.quietUntil(p, pat, "+13055550100", now); !ok {
+			b.Fatal("closed at noon")
+		}
+	}
+}

@@ -155,6 +155,7 @@ type event struct {
 	Type           string          `json:"type"`
 	Classification string          `json:"bounce_classification"`
 	URL            string          `json:"url"`
+	MachineOpen    bool            `json:"sg_machine_open"`
 	Raw            json.RawMessage `json:"-"`
 }
 
@@ -172,7 +173,8 @@ type event struct {
 //	Address"                      EventComplaint
 //	other dropped                 EventUndelivered, Permanent
 //	spamreport                    EventComplaint
-//	open, click                   EventOpen, EventClick (with URL)
+//	open, click                   EventOpen, EventClick (with URL); an open
+//	                              with sg_machine_open is flagged Machine
 //
 // Event.ID is "sendgrid:" plus sg_event_id (a hash of the event when it is
 // missing), so SendGrid's frequent redeliveries are harmless. Event.To is
@@ -243,6 +245,9 @@ func translate(e *event) (provider.Event, bool) {
 		ev.Kind = provider.EventComplaint
 	case "open":
 		ev.Kind = provider.EventOpen
+		if e.MachineOpen { // Apple Mail Privacy Protection and similar proxies (TR-04)
+			ev.Machine, ev.MachineReason = true, "sg_machine_open"
+		}
 	case "click":
 		ev.Kind, ev.URL = provider.EventClick, e.URL
 	default:

@@ -176,6 +176,7 @@ func TestEventMapping(t *testing.T) {
 {"email":"a@example.net","event":"bounce","type":"bounce","status":"5.7.26","bounce_classification":"Invalid Address","sg_event_id":"e4b","timestamp":1700000003},
 {"email":"a@example.net","event":"spamreport","sg_event_id":"e5","timestamp":1700000004},
 {"email":"a@example.net","event":"open","sg_event_id":"e6","timestamp":1700000005},
+{"email":"a@example.net","event":"open","sg_machine_open":true,"sg_event_id":"e6m","timestamp":1700000005},
 {"email":"a@example.net","event":"click","url":"https://clinic.example/flu","sg_event_id":"e7","timestamp":1700000006},
 {"email":"a@example.net","event":"processed","sg_event_id":"e8","timestamp":1700000007},
 {"email":"a@example.net","event":"deferred","sg_event_id":"e9","timestamp":1700000008},
@@ -203,15 +204,20 @@ func TestEventMapping(t *testing.T) {
 		{"sendgrid:e4b", provider.EventBounce, provider.Permanent, false},
 		{"sendgrid:e5", provider.EventComplaint, provider.Permanent, false},
 		{"sendgrid:e6", provider.EventOpen, provider.Permanent, false},
+		{"sendgrid:e6m", provider.EventOpen, provider.Permanent, false},
 		{"sendgrid:e7", provider.EventClick, provider.Permanent, false},
 		{"sendgrid:e10", provider.EventComplaint, provider.Permanent, false},
 		{"sendgrid:e11", provider.EventUndelivered, provider.Permanent, false},
-		{evs[10].ID, provider.EventDelivered, provider.Permanent, false},
+		{evs[11].ID, provider.EventDelivered, provider.Permanent, false},
 	}, got)
+	// TR-04: SendGrid's machine-open flag is carried; a plain open is human.
+	assert.False(t, evs[6].Machine)
+	assert.True(t, evs[7].Machine)
+	assert.Equal(t, "sg_machine_open", evs[7].MachineReason)
 	assert.Equal(t, "cc.row_1@mail.clinic.example", evs[0].ProviderMessageID)
 	assert.Equal(t, "XMSG", evs[1].ProviderMessageID)
-	assert.Equal(t, "https://clinic.example/flu", evs[7].URL)
-	assert.True(t, strings.HasPrefix(evs[10].ID, "sendgrid:h:"), "hash ID when sg_event_id is missing")
+	assert.Equal(t, "https://clinic.example/flu", evs[8].URL)
+	assert.True(t, strings.HasPrefix(evs[11].ID, "sendgrid:h:"), "hash ID when sg_event_id is missing")
 
 	// BO-03 test 2: the same batch redelivered yields the same IDs.
 	again, err := w.ParseBody("org_1", s.sign(t, ts, body), ts, []byte(body))

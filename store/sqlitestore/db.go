@@ -115,14 +115,22 @@ func (c *Config) withDefaults(path string) (Config, error) {
 	return out, nil
 }
 
-// dsn builds a modernc.org/sqlite data source name for path.
+// pageSize is the page size of new database files. 8 KiB pages measured
+// 7% faster in BenchmarkLedgerCycle but no faster end to end, for 12 MiB
+// more peak memory; SQLite's default stays.
+const pageSize = 4096
+
+// dsn builds a modernc.org/sqlite data source name for path. WAL mode is
+// set by openConns (after the page size, which a database in WAL mode can
+// no longer change; modernc would apply a journal_mode _pragma first).
 func dsn(path string, busy time.Duration, cacheKiB int, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
-	q.Add("_pragma", "journal_mode(WAL)")
+	if !readOnly {
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
+	}
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cacheKiB)+")")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
@@ -158,6 +166,17 @@ func openConns(ctx context.Context, cfg Config) (*conns, error) {
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open writer: %w", err)
+	}
+	// page_size only affects a new file; journal_mode=WAL is then
+	// recorded in the file, so the read pool opens in WAL mode too.
+	var mode string
+	if _, err := w.ExecContext(ctx, "PRAGMA page_size = "+strconv.Itoa(pageSize)); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: page size: %w", err)
+	}
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil || mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: WAL mode not available (journal mode %q): %v", mode, err)
 	}
 	r, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout, cfg.ReadCacheKiB, true))
 	if err != nil {

@@ -129,3 +129,17 @@ func TestCancelledContext(t *testing.T) {
 	_, err := s.CreateBlast(ctx, store.Blast{ID: "b", OrgID: "o"})
 	assert.True(t, errors.Is(err, context.Canceled), "got %v", err)
 }
+
+func TestFileSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	openTemp(t, path)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	var mode string
+	var page int
+	require.NoError(t, db.QueryRow("PRAGMA journal_mode").Scan(&mode))
+	require.NoError(t, db.QueryRow("PRAGMA page_size").Scan(&page))
+	assert.Equal(t, "wal", mode, "WAL mode is recorded in the file")
+	assert.Equal(t, 4096, page, "new files use 4 KiB pages")
+}

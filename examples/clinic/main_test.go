@@ -244,6 +244,24 @@ func TestEmailUnsubscribe(t *testing.T) {
 	require.True(t, strings.HasPrefix(msg.ListUnsubscribeURL, c.srv.URL+"/t/u/"), msg.ListUnsubscribeURL)
 	assert.Contains(t, msg.HTML, c.srv.URL+"/t/c/", "links are rewritten for click tracking")
 
+	// The open pixel is served by the mounted tracking handler (an open
+	// this soon after sending is flagged as a prefetch and not counted);
+	// an open an hour later shows on the card and the engagement chart.
+	pixel := regexp.MustCompile(regexp.QuoteMeta(c.srv.URL) + `/t/o/[A-Za-z0-9_-]+`).FindString(msg.HTML)
+	require.NotEmpty(t, pixel)
+	res, err := c.c.Get(pixel)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, "image/gif", res.Header.Get("Content-Type"))
+	b, err := c.app.engine.Get(context.Background(), c.app.org.ID, id)
+	require.NoError(t, err)
+	page, err := c.app.engine.Messages(context.Background(), c.app.org.ID, id, &blast.MessagesOpts{Card: blast.CardSent, Limit: 1})
+	require.NoError(t, err)
+	require.NoError(t, c.app.engine.RecordOpen(context.Background(), c.app.org.ID, page.Messages[0].ID, "open-1", b.StartedAt.Add(90*time.Minute)))
+	_, body = c.get(t, "/blasts/"+id)
+	assert.Contains(t, body, "<b>1</b>Opened")
+	assert.Contains(t, body, `aria-label="Opens and clicks over time"`)
+
 	// RFC 8058 one-click, from the mail provider: no Origin check applies.
 	st, _, _ = c.post(t, strings.TrimPrefix(msg.ListUnsubscribeURL, c.srv.URL), url.Values{"List-Unsubscribe": {"One-Click"}},
 		"Sec-Fetch-Site", "cross-site")
@@ -265,6 +283,16 @@ func TestCrossSitePostRefused(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, st)
 	st, _, _ = c.post(t, "/blasts/"+id+"/retry", nil)
 	assert.Equal(t, http.StatusConflict, st, "a draft has nothing to retry")
+}
+
+func TestChart(t *testing.T) {
+	assert.Nil(t, newChart(blast.EngagementSeries{}, 10), "no chart before sending")
+	c := newChart(blast.EngagementSeries{Opens: []int{0, 5, 10}, Clicks: []int{0, 0, 2}}, 10)
+	require.NotNil(t, c)
+	assert.Equal(t, "0,120 10,120 20,60 30,0", c.Opens)
+	assert.Equal(t, "0,120 10,120 20,120 30,96", c.Clicks)
+	assert.Equal(t, 30, c.Width)
+	assert.Equal(t, 1, newChart(blast.EngagementSeries{Opens: []int{0}, Clicks: []int{0}}, 0).Top, "no division by zero")
 }
 
 func TestSeedPatients(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carecast/carecast"
@@ -320,6 +321,37 @@ type detailData struct {
 	Candidates []blast.Candidate
 	Notice     string
 	Live       bool
+	Chart      *chart
+}
+
+// chart is the email engagement chart: cumulative opens and clicks per
+// hour of the 72-hour tracking window, as SVG polyline points.
+type chart struct {
+	Opens, Clicks string
+	Width, Height int
+	Top           int // the value at the top of the chart
+}
+
+// Chart dimensions, in SVG user units.
+const (
+	chartStep   = 10
+	chartHeight = 120
+)
+
+func newChart(e blast.EngagementSeries, sent int) *chart {
+	if len(e.Opens) == 0 {
+		return nil
+	}
+	top := max(sent, 1)
+	line := func(vs []int) string {
+		var b strings.Builder
+		b.WriteString("0," + strconv.Itoa(chartHeight))
+		for i, v := range vs {
+			fmt.Fprintf(&b, " %d,%d", (i+1)*chartStep, chartHeight-v*chartHeight/top)
+		}
+		return b.String()
+	}
+	return &chart{Opens: line(e.Opens), Clicks: line(e.Clicks), Width: len(e.Opens) * chartStep, Height: chartHeight, Top: top}
 }
 
 func (a *app) detailPage(w http.ResponseWriter, r *http.Request) {
@@ -362,6 +394,14 @@ func (a *app) detailPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, m := range page.Messages {
 		d.Messages = append(d.Messages, messageLine{Message: m, Name: names[m.PatientID]})
+	}
+	if b.Channel == carecast.Email {
+		e, err := a.engine.Engagement(ctx, a.org.ID, b.ID, time.Hour)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		d.Chart = newChart(e, sum.Sent)
 	}
 	if d.Query != "" && b.Status != blast.StatusScheduled && b.Status != blast.StatusCancelled {
 		if d.Candidates, err = a.engine.SearchPatients(ctx, a.org.ID, b.ID, d.Query, 20); err != nil {

@@ -2,62 +2,19 @@ package sqlitestore_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/carecast/carecast"
-	"github.com/carecast/carecast/store"
 	"github.com/carecast/carecast/store/sqlitestore"
+	"github.com/carecast/carecast/store/storetest"
 )
 
-// BenchmarkLedgerCycle measures the store's share of one message: insert
-// the row, claim it, record it sent (batches of 500, as the engine does).
-// It reports rows/s.
+// BenchmarkLedgerCycle: insert + claim + record sent, batches of 500.
 func BenchmarkLedgerCycle(b *testing.B) {
-	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	t0 := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
-	if _, err := s.CreateBlast(ctx, store.Blast{ID: "b", OrgID: "o", Channel: carecast.SMS, Status: store.BlastSending}); err != nil {
-		b.Fatal(err)
-	}
-	const batch = 500
-	rows := make([]store.NewRow, batch)
-	outs := make([]store.Outcome, batch)
-	var tIns, tClaim, tRec time.Duration
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i += batch {
-		for j := range rows {
-			rows[j] = store.NewRow{PatientID: fmt.Sprintf("p%09d", i+j), Status: store.RowQueued, Address: fmt.Sprintf("+1212%07d", i+j)}
-		}
-		t1 := time.Now()
-		if _, err := s.InsertRows(ctx, "o", "b", rows, t0); err != nil {
-			b.Fatal(err)
-		}
-		t2 := time.Now()
-		got, err := s.ClaimRows(ctx, store.ClaimParams{OrgID: "o", BlastID: "b", Owner: "w", Now: t0, LeaseUntil: t0.Add(time.Minute), Limit: batch})
-		if err != nil {
-			b.Fatal(err)
-		}
-		t3 := time.Now()
-		outs = outs[:0]
-		for _, r := range got {
-			outs = append(outs, store.Outcome{RowID: r.ID, Owner: "w", Status: store.RowSent, Attempted: true,
-				ProviderMessageID: fmt.Sprintf("SM%d", r.ID), Segments: 1, Cost: 7900, At: t0})
-		}
-		if n, err := s.RecordOutcomes(ctx, outs); err != nil || n != len(outs) {
-			b.Fatalf("recorded %d of %d: %v", n, len(outs), err)
-		}
-		tIns, tClaim, tRec = tIns+t2.Sub(t1), tClaim+t3.Sub(t2), tRec+time.Since(t3)
-	}
-	b.ReportMetric(float64(tIns.Nanoseconds())/float64(b.N), "insert-ns/row")
-	b.ReportMetric(float64(tClaim.Nanoseconds())/float64(b.N), "claim-ns/row")
-	b.ReportMetric(float64(tRec.Nanoseconds())/float64(b.N), "record-ns/row")
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
+	storetest.BenchLedgerCycle(b, s)
 }

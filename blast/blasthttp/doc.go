@@ -46,6 +46,7 @@
 //	POST /blasts/{id}/cancel             cancel a scheduled or sending blast
 //	POST /blasts/{id}/duplicate          a new draft with the content → 201
 //	GET  /blasts/{id}/summary            stat cards, progress, spend, low-delivery alert
+//	GET  /blasts/{id}/live               the summary as server-sent events while sending
 //	GET  /blasts/{id}/messages?card=&cursor=&limit=   the message list, by card
 //	GET  /blasts/{id}/engagement?step=1h cumulative opens and clicks (email)
 //	POST /blasts/{id}/retry              Retry Failed: {"include_in_doubt": false}
@@ -74,6 +75,22 @@
 // (render.QuickEstimateSMS pricing; MMS when images > 0). Text that does not
 // compile yet is not an error: "problem" says why and "unknown_fields" lists
 // misspelt merge fields, so the editor can underline them.
+//
+// # Live progress
+//
+// GET /blasts/{id}/live is a text/event-stream of "summary" events (the
+// summary endpoint's JSON): one at once, then one after each change the
+// engine signals (Engine.Changed), at most one per Config.LiveInterval. The
+// stream ends after the event of a settled blast (completed, or cancelled
+// with nothing pending), or after Config.LiveMax; a browser's EventSource
+// reconnects by itself:
+//
+//	const es = new EventSource('/api/blasts/' + id + '/live');
+//	es.addEventListener('summary', e => {
+//		const s = JSON.parse(e.data);
+//		draw(s);
+//		if (s.status === 'completed' || s.status === 'cancelled' && s.pending === 0) es.close();
+//	});
 //
 // # Errors
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
@@ -55,6 +56,14 @@ type Config struct {
 	// Pricing prices the count-as-you-type estimate. It should be the
 	// engine's Config.Pricing. Defaults to render.DefaultPricing().
 	Pricing *render.Pricing
+	// LiveInterval is the least time between two events of the live
+	// progress stream (GET /blasts/{id}/live). Defaults to
+	// LiveIntervalDefault.
+	LiveInterval time.Duration
+	// LiveMax ends a live stream after this long (clients reconnect).
+	// Defaults to LiveMaxDefault. A host's http.Server.WriteTimeout, if
+	// set, must exceed it.
+	LiveMax time.Duration
 	// MaxBodyBytes bounds request bodies; larger ones are answered 413.
 	// Defaults to MaxBodyBytesDefault.
 	MaxBodyBytes int64
@@ -103,6 +112,16 @@ func New(cfg *Config) (*Handler, error) {
 		return nil, &ConfigError{Field: "Org", Problem: "is required (the host's authentication decides the organization)"}
 	case cfg.MaxBodyBytes < 0:
 		return nil, &ConfigError{Field: "MaxBodyBytes", Problem: "must not be negative"}
+	case cfg.LiveInterval < 0:
+		return nil, &ConfigError{Field: "LiveInterval", Problem: "must not be negative"}
+	case cfg.LiveMax < 0:
+		return nil, &ConfigError{Field: "LiveMax", Problem: "must not be negative"}
+	}
+	if h.cfg.LiveInterval == 0 {
+		h.cfg.LiveInterval = LiveIntervalDefault
+	}
+	if h.cfg.LiveMax == 0 {
+		h.cfg.LiveMax = LiveMaxDefault
 	}
 	if h.cfg.MaxBodyBytes == 0 {
 		h.cfg.MaxBodyBytes = MaxBodyBytesDefault
@@ -143,6 +162,7 @@ func (h *Handler) routes() {
 	h.handle("POST /blasts/{id}/duplicate", h.duplicate)
 
 	h.handle("GET /blasts/{id}/summary", h.summary)
+	h.handle("GET /blasts/{id}/live", h.live)
 	h.handle("GET /blasts/{id}/messages", h.messages)
 	h.handle("GET /blasts/{id}/engagement", h.engagement)
 	h.handle("POST /blasts/{id}/retry", h.retry)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -642,6 +643,8 @@ func TestNewValidates(t *testing.T) {
 		{&blasthttp.Config{Engine: h.Engine, Org: org}, "Cohorts"},
 		{&blasthttp.Config{Engine: h.Engine, Cohorts: h.Cohorts}, "Org"},
 		{&blasthttp.Config{Engine: h.Engine, Cohorts: h.Cohorts, Org: org, MaxBodyBytes: -1}, "MaxBodyBytes"},
+		{&blasthttp.Config{Engine: h.Engine, Cohorts: h.Cohorts, Org: org, LiveInterval: -1}, "LiveInterval"},
+		{&blasthttp.Config{Engine: h.Engine, Cohorts: h.Cohorts, Org: org, LiveMax: -time.Second}, "LiveMax"},
 	}
 	for _, tt := range tests {
 		_, err := blasthttp.New(tt.cfg)
@@ -673,4 +676,100 @@ func FuzzCount(f *testing.F) {
 			t.Fatalf("invalid JSON answer for %q", body)
 		}
 	})
+}
+
+// events parses a text/event-stream body into its summary events.
+func events(t *testing.T, body string) []blasthttp.Summary {
+	t.Helper()
+	var out []blasthttp.Summary
+	for _, ev := range strings.Split(strings.TrimSpace(body), "\n\n") {
+		lines := strings.SplitN(ev, "\n", 2)
+		require.Len(t, lines, 2, ev)
+		require.Equal(t, "event: summary", lines[0])
+		var s blasthttp.Summary
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(lines[1], "data: ")), &s))
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestLiveProgress(t *testing.T) {
+	e := newEnv(t, func(c *blasthttp.Config) { c.LiveInterval = time.Millisecond })
+	org := blasttest.Org
+	b := e.smsDraft(t, "Hi")
+	st, _ := e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", nil)
+	require.Equal(t, http.StatusAccepted, st)
+
+	req := httptest.NewRequest("GET", "/api/blasts/"+b.ID+"/live", nil)
+	req.Header.Set("X-Org", org)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.srv.ServeHTTP(rec, req)
+	}()
+	e.h.Run(t, org, b.ID)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end after the blast completed")
+	}
+	assert.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
+	evs := events(t, rec.Body.String())
+	require.NotEmpty(t, evs)
+	last := evs[len(evs)-1]
+	assert.Equal(t, blast.StatusCompleted, last.Status)
+	assert.Equal(t, 5, last.Sent)
+	for i := 1; i < len(evs); i++ {
+		assert.GreaterOrEqual(t, evs[i].Sent, evs[i-1].Sent, "progress never goes back")
+	}
+
+	// A settled blast answers one event and ends.
+	req = httptest.NewRequest("GET", "/api/blasts/"+b.ID+"/live", nil)
+	req.Header.Set("X-Org", org)
+	rec = httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	assert.Len(t, events(t, rec.Body.String()), 1)
+
+	// Another tenant gets a plain 404, not a stream.
+	var eb errBody
+	st, _ = e.do(t, orgB, "GET", "/blasts/"+b.ID+"/live", "", &eb)
+	assert.Equal(t, http.StatusNotFound, st)
+	assert.Equal(t, "not_found", eb.Error.Code)
+}
+
+func TestLiveEndsWithClient(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.smsDraft(t, "Hi") // a draft never settles: only the client ends the stream
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/blasts/"+b.ID+"/live", nil)
+	req.Header.Set("X-Org", blasttest.Org)
+	rec := &flushSignal{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.srv.ServeHTTP(rec, req)
+	}()
+	<-rec.flushed // the first event is out
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream outlived its client")
+	}
+	evs := events(t, rec.Body.String())
+	require.Len(t, evs, 1)
+	assert.Equal(t, blast.StatusDraft, evs[0].Status)
+}
+
+// flushSignal is a recorder that says when the first event was flushed.
+type flushSignal struct {
+	*httptest.ResponseRecorder
+	flushed chan struct{}
+	once    sync.Once
+}
+
+func (f *flushSignal) Flush() {
+	f.ResponseRecorder.Flush()
+	f.once.Do(func() { close(f.flushed) })
 }

@@ -171,9 +171,10 @@ func TestMainFlow(t *testing.T) {
 	st, body = c.get(t, "/blasts/"+id)
 	require.Equal(t, http.StatusOK, st)
 	for _, cs := range sum.Cards {
-		assert.Contains(t, body, "<b>"+itoa(cs.Count)+"</b>"+cs.Label, cs.Label)
+		card := `<b data-card="` + string(cs.Card) + `">` + itoa(cs.Count) + "</b>" + cs.Label
+		assert.True(t, strings.Contains(body, card), "the page lacks %s", card)
 	}
-	assert.NotContains(t, body, `http-equiv="refresh"`, "a completed blast is not refreshed")
+	assert.NotContains(t, body, "EventSource", "a completed blast is not followed live")
 	_, body = c.get(t, "/blasts/"+id+"?card=opted_out")
 	assert.Equal(t, sum.OptedOut, strings.Count(body, "opted_out</span>"), "the card filters the list")
 	_, body = c.get(t, "/outbox")
@@ -259,7 +260,7 @@ func TestEmailUnsubscribe(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.app.engine.RecordOpen(context.Background(), c.app.org.ID, page.Messages[0].ID, "open-1", b.StartedAt.Add(90*time.Minute)))
 	_, body = c.get(t, "/blasts/"+id)
-	assert.Contains(t, body, "<b>1</b>Opened")
+	assert.True(t, strings.Contains(body, `<b data-card="opened">1</b>Opened`), "one open on the Opened card")
 	assert.Contains(t, body, `aria-label="Opens and clicks over time"`)
 
 	// RFC 8058 one-click, from the mail provider: no Origin check applies.
@@ -283,6 +284,27 @@ func TestCrossSitePostRefused(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, st)
 	st, _, _ = c.post(t, "/blasts/"+id+"/retry", nil)
 	assert.Equal(t, http.StatusConflict, st, "a draft has nothing to retry")
+}
+
+// TestScheduledFollowAndCancel: a scheduled blast's page follows the live
+// stream, and Cancel stops it.
+func TestScheduledFollowAndCancel(t *testing.T) {
+	c := startClinic(t)
+	id := c.newBlast(t, "Later", "sms", "vip")
+	st, _, _ := c.post(t, "/blasts/"+id+"/edit", url.Values{"channel": {"sms"}, "cohort": {"vip"}, "body": {"Hi"}, "action": {"save"}})
+	require.Equal(t, http.StatusSeeOther, st)
+	_, err := c.app.engine.Send(context.Background(), c.app.org.ID, id, &blast.SendOpts{At: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	_, body := c.get(t, "/blasts/"+id)
+	assert.Contains(t, body, "new EventSource('/api/blasts/"+id+"/live')")
+	assert.Contains(t, body, `<noscript><meta http-equiv="refresh"`)
+	st, loc, _ := c.post(t, "/blasts/"+id+"/cancel", nil)
+	require.Equal(t, http.StatusSeeOther, st)
+	assert.Equal(t, "/blasts/"+id+"?done=cancelled&n=0", loc)
+	_, body = c.get(t, loc)
+	assert.Contains(t, body, "Blast cancelled")
+	assert.NotContains(t, body, "EventSource")
+	assert.Equal(t, 0, c.app.sms.Count())
 }
 
 func TestChart(t *testing.T) {

@@ -22,6 +22,10 @@ const (
 	// RecipientsMax is the most patient IDs one Add Recipients call
 	// takes.
 	RecipientsMax = 1000
+	// SearchQueryMax is the longest patient search query, in bytes.
+	SearchQueryMax = 200
+	// CountRecipientsMax bounds the audience size of POST /sms/count.
+	CountRecipientsMax = 100_000_000
 	// AnalyticsRangeMax is the longest analytics period, and
 	// AnalyticsPointsMax the most buckets in it.
 	AnalyticsRangeMax  = 2 * 366 * 24 * time.Hour
@@ -60,8 +64,8 @@ func (h *Handler) countSMS(w http.ResponseWriter, r *request) error {
 		return badRequest("bad_request", "purpose must be \"marketing\" or \"transactional\"")
 	case in.Images < 0 || in.Images > render.MMSMaxImages:
 		return badRequest("bad_request", "images must be between 0 and %d", render.MMSMaxImages)
-	case in.Recipients < 0:
-		return badRequest("bad_request", "recipients must not be negative")
+	case in.Recipients < 0 || in.Recipients > CountRecipientsMax:
+		return badRequest("bad_request", "recipients must be between 0 and %d", CountRecipientsMax)
 	}
 	if in.Purpose == "" {
 		in.Purpose = carecast.Transactional
@@ -402,6 +406,9 @@ func (h *Handler) searchPatients(w http.ResponseWriter, r *request) error {
 	n, err := intParam(q.Get("limit"), SearchLimitDefault, 1, SearchLimitMax, "limit")
 	if err != nil {
 		return err
+	}
+	if len(q.Get("q")) > SearchQueryMax {
+		return badRequest("bad_request", "the search is at most %d characters", SearchQueryMax)
 	}
 	cs, err := h.cfg.Engine.SearchPatients(r.Context(), r.org, r.blastID, q.Get("q"), n)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -254,7 +255,8 @@ func TestCountAsYouType(t *testing.T) {
 			assert.Empty(t, c.Problem)
 		})
 	}
-	for _, bad := range []string{`{"text":"x","purpose":"promo"}`, `{"text":"x","images":4}`, `{"text":"x","recipients":-1}`} {
+	for _, bad := range []string{`{"text":"x","purpose":"promo"}`, `{"text":"x","images":4}`, `{"text":"x","recipients":-1}`,
+		`{"text":"x","recipients":100000001}`} {
 		st, _ := e.do(t, blasttest.Org, "POST", "/sms/count", bad, nil)
 		assert.Equal(t, http.StatusBadRequest, st, bad)
 	}
@@ -591,6 +593,7 @@ func TestBadRequests(t *testing.T) {
 		{"analytics buckets", "GET", "/analytics?from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z&bucket=1h", ``, 400, "bad_request", "buckets"},
 		{"too many recipients", "POST", "/blasts/" + b.ID + "/recipients/count", `{"patient_ids":[` + strings.Repeat(`"pp",`, 300) + `"p"]}`, 413, "too_large", "1024"},
 		{"unknown blast", "GET", "/blasts/nope", ``, 404, "not_found", "not found"},
+		{"long search", "GET", "/blasts/" + b.ID + "/patients?q=" + strings.Repeat("a", blasthttp.SearchQueryMax+1), ``, 400, "bad_request", "search"},
 		{"bad time", "POST", "/blasts/" + b.ID + "/send", `{"at":"tomorrow"}`, 400, "bad_json", "format"},
 	}
 	for _, tt := range tests {
@@ -772,4 +775,42 @@ type flushSignal struct {
 func (f *flushSignal) Flush() {
 	f.ResponseRecorder.Flush()
 	f.once.Do(func() { close(f.flushed) })
+}
+
+// TestNoPHIInErrorsOrLogs sends requests carrying a patient's name and
+// number that fail in every way the API reports; neither the answers nor
+// the logs may repeat them.
+func TestNoPHIInErrorsOrLogs(t *testing.T) {
+	const name, phone = "Zelda Quixotic", "+15125557777"
+	e := newEnv(t, nil)
+	org := blasttest.Org
+	b := e.smsDraft(t, "Hi "+name)
+	e.h.SMS.FailNext(fake.Permanent("21211"))
+	requests := []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/blasts", `{"name":5,"sms":{"body":"` + name + `"}}`, 400},
+		{"POST", "/blasts", `{"name":"` + name + `","phone":"` + phone + `"}`, 400},
+		{"POST", "/blasts", `{"name":"` + name + `"` + phone, 400},
+		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + phone + `"}`, 502},
+		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + phone + `","patient_id":"` + name + `"}`, 404},
+		// Unknown merge fields are named in a 422 (the author's template
+		// text, never patient data); the body's literal text is not.
+		{"PUT", "/blasts/" + b.ID, `{"channel":"sms","sms":{"body":"Hi ` + name + ` {{nick}}"}}`, 200},
+		{"POST", "/blasts/" + b.ID + "/send", ``, 422},
+		{"GET", "/blasts/" + b.ID + "/patients?q=" + url.QueryEscape(name) + "&limit=x", ``, 400},
+		{"POST", "/blasts/" + b.ID + "/recipients/count", `{"patient_ids":["` + name + `"],"note":"` + phone + `"}`, 400},
+	}
+	for _, rq := range requests {
+		st, raw := e.do(t, org, rq.method, rq.path, rq.body, nil)
+		assert.Equal(t, rq.status, st, "%s %s: %s", rq.method, rq.path, raw)
+		if st >= 400 {
+			assert.NotContains(t, raw, "Zelda", "%s %s", rq.method, rq.path)
+			assert.NotContains(t, raw, "Quixotic", "%s %s", rq.method, rq.path)
+			assert.NotContains(t, raw, "5557777", "%s %s", rq.method, rq.path)
+		}
+	}
+	assert.NotContains(t, e.logs.String(), "Zelda")
+	assert.NotContains(t, e.logs.String(), "5557777")
 }

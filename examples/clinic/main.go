@@ -17,8 +17,9 @@
 //   - tracking.Handler under /t/ for email opens, clicks and unsubscribes,
 //     with a key generated at start;
 //   - blasthttp under /api, the JSON API the pages' vanilla JavaScript calls
-//     for the live character, segment and cost counter, the send preview and
-//     the "Send to N patients" label.
+//     for the live character, segment and cost counter, the "Send to N
+//     patients" label of Add Recipients and the live progress of a sending
+//     blast (server-sent events; without JavaScript the page refreshes).
 //
 // # Pages
 //

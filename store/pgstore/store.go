@@ -240,6 +240,10 @@ func blastKey(ctx context.Context, q querier, orgID, id string) (int64, error) {
 	return seq, err
 }
 
+// ledgerLockClass is the first key of the transaction-scoped advisory
+// lock that serialises ledger inserts of one blast ("led").
+const ledgerLockClass int32 = 0x6c6564
+
 var rowColumns = []string{"blast_seq", "patient_id", "status", "reason", "address", "next_attempt_at", "created_at", "updated_at"}
 
 // InsertRows implements store.LedgerStore. The rows are written with COPY;
@@ -278,6 +282,13 @@ func (s *Store) InsertRows(ctx context.Context, orgID, blastID string, rows []st
 				next = atN
 			}
 			return []any{seq, r.PatientID, string(r.Status), r.Reason, r.Address, next, atN, atN}
+		}
+		// One ledger writer per blast at a time: several engine instances
+		// may resume the same ledger; taking turns, the later one finds
+		// the rows the earlier one committed and skips them, instead of a
+		// COPY that fails on them (leaving dead tuples) and a retry.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, ledgerLockClass, int32(seq)); err != nil {
+			return err
 		}
 		// COPY cannot skip existing patients: leave out the batch's
 		// patients that already have rows (a resumed ledger write, Add

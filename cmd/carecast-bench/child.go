@@ -30,13 +30,14 @@ type childArgs struct {
 	workers int
 	batch   int
 	lease   time.Duration
+	times   bool // log send times
 }
 
 func (a *childArgs) argv() []string {
 	return []string{"-child", "-role", a.role, "-store", a.spec.kind, "-path", a.spec.path, "-conn", a.spec.conn,
 		"-schema", a.spec.schema, "-n", strconv.Itoa(a.n), "-send=" + strconv.FormatBool(a.send), "-log", a.log,
 		"-rate", strconv.FormatFloat(a.rate, 'g', -1, 64), "-workers", strconv.Itoa(a.workers),
-		"-batch", strconv.Itoa(a.batch), "-lease", a.lease.String()}
+		"-batch", strconv.Itoa(a.batch), "-lease", a.lease.String(), "-times=" + strconv.FormatBool(a.times)}
 }
 
 // childReport is what a child prints on stdout when it finishes.
@@ -62,6 +63,7 @@ func childMain(argv []string) int {
 	fs.IntVar(&a.workers, "workers", 4, "")
 	fs.IntVar(&a.batch, "batch", 500, "")
 	fs.DurationVar(&a.lease, "lease", 0, "")
+	fs.BoolVar(&a.times, "times", false, "")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -87,7 +89,7 @@ func runChild(ctx context.Context, a *childArgs) (*childReport, error) {
 		return nil, err
 	}
 	defer closeStore()
-	snd := &sender{}
+	snd := &sender{logTimes: a.times}
 	if a.log != "" {
 		f, err := os.OpenFile(a.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -112,7 +113,8 @@ func countDuplicates(path string) (int, error) {
 	dups := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		i, err := strconv.Atoi(sc.Text())
+		field, _, _ := strings.Cut(sc.Text(), " ")
+		i, err := strconv.Atoi(field)
 		if err != nil {
 			continue // a line torn by SIGKILL cannot be a confirmation
 		}

@@ -11,6 +11,7 @@
 //
 //	e2e-memory, e2e-sqlite, e2e-postgres  scenario n seconds per_second peak_rss_mib
 //	rate-fidelity                         scenario limit achieved_ratio max_window_ratio
+//	rate-shared-postgres                  scenario limit workers achieved_ratio max_window_ratio duplicates
 //	crash-sqlite, crash-postgres          scenario n rounds lost duplicates in_doubt
 //	render-*, preview-*                   scenario ns_per_op allocs_per_op
 //
@@ -51,6 +52,7 @@ func scenarios() []scenario {
 		{"e2e-sqlite", func(ctx context.Context, o *options) ([]*result, error) { return one(runE2E(ctx, o, "sqlite")) }},
 		{"e2e-postgres", func(ctx context.Context, o *options) ([]*result, error) { return one(runE2E(ctx, o, "postgres")) }},
 		{"rate-fidelity", runRateFidelity},
+		{"rate-shared-postgres", runRateShared},
 		{"crash-sqlite", func(ctx context.Context, o *options) ([]*result, error) { return one(runCrash(ctx, o, "sqlite")) }},
 		{"crash-postgres", func(ctx context.Context, o *options) ([]*result, error) { return one(runCrash(ctx, o, "postgres")) }},
 		{"render", runRender},

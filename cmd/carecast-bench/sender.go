@@ -21,10 +21,11 @@ type sender struct {
 	latency time.Duration
 	sent    atomic.Int64
 
-	mu    sync.Mutex
-	times []time.Time // when recordTimes
-	rec   bool
-	log   *os.File
+	mu       sync.Mutex
+	times    []time.Time // when rec
+	rec      bool
+	log      *os.File
+	logTimes bool // log lines carry the send time: "index unixnano"
 }
 
 var _ provider.SMSSender = (*sender)(nil)
@@ -46,8 +47,11 @@ func (s *sender) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provide
 	}
 	n := s.sent.Add(1)
 	if s.log != nil {
-		i := indexOfPhone(msg.To)
-		if _, err := s.log.Write([]byte(strconv.Itoa(i) + "\n")); err != nil {
+		line := strconv.Itoa(indexOfPhone(msg.To))
+		if s.logTimes {
+			line += " " + strconv.FormatInt(time.Now().UnixNano(), 10)
+		}
+		if _, err := s.log.Write([]byte(line + "\n")); err != nil {
 			return provider.Result{}, &provider.Error{Class: provider.Ambiguous, Message: "log write failed", Err: err}
 		}
 	}

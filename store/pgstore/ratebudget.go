@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/carecast/carecast/store"
 )
 
@@ -18,9 +20,18 @@ func (s *Store) ReserveSends(ctx context.Context, p store.RateParams) ([]time.Ti
 	}
 	now, span := p.Now.UnixNano(), int64(p.N)*int64(p.Interval())
 	var prev int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO rate_budgets AS rb (key, tat) VALUES ($1, $2::bigint + $3::bigint)
-		ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rb.tat, $2::bigint) + $3::bigint
-		RETURNING tat - $3::bigint`, p.Key, now, span).Scan(&prev)
+	// Every send of every instance passes through this one row, so its
+	// lock must be held for as short as possible: the commit does not
+	// wait for the WAL flush (a reservation lost in a database crash only
+	// lets the next ones start from an earlier time).
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := asyncCommit(ctx, tx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `INSERT INTO rate_budgets AS rb (key, tat) VALUES ($1, $2::bigint + $3::bigint)
+			ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rb.tat, $2::bigint) + $3::bigint
+			RETURNING tat - $3::bigint`, p.Key, now, span).Scan(&prev)
+	})
 	if err != nil {
 		return nil, wrap("reserve sends", err)
 	}

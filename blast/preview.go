@@ -137,8 +137,11 @@ type TestResult struct {
 // SendTest sends the blast's message to a staff member (the guide's "Send
 // Test to Me"), personalised for a sample patient. Test sends are never
 // written to the ledger or counted in any stat, and they pass the rate
-// limiter. It returns a *ValidationError if the content does not compile
-// and the provider's error if the send failed.
+// limiter. A marketing test email carries the footer and List-Unsubscribe
+// headers exactly as recipients get them, with Config.UnsubscribeURL for
+// row 0 (no ledger has it, so the link unsubscribes no one). It returns a
+// *ValidationError if the content does not compile and the provider's
+// error if the send failed.
 func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestOpts) (TestResult, error) {
 	if opts.To == "" {
 		return TestResult{}, errors.New("blast: SendTest: TestOpts.To is required")
@@ -167,9 +170,17 @@ func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestO
 		msg := &provider.SMSMessage{ID: id, OrgID: orgID, To: to, From: p.from, Body: rs.Body, MediaURLs: p.media}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, msg) }
 	} else {
-		re := p.email.Render(data, &render.EmailRenderOpts{})
+		// A marketing test carries the footer and headers exactly as a
+		// recipient gets them. Its unsubscribe URL names row 0, which no
+		// ledger has: the link works as a link but unsubscribes no one.
+		ro := &render.EmailRenderOpts{}
+		if p.pu == carecast.Marketing && e.cfg.UnsubscribeURL != nil {
+			ro.UnsubscribeURL = e.cfg.UnsubscribeURL(orgID, blastID, 0)
+		}
+		re := p.email.Render(data, ro)
 		msg := &provider.EmailMessage{ID: id, OrgID: orgID, From: p.from, ReplyTo: p.replyTo, To: opts.To,
-			Subject: "[Test] " + re.Subject, HTML: re.HTML, Text: re.Text, Attachments: p.atts}
+			Subject: "[Test] " + re.Subject, HTML: re.HTML, Text: re.Text, Attachments: p.atts,
+			Marketing: p.pu == carecast.Marketing, ListUnsubscribeURL: ro.UnsubscribeURL}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, msg) }
 	}
 	if _, err := e.waitAll(ctx, p.lims, false); err != nil {

@@ -192,6 +192,12 @@ func TestGuideEmailBlast(t *testing.T) {
 	test := blasttest.RequireSent(t, h.Email, "staff@clinic.example")[0]
 	assert.Equal(t, "[Test] News for Pat0", test.Subject)
 	require.Len(t, test.Attachments, 1)
+	// Exactly as a recipient gets it: the marketing footer's unsubscribe
+	// link and the one-click header, for row 0 (which unsubscribes no one).
+	assert.True(t, test.Marketing)
+	assert.Equal(t, "https://t.clinic.example/u/"+b.ID+"/0", test.ListUnsubscribeURL)
+	assert.Contains(t, test.HTML, `href="`+test.ListUnsubscribeURL+`"`)
+	assert.NotContains(t, test.HTML, `href=""`)
 
 	_, err = h.Engine.Send(ctx, org, b.ID, nil)
 	require.NoError(t, err)

@@ -96,3 +96,36 @@ func TestRateParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRateSlots checks the GCRA arithmetic for any rate, burst, chunk
+// sizes and arrival pattern: slots never precede now, ascend, and never
+// exceed floor(Rate)+Burst in any one-second window.
+func FuzzRateSlots(f *testing.F) {
+	f.Add(100.0, 1, uint8(1), uint16(3))
+	f.Add(5000.0, 50, uint8(100), uint16(5))
+	f.Add(3.5, 2, uint8(1), uint16(400))
+	f.Add(0.5, 3, uint8(7), uint16(0))
+	f.Fuzz(func(t *testing.T, rate float64, burst int, chunk uint8, strideMs uint16) {
+		if !(rate >= 0.1 && rate <= 20000) || burst < 1 || burst > 1000 || chunk == 0 {
+			t.Skip()
+		}
+		t0 := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+		now, tat := t0, time.Time{}
+		var all []time.Time
+		for range 200 {
+			p := store.RateParams{Key: "k", Rate: rate, Burst: burst, N: int(chunk), Now: now}
+			slots, next := p.Slots(tat)
+			for i, s := range slots {
+				if s.Before(now) || (i > 0 && s.Before(slots[i-1])) {
+					t.Fatalf("slot %v (now %v) out of order", s, now)
+				}
+			}
+			tat = next
+			all = append(all, slots...)
+			now = now.Add(time.Duration(strideMs) * time.Millisecond)
+		}
+		if got, limit := maxInWindow(all, time.Second), int(rate)+burst; got > limit {
+			t.Fatalf("busiest one-second window holds %d slots, ceiling %d (rate %v burst %d)", got, limit, rate, burst)
+		}
+	})
+}

@@ -27,6 +27,7 @@ type childArgs struct {
 	send    bool // create the draft and send it (else join a blast another process sent)
 	log     string
 	rate    float64
+	burst   int
 	workers int
 	batch   int
 	lease   time.Duration
@@ -36,7 +37,7 @@ type childArgs struct {
 func (a *childArgs) argv() []string {
 	return []string{"-child", "-role", a.role, "-store", a.spec.kind, "-path", a.spec.path, "-conn", a.spec.conn,
 		"-schema", a.spec.schema, "-n", strconv.Itoa(a.n), "-send=" + strconv.FormatBool(a.send), "-log", a.log,
-		"-rate", strconv.FormatFloat(a.rate, 'g', -1, 64), "-workers", strconv.Itoa(a.workers),
+		"-rate", strconv.FormatFloat(a.rate, 'g', -1, 64), "-burst", strconv.Itoa(max(1, a.burst)), "-workers", strconv.Itoa(a.workers),
 		"-batch", strconv.Itoa(a.batch), "-lease", a.lease.String(), "-times=" + strconv.FormatBool(a.times)}
 }
 
@@ -60,6 +61,7 @@ func childMain(argv []string) int {
 	fs.BoolVar(&a.send, "send", true, "")
 	fs.StringVar(&a.log, "log", "", "")
 	fs.Float64Var(&a.rate, "rate", blast.RateUnlimited, "")
+	fs.IntVar(&a.burst, "burst", 1, "")
 	fs.IntVar(&a.workers, "workers", 4, "")
 	fs.IntVar(&a.batch, "batch", 500, "")
 	fs.DurationVar(&a.lease, "lease", 0, "")
@@ -98,7 +100,7 @@ func runChild(ctx context.Context, a *childArgs) (*childReport, error) {
 		defer f.Close()
 		snd.log = f
 	}
-	e, err := newEngine(ctx, st, snd, engineOpts{n: a.n, rate: a.rate, burst: 1, workers: a.workers, batch: a.batch, lease: a.lease})
+	e, err := newEngine(ctx, st, snd, engineOpts{n: a.n, rate: a.rate, burst: a.burst, workers: a.workers, batch: a.batch, lease: a.lease})
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func runRateShared(ctx context.Context, o *options) ([]*result, error) {
 	}
 	const (
 		limit = 500.0
-		burst = 1
+		burst = 5 // 1% of the limit, as in rate-fidelity
 		n     = 5000
 	)
 	procs := max(2, o.workers)
@@ -48,7 +48,7 @@ func runRateShared(ctx context.Context, o *options) ([]*result, error) {
 	logPath := filepath.Join(dir, "sent.log")
 	children := make([]*child, procs)
 	for i := range children {
-		a := &childArgs{role: "e2e", spec: spec, n: n, send: i == 0, log: logPath, rate: limit, workers: 4, batch: 50, times: true}
+		a := &childArgs{role: "e2e", spec: spec, n: n, send: i == 0, log: logPath, rate: limit, burst: burst, workers: 4, batch: 50, times: true}
 		if children[i], err = spawn(a); err != nil {
 			return nil, err
 		}
@@ -73,7 +73,7 @@ func runRateShared(ctx context.Context, o *options) ([]*result, error) {
 	return []*result{(&result{}).add("scenario", "rate-shared-postgres").add("limit", limit).add("workers", procs).
 		add("achieved_ratio", round3(float64(len(ts)-1)/span/limit)).
 		add("max_window_ratio", round3(float64(busiestWindow(ts, time.Second))/(limit+burst))).
-		add("duplicates", dups)}, nil
+		add("duplicates", dups).add("burst", burst)}, nil
 }
 
 // sendTimes reads the send times of a log written with times, sorted.

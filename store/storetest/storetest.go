@@ -54,6 +54,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListBlastsOrderAndPagination", testListBlasts},
 		{"ActiveBlasts", testActiveBlasts},
 		{"InsertRowsIdempotent", testInsertRows},
+		{"ConcurrentInsertRows", testConcurrentInsert},
 		{"ExistingPatients", testExistingPatients},
 		{"ClaimDueRowsInOrder", testClaimRows},
 		{"RecordOutcomesOwnerAndFields", testRecordOutcomes},
@@ -416,6 +417,8 @@ func testInsertRows(t *testing.T, h *Harness) {
 	n, err = s.InsertRows(ctx, orgA, "b-1", nil, T0)
 	require.NoError(t, err)
 	assert.Zero(t, n)
+	_, err = s.InsertRows(ctx, orgA, "missing", nil, T0)
+	assert.ErrorIs(t, err, store.ErrNotFound, "an empty slice still checks the blast")
 
 	// A large batch round-trips.
 	mustBlast(t, s, orgA, "b-big", carecast.SMS)
@@ -455,6 +458,7 @@ func testClaimRows(t *testing.T, h *Harness) {
 	require.Len(t, got, 3)
 	for i, r := range got {
 		assert.Equal(t, store.RowSending, r.Status, "claimed rows are returned as sending")
+		assert.Zero(t, r.Attempts, "claiming does not count an attempt")
 		assert.Equal(t, "w1", r.LeaseOwner)
 		sameTime(t, at(time.Minute), r.LeaseUntil, "LeaseUntil")
 		if i > 0 {
@@ -568,6 +572,21 @@ func testRecordOutcomes(t *testing.T, h *Harness) {
 	assert.Zero(t, record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w1", Status: store.RowFailed, At: at(time.Hour)}))
 	assert.Zero(t, record(t, s))
 	assert.Zero(t, record(t, s, store.Outcome{RowID: 987654321, Owner: "w1", Status: store.RowSent, At: T0}), "unknown row")
+
+	// One call may carry outcomes of several blasts and organizations.
+	mustBlast(t, s, orgA, "b-2", carecast.SMS)
+	mustBlast(t, s, orgB, "b-3", carecast.Email)
+	mustInsert(t, s, orgA, "b-2", queued(100, 2), T0)
+	mustInsert(t, s, orgB, "b-3", queued(200, 2), T0)
+	x := append(claim(t, s, orgA, "b-2", "w9", T0, 2), claim(t, s, orgB, "b-3", "w9", T0, 2)...)
+	require.Len(t, x, 4)
+	var outs []store.Outcome
+	for _, r := range x {
+		outs = append(outs, store.Outcome{RowID: r.ID, Owner: "w9", Status: store.RowSent, Attempted: true, At: at(time.Minute)})
+	}
+	outs = append(outs, store.Outcome{RowID: 987654321, Owner: "w9", Status: store.RowSent, At: T0})
+	assert.Equal(t, 4, record(t, s, outs...), "every known row of every blast, the unknown one skipped")
+	assert.Equal(t, store.RowSent, getRow(t, s, orgB, x[3].ID).Status)
 }
 
 // testForwardOnly checks that no method moves a row backwards.
@@ -1476,4 +1495,54 @@ func testPending(t *testing.T, h *Harness) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, _, err = pc.PendingRows(ctx, orgA, "missing")
 	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testConcurrentInsert has several writers (on every handle) insert
+// overlapping batches of one blast's ledger at once, as engine instances
+// resuming the same ledger do: every patient gets exactly one row and the
+// inserted counts add up to the number of patients.
+func testConcurrentInsert(t *testing.T, h *Harness) {
+	ctx := ctxT(t)
+	s := h.NewStore(t)
+	stores := []store.Store{s}
+	if h.OpenPeer != nil {
+		stores = append(stores, h.OpenPeer(t, s))
+	}
+	mustBlast(t, s, orgA, "b-1", carecast.SMS)
+	const patients, writers = 1200, 4
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+		errs  = make(chan error, writers)
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stores[w%len(stores)]
+			// Writer w starts at a different offset and wraps around, in
+			// batches of 100, so batches overlap partly and wholly.
+			for k := range patients / 100 {
+				from := (w*300 + k*100) % patients
+				n, err := st.InsertRows(ctx, orgA, "b-1", queued(from, 100), T0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, patients, total, "inserted counts add up to the patients")
+	st, err := s.Stats(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, patients, st.ByStatus[store.RowQueued], "one row per patient")
 }

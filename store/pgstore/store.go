@@ -719,6 +719,7 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 	}
 	rows, err := s.pool.Query(ctx, `SELECT status, reason, count(*), count(*) FILTER (WHERE opens > 0),
 		count(*) FILTER (WHERE clicks > 0), count(*) FILTER (WHERE replies > 0),
+		count(*) FILTER (WHERE machine_opens > 0), count(*) FILTER (WHERE machine_clicks > 0),
 		COALESCE(sum(segments), 0)::bigint, COALESCE(sum(cost), 0)::bigint,
 		COALESCE(min(sent_at) FILTER (WHERE sent_at <> 0), 0), COALESCE(max(sent_at), 0)
 		FROM rows WHERE blast_seq = $1 GROUP BY status, reason`, seq)
@@ -830,6 +831,8 @@ var eventSQL = map[store.EventKind]string{
 		first_click_at = CASE WHEN first_click_at = 0 OR $1 < first_click_at THEN $1 ELSE first_click_at END WHERE id = $2`,
 	store.EventReply: `UPDATE rows SET replies = replies + 1, updated_at = $1, last_reply_at = GREATEST(last_reply_at, $1)
 		WHERE id = $2`,
+	store.EventMachineOpen:  `UPDATE rows SET machine_opens = machine_opens + 1, updated_at = $1 WHERE id = $2`,
+	store.EventMachineClick: `UPDATE rows SET machine_clicks = machine_clicks + 1, updated_at = $1 WHERE id = $2`,
 }
 
 // ApplyEvent implements store.EventStore.

@@ -55,7 +55,7 @@ func TestMigrationsAreVersionedAndIdempotent(t *testing.T) {
 	s := openTemp(t, path)
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 3, v)
+	assert.Equal(t, 4, v)
 	// A second Store on the same file applies nothing and sees the data.
 	_, err = s.CreateBlast(ctx, store.Blast{ID: "b", OrgID: "o", Channel: carecast.SMS, Status: store.BlastDraft})
 	require.NoError(t, err)
@@ -142,4 +142,22 @@ func TestFileSettings(t *testing.T) {
 	require.NoError(t, db.QueryRow("PRAGMA page_size").Scan(&page))
 	assert.Equal(t, "wal", mode, "WAL mode is recorded in the file")
 	assert.Equal(t, 4096, page, "new files use 4 KiB pages")
+}
+
+// The SQL stores keep machine counters (store.EventMachineOpen/Click).
+func TestMachineCountersKept(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t, filepath.Join(t.TempDir(), "m.db"))
+	_, err := s.CreateBlast(ctx, store.Blast{ID: "b", OrgID: "o", Channel: carecast.Email, Status: store.BlastSending})
+	require.NoError(t, err)
+	_, err = s.InsertRows(ctx, "o", "b", []store.NewRow{{PatientID: "p", Status: store.RowQueued}}, time.Unix(1, 0))
+	require.NoError(t, err)
+	rows, err := s.ListRows(ctx, store.ListRowsParams{OrgID: "o", BlastID: "b", Limit: 1})
+	require.NoError(t, err)
+	ok, err := s.ApplyEvent(ctx, store.EventParams{EventID: "m", OrgID: "o", RowID: rows[0].ID, Kind: store.EventMachineClick, At: time.Unix(2, 0)})
+	require.NoError(t, err)
+	assert.True(t, ok)
+	r, err := s.Row(ctx, "o", rows[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.MachineClicks)
 }

@@ -458,9 +458,9 @@ func (s *Store) ClaimRows(ctx context.Context, p store.ClaimParams) ([]store.Row
 const claimReturning = `id, patient_id, address, attempts, next_attempt_at, created_at,
 	CASE WHEN reason = '' AND error_code = '' AND provider_message_id IS NULL AND segments = 0 AND cost = 0
 		AND sent_at = 0 AND delivered_at = 0 AND failed_at = 0 AND opens = 0 AND clicks = 0 AND replies = 0
-		AND first_open_at = 0 AND first_click_at = 0 AND last_reply_at = 0 THEN NULL
+		AND first_open_at = 0 AND first_click_at = 0 AND last_reply_at = 0 AND machine_opens = 0 AND machine_clicks = 0 THEN NULL
 	ELSE json_array(reason, error_code, COALESCE(provider_message_id, ''), segments, cost, sent_at, delivered_at,
-		failed_at, opens, clicks, replies, first_open_at, first_click_at, last_reply_at) END`
+		failed_at, opens, clicks, replies, first_open_at, first_click_at, last_reply_at, machine_opens, machine_clicks) END`
 
 // coldColumns is the JSON array of claimReturning.
 type coldColumns struct {
@@ -469,11 +469,12 @@ type coldColumns struct {
 	Cost, Sent, Delivered, Failed    int64
 	Opens, Clicks, Replies           int
 	FirstOpen, FirstClick, LastReply int64
+	MachineOpens, MachineClicks      int
 }
 
 func (c *coldColumns) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &[]any{&c.Reason, &c.ErrorCode, &c.PMID, &c.Segments, &c.Cost, &c.Sent, &c.Delivered,
-		&c.Failed, &c.Opens, &c.Clicks, &c.Replies, &c.FirstOpen, &c.FirstClick, &c.LastReply})
+		&c.Failed, &c.Opens, &c.Clicks, &c.Replies, &c.FirstOpen, &c.FirstClick, &c.LastReply, &c.MachineOpens, &c.MachineClicks})
 }
 
 func scanClaimed(rows *sql.Rows) (store.Row, error) {
@@ -495,6 +496,7 @@ func scanClaimed(rows *sql.Rows) (store.Row, error) {
 		r.SentAt, r.DeliveredAt, r.FailedAt = sqlrow.Time(c.Sent), sqlrow.Time(c.Delivered), sqlrow.Time(c.Failed)
 		r.Opens, r.Clicks, r.Replies = c.Opens, c.Clicks, c.Replies
 		r.FirstOpenAt, r.FirstClickAt, r.LastReplyAt = sqlrow.Time(c.FirstOpen), sqlrow.Time(c.FirstClick), sqlrow.Time(c.LastReply)
+		r.MachineOpens, r.MachineClicks = c.MachineOpens, c.MachineClicks
 	}
 	return r, nil
 }
@@ -738,8 +740,8 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 	for i := range counts {
 		dest = append(dest, &counts[i])
 	}
-	var opened, clicked, replied, segments, cost, first, last int64
-	dest = append(dest, &opened, &clicked, &replied, &segments, &cost, &first, &last)
+	var opened, clicked, replied, mOpened, mClicked, segments, cost, first, last int64
+	dest = append(dest, &opened, &clicked, &replied, &mOpened, &mClicked, &segments, &cost, &first, &last)
 	err = s.c.r.QueryRowContext(ctx, statsSQL, seq).Scan(dest...)
 	if err != nil {
 		return store.Stats{}, wrap("stats", err)
@@ -750,6 +752,7 @@ func (s *Store) Stats(ctx context.Context, orgID, blastID string) (store.Stats, 
 		}
 	}
 	st.Opened, st.Clicked, st.Replied = int(opened), int(clicked), int(replied)
+	st.MachineOpened, st.MachineClicked = int(mOpened), int(mClicked)
 	st.Segments, st.Cost = segments, carecast.Money(cost)
 	st.FirstSentAt, st.LastSentAt = sqlrow.Time(first), sqlrow.Time(last)
 	if st.ByStatus[store.RowSkipped]+st.ByStatus[store.RowFailed] == 0 {
@@ -787,6 +790,7 @@ var statsSQL = func() string {
 		fmt.Fprintf(&b, "COALESCE(SUM(status = '%s'), 0), ", st)
 	}
 	b.WriteString(`COALESCE(SUM(opens > 0), 0), COALESCE(SUM(clicks > 0), 0), COALESCE(SUM(replies > 0), 0),
+		COALESCE(SUM(machine_opens > 0), 0), COALESCE(SUM(machine_clicks > 0), 0),
 		COALESCE(SUM(segments), 0), COALESCE(SUM(cost), 0), COALESCE(MIN(NULLIF(sent_at, 0)), 0), COALESCE(MAX(sent_at), 0)
 		FROM rows INDEXED BY rows_blast WHERE blast_seq = ?`)
 	return b.String()
@@ -877,6 +881,8 @@ var eventSQL = map[store.EventKind]string{
 		first_click_at = CASE WHEN first_click_at = 0 OR ?1 < first_click_at THEN ?1 ELSE first_click_at END WHERE id = ?4`,
 	store.EventReply: `UPDATE rows SET replies = replies + 1, updated_at = ?1,
 		last_reply_at = MAX(last_reply_at, ?1) WHERE id = ?4`,
+	store.EventMachineOpen:  `UPDATE rows SET machine_opens = machine_opens + 1, updated_at = ?1 WHERE id = ?4`,
+	store.EventMachineClick: `UPDATE rows SET machine_clicks = machine_clicks + 1, updated_at = ?1 WHERE id = ?4`,
 }
 
 // ApplyEvent implements store.EventStore.

@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		{"Engagement", testEngagement},
 		{"Analytics", testAnalytics},
 		{"ApplyEventIdempotentAndStateMachine", testApplyEvent},
+		{"MachineEventsCountApart", testMachineEvents},
 		{"MarkEvent", testMarkEvent},
 		{"Suppressions", testSuppressions},
 		{"TenantIsolation", testTenantIsolation},
@@ -1447,7 +1448,7 @@ func testReclaimHistory(t *testing.T, h *Harness) {
 	require.Len(t, c, 1)
 	record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowSent, Attempted: true, ProviderMessageID: "EM1",
 		Segments: 0, Cost: 100, At: at(time.Second)})
-	for i, k := range []store.EventKind{store.EventOpen, store.EventClick, store.EventReply} {
+	for i, k := range []store.EventKind{store.EventOpen, store.EventClick, store.EventReply, store.EventMachineOpen, store.EventMachineClick} {
 		_, err := s.ApplyEvent(ctx, store.EventParams{EventID: fmt.Sprintf("h%d", i), OrgID: orgA, RowID: c[0].ID, Kind: k, At: at(time.Minute)})
 		require.NoError(t, err)
 	}
@@ -1545,4 +1546,49 @@ func testConcurrentInsert(t *testing.T, h *Harness) {
 	st, err := s.Stats(ctx, orgA, "b-1")
 	require.NoError(t, err)
 	assert.Equal(t, patients, st.ByStatus[store.RowQueued], "one row per patient")
+}
+
+// testMachineEvents checks EventMachineOpen and EventMachineClick: they are
+// deduplicated like every event and never count as the patient's opens or
+// clicks. A store that keeps machine counters increments them (ApplyEvent
+// true); one that does not returns false and leaves them zero.
+func testMachineEvents(t *testing.T, h *Harness) {
+	ctx := ctxT(t)
+	s := h.NewStore(t)
+	mustBlast(t, s, orgA, "b-1", carecast.Email)
+	mustInsert(t, s, orgA, "b-1", queued(0, 2), T0)
+	c := claim(t, s, orgA, "b-1", "w", T0, 2)
+	record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowSent, At: T0},
+		store.Outcome{RowID: c[1].ID, Owner: "w", Status: store.RowSent, At: T0})
+	apply := func(id string, k store.EventKind) bool {
+		t.Helper()
+		ok, err := s.ApplyEvent(ctx, store.EventParams{EventID: id, OrgID: orgA, RowID: c[0].ID, Kind: k, Reason: "apple_mpp", At: at(time.Minute)})
+		require.NoError(t, err)
+		return ok
+	}
+	kept := apply("m1", store.EventMachineOpen)
+	assert.False(t, apply("m1", store.EventMachineOpen), "a machine event ID is deduplicated too")
+	assert.Equal(t, kept, apply("m2", store.EventMachineClick), "both kinds are kept, or neither")
+	r := getRow(t, s, orgA, c[0].ID)
+	assert.Zero(t, r.Opens, "machine opens are never the patient's")
+	assert.Zero(t, r.Clicks)
+	assert.True(t, r.FirstOpenAt.IsZero())
+	st, err := s.Stats(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Zero(t, st.Opened)
+	assert.Zero(t, st.Clicked)
+	e, err := s.Engagement(ctx, store.EngagementParams{OrgID: orgA, BlastID: "b-1", Start: T0, Step: time.Hour, Buckets: 1})
+	require.NoError(t, err)
+	assert.Equal(t, []int{0}, e.Opens, "not in the engagement histogram")
+	if kept {
+		assert.Equal(t, 1, r.MachineOpens)
+		assert.Equal(t, 1, r.MachineClicks)
+		assert.Equal(t, 1, st.MachineOpened)
+		assert.Equal(t, 1, st.MachineClicked)
+	} else {
+		assert.Zero(t, r.MachineOpens+r.MachineClicks+st.MachineOpened+st.MachineClicked)
+	}
+	// A real open afterwards counts normally.
+	assert.True(t, apply("o1", store.EventOpen))
+	assert.Equal(t, 1, getRow(t, s, orgA, c[0].ID).Opens)
 }

@@ -34,7 +34,7 @@ type Scanner interface{ Scan(dest ...any) error }
 const RowColumns = `r.id, b.org_id, b.id, b.channel, r.patient_id, r.status, r.reason, r.error_code, r.address, r.attempts,
 	r.next_attempt_at, r.lease_owner, r.lease_until, COALESCE(r.provider_message_id, ''), r.segments, r.cost,
 	r.created_at, r.updated_at, r.sent_at, r.delivered_at, r.failed_at, r.opens, r.clicks, r.replies,
-	r.first_open_at, r.first_click_at, r.last_reply_at`
+	r.first_open_at, r.first_click_at, r.last_reply_at, r.machine_opens, r.machine_clicks`
 
 // ScanRow reads one row selected with RowColumns.
 func ScanRow(sc Scanner) (store.Row, error) {
@@ -47,7 +47,8 @@ func ScanRow(sc Scanner) (store.Row, error) {
 	)
 	err := sc.Scan(&r.ID, &r.OrgID, &r.BlastID, &ch, &r.PatientID, &status, &r.Reason, &r.ErrorCode, &r.Address, &r.Attempts,
 		&next, &r.LeaseOwner, &lease, &r.ProviderMessageID, &r.Segments, &cost,
-		&created, &updated, &sent, &delivered, &failed, &r.Opens, &r.Clicks, &r.Replies, &fOpen, &fClick, &lRepl)
+		&created, &updated, &sent, &delivered, &failed, &r.Opens, &r.Clicks, &r.Replies, &fOpen, &fClick, &lRepl,
+		&r.MachineOpens, &r.MachineClicks)
 	if err != nil {
 		return r, err
 	}
@@ -65,18 +66,20 @@ func NewStats() store.Stats {
 
 // Group is one (status, reason) group of the Stats query.
 type Group struct {
-	Status                      string
-	Reason                      string
-	N, Opened, Clicked, Replied int64
-	Segments, Cost              int64
-	FirstSent, LastSent         int64 // Unix ns, 0 when none
+	Status                        string
+	Reason                        string
+	N, Opened, Clicked, Replied   int64
+	MachineOpened, MachineClicked int64
+	Segments, Cost                int64
+	FirstSent, LastSent           int64 // Unix ns, 0 when none
 }
 
 // Dest returns the scan destinations of g in the Stats query's column
-// order: status, reason, count, opened, clicked, replied, segments, cost,
-// first sent, last sent.
+// order: status, reason, count, opened, clicked, replied, machine opened,
+// machine clicked, segments, cost, first sent, last sent.
 func (g *Group) Dest() []any {
-	return []any{&g.Status, &g.Reason, &g.N, &g.Opened, &g.Clicked, &g.Replied, &g.Segments, &g.Cost, &g.FirstSent, &g.LastSent}
+	return []any{&g.Status, &g.Reason, &g.N, &g.Opened, &g.Clicked, &g.Replied, &g.MachineOpened, &g.MachineClicked,
+		&g.Segments, &g.Cost, &g.FirstSent, &g.LastSent}
 }
 
 // Add folds g into st.
@@ -92,6 +95,8 @@ func Add(st *store.Stats, g *Group) {
 	st.Opened += int(g.Opened)
 	st.Clicked += int(g.Clicked)
 	st.Replied += int(g.Replied)
+	st.MachineOpened += int(g.MachineOpened)
+	st.MachineClicked += int(g.MachineClicked)
 	st.Segments += g.Segments
 	st.Cost += carecast.Money(g.Cost)
 	if f := Time(g.FirstSent); !f.IsZero() && (st.FirstSentAt.IsZero() || f.Before(st.FirstSentAt)) {

@@ -57,6 +57,13 @@
 // against cohort.MemStore here and against the SQL stores in their
 // packages.
 //
+// # A benchmark
+//
+// BenchLedgerCycle measures a store's share of one message (insert,
+// claim, record sent, in batches of 500) so stores can be compared on the
+// engine's hot path; memstore, sqlitestore and pgstore each call it from a
+// BenchmarkLedgerCycle.
+//
 // # Times
 //
 // The suite uses UTC instants with whole microseconds, the precision of

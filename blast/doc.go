@@ -108,6 +108,12 @@
 // therefore never loses a row (it is queued, sent, failed or in doubt) and
 // never doubles a confirmed send.
 //
+// A ledger write interrupted by a crash is resumed by any instance sharing
+// the store (inserting rows is idempotent). While a writer is alive it
+// refreshes the blast's UpdatedAt at least every Lease/3, and other
+// instances leave its ledger alone; once the heartbeat is older than Lease,
+// the first instance to claim the blast (an optimistic update) resumes it.
+//
 // # Rate limits
 //
 // Each provider (SMS, email) has a limiter, and Config.SenderLimits adds

@@ -435,9 +435,19 @@ func TestLedgerWriteResumes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, h.Engine.Start(ctx))
-	sum := h.Run(t, org, b.ID)
+	// The blast was updated just now, as by a live writer on another
+	// instance: its ledger is not taken over before a Lease has passed.
+	started := h.Clock.Now()
+	sum := h.RunUntil(t, func() bool { return h.Clock.Now().Sub(started) >= blast.LeaseDefault/2 }, func() blast.Summary {
+		s, err := h.Engine.Summary(ctx, org, b.ID)
+		require.NoError(t, err)
+		return s
+	})
+	assert.Equal(t, 2, sum.Total, "a ledger with a live writer is not resumed")
+	sum = h.Run(t, org, b.ID)
 	assert.Equal(t, n, sum.Total)
 	assert.Equal(t, n, sum.Sent)
+	assert.GreaterOrEqual(t, h.Clock.Now().Sub(started), blast.LeaseDefault, "resumed only once the writer's heartbeat was stale")
 	requireExactlyOnce(t, h, n)
 
 	list, err := h.Engine.List(ctx, org, &blast.ListOpts{Statuses: []blast.Status{blast.StatusCompleted}})

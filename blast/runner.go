@@ -187,15 +187,36 @@ func compareStrings(a, b string) int {
 }
 
 // resumeLedger restarts an interrupted ledger write in the background.
+//
+// A ledger being written by a live writer (this instance or another one
+// sharing the store) is left alone: the writer refreshes the blast's
+// UpdatedAt at least every Lease/3 (see writeLedger), so a blast updated
+// within the last Lease has a writer. When the writer has died, the first
+// instance to claim the stale blast (an optimistic update of UpdatedAt,
+// which only one instance wins) resumes it.
 func (e *Engine) resumeLedger(ctx context.Context, sb store.Blast) {
 	e.writeMu.Lock()
 	busy := e.writing[sb.ID]
 	e.writeMu.Unlock()
-	if busy {
+	if busy || e.now().Sub(sb.UpdatedAt) < e.cfg.Lease {
 		return
 	}
 	e.background(func() {
-		if err := e.writeLedgerOnce(ctx, sb); err != nil {
+		now := e.now()
+		fresh, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+			if b.Status != store.BlastSending || b.LedgerDone || now.Sub(b.UpdatedAt) < e.cfg.Lease {
+				return errNoChange
+			}
+			b.UpdatedAt = now
+			return nil
+		})
+		if errors.Is(err, errNoChange) {
+			return
+		}
+		if err == nil {
+			err = e.writeLedgerOnce(ctx, fresh)
+		}
+		if err != nil {
 			e.log.Error("resuming ledger write", "org", sb.OrgID, "blast", sb.ID, "err", err)
 		}
 	})
@@ -261,6 +282,18 @@ func (e *Engine) rateFor(ch carecast.Channel) float64 {
 // maybeComplete marks a sending blast completed when no row is queued or
 // sending.
 func (e *Engine) maybeComplete(ctx context.Context, sb store.Blast) {
+	// A store that counts unfinished rows from its indexes answers the
+	// common "not yet" without aggregating the whole ledger.
+	if pc, ok := e.st.(store.PendingCounter); ok {
+		queued, sending, err := pc.PendingRows(ctx, sb.OrgID, sb.ID)
+		if err != nil {
+			e.log.Error("counting pending rows", "org", sb.OrgID, "blast", sb.ID, "err", err)
+			return
+		}
+		if queued > 0 || sending > 0 {
+			return
+		}
+	}
 	st, err := e.st.Stats(ctx, sb.OrgID, sb.ID)
 	if err != nil {
 		e.log.Error("reading blast stats", "org", sb.OrgID, "blast", sb.ID, "err", err)

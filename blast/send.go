@@ -141,6 +141,7 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 	now := e.now()
 	rows := make([]store.NewRow, 0, e.cfg.LedgerBatch)
 	total := 0
+	heartbeat := now
 	for pat, err := range cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, now) {
 		if err != nil {
 			return fmt.Errorf("blast: resolving audience of blast %s: %w", sb.ID, err)
@@ -154,6 +155,17 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 			total += n
 			rows = rows[:0]
 			e.notify()
+			// Tell other instances this ledger has a live writer (see
+			// resumeLedger).
+			if t := e.now(); t.Sub(heartbeat) >= e.cfg.Lease/3 {
+				heartbeat = t
+				if _, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+					b.UpdatedAt = t
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	n, err := e.insertRows(ctx, p, rows, now)

@@ -169,53 +169,42 @@ func (s *emailSlots) sentinel(k byte, i int) string {
 }
 
 // sentinelize replaces every merge token in text with a sentinel and
-// records the token's own single-token template. It reads tokens exactly
-// as ParseTemplate does: "{{{{" is a literal "{{"; a token runs from "{{"
-// to the next "}}". Unknown fields are collected into one
-// *UnknownFieldsError with offsets into text.
+// records the token's own single-token template. It reads tokens with
+// mergeScan, exactly as ParseTemplate does. Unknown fields are collected
+// into one *UnknownFieldsError with offsets into text.
 func (s *emailSlots) sentinelize(text string) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
 	var b strings.Builder
 	var unknown []FieldRef
-	i := 0
-	for {
-		j := strings.Index(text[i:], "{{")
-		if j < 0 {
-			break
-		}
-		j += i
-		if strings.HasPrefix(text[j+2:], "{{") {
-			b.WriteString(text[i : j+2])
-			i = j + 4
-			continue
-		}
-		end := strings.Index(text[j+2:], "}}")
-		if end < 0 {
-			return "", &TemplateSyntaxError{Offset: j}
-		}
-		end += j + 4
-		b.WriteString(text[i:j])
-		tok, err := ParseTemplate(text[j:end])
+	var tokErr error
+	err := mergeScan(text, func(lit string) { b.WriteString(lit) }, func(start, end int) {
+		tok, err := ParseTemplate(text[start:end])
 		var ue *UnknownFieldsError
 		switch {
 		case errors.As(err, &ue):
 			for _, f := range ue.Fields {
-				unknown = append(unknown, FieldRef{Key: f.Key, Offset: f.Offset + j})
+				unknown = append(unknown, FieldRef{Key: f.Key, Offset: f.Offset + start})
 			}
 		case err != nil:
-			return "", err
+			if tokErr == nil {
+				tokErr = err
+			}
 		default:
 			b.WriteString(s.sentinel('m', len(s.merges)))
 			s.merges = append(s.merges, tok)
 		}
-		i = end
+	})
+	if err == nil {
+		err = tokErr
+	}
+	if err != nil {
+		return "", err
 	}
 	if len(unknown) > 0 {
 		return "", &UnknownFieldsError{Fields: unknown}
 	}
-	b.WriteString(text[i:])
 	return b.String(), nil
 }
 

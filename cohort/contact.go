@@ -12,21 +12,11 @@ const DefaultRegion = "US"
 // NormalizePhone returns raw as an E.164 number ("+15551234567"), reading
 // numbers without a country code in region (an ISO 3166-1 code such as
 // "US"; empty means DefaultRegion). It reports false if raw is not a
-// valid phone number. It uses eligibility.NormalizePhone and accepts a
-// number only if its E.164 form is accepted again, so a contact the cohort
-// stores is one eligibility will consider textable at send time, and
-// normalising is idempotent.
+// valid phone number. It is eligibility.NormalizePhone, which is
+// idempotent, so a contact the cohort stores is one eligibility will
+// consider textable at send time.
 func NormalizePhone(raw, region string) (string, bool) {
-	e, ok := eligibility.NormalizePhone(raw, region)
-	if !ok {
-		return "", false
-	}
-	if e != raw {
-		if again, ok := eligibility.NormalizePhone(e, region); !ok || again != e {
-			return "", false
-		}
-	}
-	return e, true
+	return eligibility.NormalizePhone(raw, region)
 }
 
 // looksE164 reports whether s is already in E.164 form: "+", a non-zero

@@ -155,7 +155,7 @@ func (e *Engine) dispatchRound(ctx, stopCtx context.Context, work chan<- *batch,
 	for i := range orgs {
 		org := orgs[(start+i)%len(orgs)]
 		blasts := byOrg[org]
-		slices.SortFunc(blasts, func(a, b store.Blast) int { return compareStrings(a.ID, b.ID) })
+		slices.SortFunc(blasts, func(a, b store.Blast) int { return strings.Compare(a.ID, b.ID) })
 		e.rrMu.Lock()
 		pos := e.rrPos[org]
 		e.rrPos[org]++
@@ -174,16 +174,6 @@ func (e *Engine) dispatchRound(ctx, stopCtx context.Context, work chan<- *batch,
 		}
 	}
 	return total
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // resumeLedger restarts an interrupted ledger write in the background.

@@ -6,11 +6,15 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
+// maxE164Digits is the most digits an E.164 number has (ITU-T E.164 §6).
+const maxE164Digits = 15
+
 // NormalizePhone validates a phone number and returns it in E.164 form
 // ("+12125550123") with ok true, or "", false when it is empty, not a
-// number, or not a valid number by the phonenumbers metadata. Numbers
-// without a country code are read in region (ISO 3166-1 alpha-2; empty
-// means DefaultRegion). Surrounding white space is ignored.
+// number, not a valid number by the phonenumbers metadata, or longer
+// than the 15 digits E.164 allows. Numbers without a country code are
+// read in region (ISO 3166-1 alpha-2; empty means DefaultRegion).
+// Surrounding white space is ignored.
 //
 // A number already in E.164 form for country code 1 (the North American
 // Numbering Plan: "+1" and ten digits) is decided without calling
@@ -42,6 +46,12 @@ func NormalizePhone(raw, region string) (string, bool) {
 		return "", false
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// E.164 caps a number at 15 digits; phonenumbers' metadata for some
+	// regions with variable-length numbering (Germany) accepts longer
+	// ones, which no carrier routes.
+	if len(e164) > 1+maxE164Digits {
+		return "", false
+	}
 	// Normalising must be idempotent: phonenumbers accepts some short
 	// national forms ("3100000" in the US) whose E.164 form it would then
 	// reject. A result the E.164 check refuses is not a sendable number.

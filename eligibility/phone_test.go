@@ -17,7 +17,11 @@ func viaPhonenumbers(raw, region string) (string, bool) {
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return "", false
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if len(e164) > 16 { // E.164: at most 15 digits
+		return "", false
+	}
+	return e164, true
 }
 
 func TestNormalizePhone(t *testing.T) {
@@ -26,6 +30,7 @@ func TestNormalizePhone(t *testing.T) {
 		want        string // "" = invalid
 	}{
 		{"+12125550123", "US", "+12125550123"},
+		{"+49201000AAA00000", "US", ""}, // phonenumbers accepts 16 digits; E.164 allows 15
 		{"+12125550123", "", "+12125550123"},
 		{"  +12125550123  ", "US", "+12125550123"},
 		{"(212) 555-0123", "US", "+12125550123"},

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -57,7 +58,10 @@ func TestConcurrentMigrate(t *testing.T) {
 		require.NoError(t, errs[i])
 		total += applied[i]
 	}
-	assert.Equal(t, 5, total, "each migration applied once across all instances")
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	assert.Equal(t, len(files), total, "each migration applied once across all instances")
 	n, err := pgstore.Migrate(ctx, cfg)
 	require.NoError(t, err)
 	assert.Zero(t, n)

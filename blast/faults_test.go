@@ -537,3 +537,48 @@ func TestSenderLimits(t *testing.T) {
 	span := slowOnes[n-1].Sub(slowOnes[0])
 	assert.GreaterOrEqual(t, span, 13*time.Second, "30 texts at 2 a second")
 }
+
+// flakyInserts fails the InsertRows calls whose numbers (from 1) are in
+// fail, once each.
+type flakyInserts struct {
+	store.Store
+	mu    sync.Mutex
+	calls int
+	fail  map[int]bool
+}
+
+func (f *flakyInserts) InsertRows(ctx context.Context, orgID, blastID string, rows []store.NewRow, at time.Time) (int, error) {
+	f.mu.Lock()
+	f.calls++
+	bad := f.fail[f.calls]
+	f.mu.Unlock()
+	if bad {
+		return 0, fmt.Errorf("flaky store: insert %d refused", f.calls)
+	}
+	return f.Store.InsertRows(ctx, orgID, blastID, rows, at)
+}
+
+// A store error in the middle of the ledger write stops the writer (the
+// audience resolver with it) and Send reports it; the blast is sending,
+// so once the writer's heartbeat is stale the engine resumes the write:
+// every recipient gets exactly one message.
+func TestLedgerWriteFailsMidway(t *testing.T) {
+	const n = 10
+	var flaky *flakyInserts
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.LedgerBatch = 3
+		flaky = &flakyInserts{Store: c.Store, fail: map[int]bool{2: true}}
+		c.Store = flaky
+	}})
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi {{first_name}}", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.ErrorContains(t, err, "insert 2 refused")
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, n, sum.Total)
+	assert.Equal(t, n, sum.Sent)
+	requireExactlyOnce(t, h, n)
+	flaky.mu.Lock()
+	defer flaky.mu.Unlock()
+	assert.Greater(t, flaky.calls, (n+2)/3, "the failed write was resumed with more inserts")
+}

@@ -70,7 +70,7 @@ func childMain(argv []string) int {
 		return 2
 	}
 	if path := os.Getenv("CARECAST_BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
+		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid())) // one profile per child
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			defer pprof.StopCPUProfile()
 		}

@@ -558,10 +558,10 @@ func (f *flakyInserts) InsertRows(ctx context.Context, orgID, blastID string, ro
 	return f.Store.InsertRows(ctx, orgID, blastID, rows, at)
 }
 
-// A store error in the middle of the ledger write stops the writer (the
-// audience resolver with it) and Send reports it; the blast is sending,
-// so once the writer's heartbeat is stale the engine resumes the write:
-// every recipient gets exactly one message.
+// A store error in the middle of the ledger write stops the writer and
+// Send reports it; the blast is sending, so once the writer's heartbeat is
+// stale the engine resumes the write: every recipient gets exactly one
+// message.
 func TestLedgerWriteFailsMidway(t *testing.T) {
 	const n = 10
 	var flaky *flakyInserts

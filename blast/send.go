@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/eligibility"
@@ -141,32 +139,27 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 		cohorts = append(cohorts, c)
 	}
 	now := e.now()
-	// Two stages overlap: resolving and classifying the next batch (CPU
-	// in this process) and writing the previous one (a round trip to the
-	// store). Two batch buffers circulate between them, so memory stays
-	// at two batches whatever the audience.
-	g, gctx := errgroup.WithContext(ctx)
-	full := make(chan []store.NewRow, 1)
-	free := make(chan []store.NewRow, 2)
-	for range 2 {
-		free <- make([]store.NewRow, 0, e.cfg.LedgerBatch)
-	}
+	rows := make([]store.NewRow, 0, e.cfg.LedgerBatch)
 	total := 0
-	g.Go(func() error {
-		heartbeat := now
-		for rows := range full {
-			n, err := e.insertRows(gctx, p, rows, now)
+	heartbeat := now
+	for pat, err := range cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, now) {
+		if err != nil {
+			return fmt.Errorf("blast: resolving audience of blast %s: %w", sb.ID, err)
+		}
+		rows = append(rows, e.ledgerRow(p, &pat))
+		if len(rows) == cap(rows) {
+			n, err := e.insertRows(ctx, p, rows, now)
 			if err != nil {
 				return err
 			}
 			total += n
-			free <- rows[:0] // never blocks: two buffers, two slots
+			rows = rows[:0]
 			e.notify()
 			// Tell other instances this ledger has a live writer (see
 			// resumeLedger).
 			if t := e.now(); t.Sub(heartbeat) >= e.cfg.Lease/3 {
 				heartbeat = t
-				if _, err := e.updateBlast(gctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+				if _, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
 					b.UpdatedAt = t
 					return nil
 				}); err != nil {
@@ -174,44 +167,12 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 				}
 			}
 		}
-		return nil
-	})
-	g.Go(func() error {
-		defer close(full)
-		send := func(rows []store.NewRow) error {
-			select {
-			case full <- rows:
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		rows := <-free
-		for pat, err := range cohort.Resolve(gctx, e.ps, sb.OrgID, cohorts, now) {
-			if err != nil {
-				return fmt.Errorf("blast: resolving audience of blast %s: %w", sb.ID, err)
-			}
-			rows = append(rows, e.ledgerRow(p, &pat))
-			if len(rows) < cap(rows) {
-				continue
-			}
-			if err := send(rows); err != nil {
-				return err
-			}
-			select {
-			case rows = <-free:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		if len(rows) == 0 {
-			return nil
-		}
-		return send(rows)
-	})
-	if err := g.Wait(); err != nil {
+	}
+	n, err := e.insertRows(ctx, p, rows, now)
+	if err != nil {
 		return err
 	}
+	total += n
 	done, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
 		b.LedgerDone = true
 		return nil

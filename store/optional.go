@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/carecast/carecast"
 )
 
 // RateBudget is an optional interface of stores that several engine
@@ -103,4 +105,18 @@ type PendingCounter interface {
 	// many are sending. A missing blast (or one of another organization)
 	// is ErrNotFound.
 	PendingRows(ctx context.Context, orgID, blastID string) (queued, sending int, err error)
+}
+
+// SentCounter is an optional interface of stores that count recent sends
+// to one address, for per-recipient frequency caps (compliance.md TM-02:
+// Florida, Oklahoma and Maryland allow at most three marketing texts a
+// number in 24 hours). All the stores of this module implement it; the
+// engine detects it with a type assertion and, without it, cannot apply
+// the caps (it logs that once).
+type SentCounter interface {
+	// SentCount returns how many ledger rows of organization orgID's
+	// blasts on channel ch with purpose pu were sent to address (their
+	// SentAt is set) at or after since. Rows of other organizations,
+	// channels or purposes never count.
+	SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error)
 }

@@ -920,3 +920,15 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 	}
 	return out, wrap("suppressed", rows.Err())
 }
+
+var _ store.SentCounter = (*Store)(nil)
+
+// SentCount implements store.SentCounter with the (address, sent_at)
+// index.
+func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+		WHERE r.address = $1 AND r.sent_at <> 0 AND r.sent_at >= $2 AND b.org_id = $3 AND b.channel = $4 AND b.purpose = $5`,
+		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
+	return n, wrap("sent count", err)
+}

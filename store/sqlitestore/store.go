@@ -986,3 +986,15 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 	}
 	return out, nil
 }
+
+var _ store.SentCounter = (*Store)(nil)
+
+// SentCount implements store.SentCounter with the (address, sent_at)
+// index.
+func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error) {
+	var n int
+	err := s.c.r.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+		WHERE r.address = ? AND r.sent_at <> 0 AND r.sent_at >= ? AND b.org_id = ? AND b.channel = ? AND b.purpose = ?`,
+		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
+	return n, wrap("sent count", err)
+}

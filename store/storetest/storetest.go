@@ -77,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 		{"PeersShareTheLedger", testPeers},
 		{"RateBudgetSharedCeiling", testRateBudget},
 		{"PendingCounter", testPending},
+		{"SentCounter", testSentCount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -1591,4 +1592,53 @@ func testMachineEvents(t *testing.T, h *Harness) {
 	// A real open afterwards counts normally.
 	assert.True(t, apply("o1", store.EventOpen))
 	assert.Equal(t, 1, getRow(t, s, orgA, c[0].ID).Opens)
+}
+
+// testSentCount checks store.SentCounter, when implemented: only sent rows
+// of the organization's blasts with the channel and purpose count, from
+// since on.
+func testSentCount(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	sc, ok := s.(store.SentCounter)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.SentCounter")
+	}
+	ctx := ctxT(t)
+	addr := phone(1)
+	send := func(org, id string, ch carecast.Channel, pu carecast.Purpose, sent int, when time.Time) {
+		t.Helper()
+		b := sampleBlast(org, id, T0)
+		b.Channel, b.Purpose = ch, pu
+		_, err := s.CreateBlast(ctx, b)
+		require.NoError(t, err)
+		rows := make([]store.NewRow, sent+1)
+		for i := range rows {
+			rows[i] = store.NewRow{PatientID: patient(i), Status: store.RowQueued, Address: addr}
+		}
+		mustInsert(t, s, org, id, rows, T0)
+		c := claim(t, s, org, id, "w", T0, len(rows))
+		require.Len(t, c, len(rows))
+		outs := []store.Outcome{{RowID: c[0].ID, Owner: "w", Status: store.RowFailed, Reason: "permanent", At: when}}
+		for _, r := range c[1:] {
+			outs = append(outs, store.Outcome{RowID: r.ID, Owner: "w", Status: store.RowSent, Attempted: true, At: when})
+		}
+		record(t, s, outs...)
+	}
+	send(orgA, "m-1", carecast.SMS, carecast.Marketing, 2, at(time.Hour))
+	send(orgA, "m-2", carecast.SMS, carecast.Marketing, 1, at(3*time.Hour))
+	send(orgA, "t-1", carecast.SMS, carecast.Transactional, 3, at(3*time.Hour))
+	send(orgB, "m-3", carecast.SMS, carecast.Marketing, 4, at(3*time.Hour))
+	count := func(org string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) int {
+		t.Helper()
+		n, err := sc.SentCount(ctx, org, ch, pu, address, since)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 3, count(orgA, carecast.SMS, carecast.Marketing, addr, T0), "failed rows do not count")
+	assert.Equal(t, 1, count(orgA, carecast.SMS, carecast.Marketing, addr, at(2*time.Hour)), "sends before since do not count")
+	assert.Equal(t, 1, count(orgA, carecast.SMS, carecast.Marketing, addr, at(3*time.Hour)), "since is inclusive")
+	assert.Equal(t, 3, count(orgA, carecast.SMS, carecast.Transactional, addr, T0))
+	assert.Equal(t, 4, count(orgB, carecast.SMS, carecast.Marketing, addr, T0))
+	assert.Zero(t, count(orgA, carecast.Email, carecast.Marketing, addr, T0))
+	assert.Zero(t, count(orgA, carecast.SMS, carecast.Marketing, phone(2), T0))
 }

@@ -32,6 +32,7 @@ type prepared struct {
 	atts    []provider.Attachment
 	lims    []*limiter // the channel's, then the sender's if it has one
 	quiet   bool       // marketing SMS: quiet hours apply
+	capped  bool       // marketing SMS: frequency caps apply
 
 	// cancelled is set by Cancel: workers of this process stop sending
 	// the blast's claimed rows at once.
@@ -69,6 +70,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	case carecast.SMS:
 		p.lims = e.limitersFor(e.limSMS, b.From)
 		p.quiet = sb.Purpose == carecast.Marketing && !e.cfg.QuietHours.Disabled
+		p.capped = sb.Purpose == carecast.Marketing && e.sent != nil
 		switch {
 		case e.cfg.SMS == nil:
 			add(ProblemChannel, "Channel", "no SMS provider is configured")

@@ -235,6 +235,10 @@ type Config struct {
 	// in the number's area-code zone, with the state windows of
 	// StateQuietHours.
 	QuietHours QuietHours
+	// FrequencyCaps holds marketing texts to a number that already got
+	// its state's most in the rolling window. Defaults to
+	// StateFrequencyCaps over 24 hours.
+	FrequencyCaps FrequencyCaps
 	// PollInterval is how often idle workers look for due rows. Defaults
 	// to PollIntervalDefault.
 	PollInterval time.Duration

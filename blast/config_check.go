@@ -46,6 +46,12 @@ func (c Config) withDefaults() Config {
 	if c.QuietHours.Start == 0 && c.QuietHours.End == 0 {
 		c.QuietHours.Start, c.QuietHours.End = 8*time.Hour, 21*time.Hour
 	}
+	setDefault(&c.FrequencyCaps.Window, 24*time.Hour)
+	if c.FrequencyCaps.States == nil {
+		c.FrequencyCaps.States = StateFrequencyCaps()
+	} else {
+		c.FrequencyCaps.States = maps.Clone(c.FrequencyCaps.States)
+	}
 	if c.QuietHours.States == nil {
 		c.QuietHours.States = StateQuietHours()
 	} else {
@@ -105,6 +111,13 @@ func (c *Config) validate() error {
 		return bad("ReplyWindow", "must be positive")
 	case !c.QuietHours.Disabled && !(QuietWindow{Start: c.QuietHours.Start, End: c.QuietHours.End}).valid():
 		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
+	case c.FrequencyCaps.Window < 0:
+		return bad("FrequencyCaps.Window", "must be positive")
+	}
+	for state, n := range c.FrequencyCaps.States {
+		if n < 1 {
+			return bad("FrequencyCaps.States", fmt.Sprintf("the cap of %q must be at least 1, got %d", state, n))
+		}
 	}
 	if c.QuietHours.DefaultZone != "" {
 		if _, err := time.LoadLocation(c.QuietHours.DefaultZone); err != nil {

@@ -77,7 +77,8 @@
 //  1. re-check eligibility against the patient as it is now and the
 //     suppression list (a STOP or unsubscribe that arrived after the blast
 //     started wins; compliance.md J-01);
-//  2. hold marketing texts outside quiet hours (see "Quiet hours");
+//  2. hold marketing texts outside quiet hours, or beyond their state's
+//     frequency cap (see "Quiet hours" and "Frequency caps");
 //  3. render the message for the patient;
 //  4. wait on the provider's rate limiter;
 //  5. call the provider with Config.SendTimeout;
@@ -162,6 +163,21 @@
 // can be set with Start, End and DefaultZone. QuietHours.NoStateRules
 // turns the state windows off, NoAreaCode the number's check, and
 // Strictest applies the narrowest window (08:00–20:00) to every number.
+//
+// # Frequency caps
+//
+// Florida, Oklahoma and Maryland allow at most three marketing texts on
+// the same subject to a number in 24 hours (compliance.md TM-02,
+// [FrequencyCaps], [StateFrequencyCaps]). Before each marketing text to a
+// number whose area code is in a capped state, the engine counts the
+// organization's marketing texts sent to it in the rolling window
+// (store.SentCounter; every text counts, since the engine cannot tell
+// subjects apart) plus those its batch sent and has not recorded yet; at
+// the cap the row is held and checked again every [FrequencyRecheck]
+// until the window has room. Transactional texts are not solicitations and
+// are never held. [Engine.CheckFrequencyCap] answers the same question
+// for a host's own texts, with an error matching [ErrStateFrequencyCap]
+// that names the state and the counts, never the number.
 //
 // A row reached outside the windows is deferred to the earliest instant
 // all of them are open, never dropped and without counting an attempt.

@@ -43,6 +43,8 @@ type Engine struct {
 	npas               []areaZone
 	federal, strictest QuietWindow
 
+	sent store.SentCounter // FrequencyCaps; nil when not applied
+
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
@@ -101,6 +103,7 @@ func New(cfg *Config) (*Engine, error) {
 		rrPos:    make(map[string]int),
 	}
 	e.initQuiet()
+	e.initFrequencyCaps()
 	e.limSender = make(map[string]*limiter, len(c.SenderLimits))
 	for from, l := range c.SenderLimits {
 		e.limSender[from] = newLimiter(l.Rate, max(1, l.Burst))

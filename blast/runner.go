@@ -33,6 +33,9 @@ type worker struct {
 	changes []cohort.ContactChange
 	idBuf   []byte
 	stopCtx context.Context // ends at a graceful stop
+	// capSent counts, per number, the capped marketing texts this batch
+	// sent that are not yet recorded (the store does not count them).
+	capSent map[string]int
 
 	// callCtx bounds provider calls; consecutive fast calls share it
 	// while at least 3/4 of SendTimeout is left (see Worker.callContext).
@@ -391,6 +394,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	}
 	w.outs = w.outs[:0]
 	w.changes = w.changes[:0]
+	clear(w.capSent)
 	cancelled := false
 	lastFlush := e.now()
 	for i := range b.rows {
@@ -402,6 +406,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		if len(w.outs) >= 512 || len(w.outs) > 0 && now.Sub(lastFlush) >= time.Second {
 			e.record(w.outs, p)
 			w.outs = w.outs[:0]
+			clear(w.capSent)
 			lastFlush = now
 			e.notifyWaiters()
 		}
@@ -452,6 +457,17 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	if p.quiet {
 		if open, ok := e.quietUntil(p, pat, d.Address, e.now()); !ok {
 			o.Status, o.NextAttemptAt, o.At = store.RowQueued, open, e.now()
+			return o
+		}
+	}
+	if p.capped {
+		if err := e.checkFrequencyCap(ctx, p.orgID, carecast.Marketing, d.Address, w.capSent[d.Address]); err != nil {
+			// Held, not dropped: checked again later. A store error
+			// holds the text too (never send what may exceed the cap).
+			if !errors.Is(err, ErrStateFrequencyCap) {
+				e.log.Error("checking the frequency cap", "org", p.orgID, "blast", p.id, "err", err)
+			}
+			o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now().Add(FrequencyRecheck), e.now()
 			return o
 		}
 	}
@@ -508,6 +524,12 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	if err == nil {
 		o.Status, o.Attempted, o.ProviderMessageID, o.Cost = store.RowSent, true, res.ProviderMessageID, cost
 		o.Segments = segments
+		if p.capped {
+			if w.capSent == nil {
+				w.capSent = make(map[string]int)
+			}
+			w.capSent[d.Address]++
+		}
 		if res.Segments > 0 && p.ch == carecast.SMS && len(p.media) == 0 {
 			o.Segments, o.Cost = res.Segments, e.cfg.Pricing.SMSCostOf(res.Segments, false)
 		}

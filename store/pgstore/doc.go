@@ -74,7 +74,8 @@
 //
 // # Beyond store.Store
 //
-// The Store also implements store.RateBudget, store.PendingCounter and
+// The Store also implements store.RateBudget, store.PendingCounter,
+// store.SentCounter (from the (address, sent_at) index) and
 // cohort.Store (saved cohorts in a jsonb column, time-ordered UUIDv7 IDs).
 //
 // # Representation

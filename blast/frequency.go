@@ -1,0 +1,136 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/store"
+)
+
+// FrequencyCaps limits how many marketing texts one number gets in a
+// rolling window (compliance.md TM-02). Florida (FTSA), Oklahoma (OTSA)
+// and Maryland (Stop the Spam Calls Act) allow at most three solicitations
+// "on the same subject" to a number in 24 hours, and Florida and Oklahoma
+// presume that a number with an in-state area code is a resident's. The
+// engine cannot tell one subject from another, so every marketing text
+// the organization sent to the number counts: stricter than the statutes,
+// never looser. The count is of recorded sends plus the texts the
+// checking worker's batch sent and has not recorded yet; batches in
+// flight on other workers at the same moment are not seen (a race that
+// needs one number in two batches within about a second).
+//
+// A marketing text that would exceed its number's cap is not sent: its
+// row is deferred and checked again every FrequencyRecheck until the
+// window has room (like quiet hours, it is never dropped; Cancel ends the
+// wait). Transactional texts (appointment reminders) are not
+// solicitations and are never held. The caps need a store that
+// implements store.SentCounter (every store of this module does); with
+// another store they are not applied and New logs so.
+type FrequencyCaps struct {
+	// Disabled turns the caps off.
+	Disabled bool
+	// States maps a region code of the area-code table ("FL", …) to the
+	// most marketing texts a number of that region may get in Window.
+	// nil means StateFrequencyCaps() (FL, OK and MD: 3); an empty
+	// non-nil map means none.
+	States map[string]int
+	// Window is the rolling window. Defaults to 24 hours.
+	Window time.Duration
+}
+
+// FrequencyRecheck is how long a row held by a frequency cap waits before
+// the engine checks its number again.
+const FrequencyRecheck = time.Hour
+
+// StateFrequencyCaps returns the built-in caps: three marketing texts per
+// number in 24 hours for Florida, Oklahoma and Maryland area codes.
+func StateFrequencyCaps() map[string]int {
+	return map[string]int{"FL": 3, "MD": 3, "OK": 3}
+}
+
+// ErrStateFrequencyCap is the class of every *FrequencyCapError.
+var ErrStateFrequencyCap = errors.New("blast: state frequency cap")
+
+// FrequencyCapError says that one more marketing text to a number would
+// exceed its state's cap. It names the state and the counts, never the
+// number.
+type FrequencyCapError struct {
+	// State is the region code of the number's area code ("FL").
+	State string
+	// Cap is the state's limit and Sent the marketing texts the number
+	// got in the last Window.
+	Cap, Sent int
+	Window    time.Duration
+}
+
+func (e *FrequencyCapError) Error() string {
+	return fmt.Sprintf("blast: state frequency cap: %s allows %d marketing texts per number in %s; %d sent", e.State, e.Cap, e.Window, e.Sent)
+}
+
+// Unwrap returns ErrStateFrequencyCap.
+func (e *FrequencyCapError) Unwrap() error { return ErrStateFrequencyCap }
+
+// CheckFrequencyCap reports whether one more text of purpose pu from
+// organization orgID may go to the number addr (E.164) now, under
+// Config.FrequencyCaps. It returns nil when it may, a *FrequencyCapError
+// (matching ErrStateFrequencyCap) when it may not, or the store's error.
+// A transactional text is always allowed; when the cap would have held a
+// marketing text, that is logged (organization and state, not the
+// number). The engine applies the same check before each marketing text;
+// hosts that send texts of their own can call it first.
+func (e *Engine) CheckFrequencyCap(ctx context.Context, orgID string, pu carecast.Purpose, addr string) error {
+	return e.checkFrequencyCap(ctx, orgID, pu, addr, 0)
+}
+
+// checkFrequencyCap is CheckFrequencyCap with unrecorded more texts the
+// caller sent to addr.
+func (e *Engine) checkFrequencyCap(ctx context.Context, orgID string, pu carecast.Purpose, addr string, unrecorded int) error {
+	state, limit := e.frequencyCap(addr)
+	if limit == 0 || e.sent == nil {
+		return nil
+	}
+	window := e.cfg.FrequencyCaps.Window
+	n, err := e.sent.SentCount(ctx, orgID, carecast.SMS, carecast.Marketing, addr, e.now().Add(-window))
+	if err != nil {
+		return fmt.Errorf("blast: checking the frequency cap: %w", err)
+	}
+	n += unrecorded
+	if n < limit {
+		return nil
+	}
+	if pu != carecast.Marketing {
+		e.log.Info("frequency cap not applied to a transactional text", "org", orgID, "state", state, "sent", n, "cap", limit)
+		return nil
+	}
+	return &FrequencyCapError{State: state, Cap: limit, Sent: n, Window: window}
+}
+
+// frequencyCap returns the region of addr's area code and its cap (0: no
+// cap applies).
+func (e *Engine) frequencyCap(addr string) (string, int) {
+	if e.cfg.FrequencyCaps.Disabled {
+		return "", 0
+	}
+	npa, ok := nanpAreaCode(addr)
+	if !ok {
+		return "", 0
+	}
+	region := e.npas[npa].region
+	return region, e.cfg.FrequencyCaps.States[region]
+}
+
+// initFrequencyCaps finds the store's SentCounter.
+func (e *Engine) initFrequencyCaps() {
+	if e.cfg.FrequencyCaps.Disabled || len(e.cfg.FrequencyCaps.States) == 0 {
+		return
+	}
+	sc, ok := e.st.(store.SentCounter)
+	if !ok {
+		e.log.Warn("the store does not implement store.SentCounter: state frequency caps (compliance.md TM-02) are not applied")
+		return
+	}
+	e.sent = sc
+}

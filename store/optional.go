@@ -120,3 +120,39 @@ type SentCounter interface {
 	// channels or purposes never count.
 	SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error)
 }
+
+// DomainHealth is an optional interface of stores that keep daily counts
+// of delivered emails and complaints per sending domain, for the
+// complaint-rate guardrail (compliance.md EM-08: Gmail's 0.1% warning and
+// 0.3% limit). All the stores of this module implement it; without it the
+// engine cannot apply the guardrail (it logs that once).
+type DomainHealth interface {
+	// AddDomainCounts adds delivered and complaints to the counts of
+	// organization orgID's sending domain on the UTC day of at.
+	AddDomainCounts(ctx context.Context, orgID, domain string, at time.Time, delivered, complaints int) error
+	// DomainDays returns the domain's counts for the UTC days from the
+	// day of from through the day of to, oldest first; days without
+	// counts are omitted.
+	DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]DomainDay, error)
+}
+
+// DomainDay is one UTC day of a sending domain's counts.
+type DomainDay struct {
+	// Day is the day's midnight, UTC.
+	Day                   time.Time
+	Delivered, Complaints int
+}
+
+// UnixDay is the number of the UTC day of t (days since 1970-01-01),
+// the key stores use for DomainDay.
+func UnixDay(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// DayStart is the midnight (UTC) of day number d.
+func DayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/carecast/carecast/store"
 )
 
@@ -128,4 +130,23 @@ func FuzzRateSlots(f *testing.F) {
 			t.Fatalf("busiest one-second window holds %d slots, ceiling %d (rate %v burst %d)", got, limit, rate, burst)
 		}
 	})
+}
+
+func TestUnixDay(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Unix(0, 0), 0},
+		{time.Unix(86399, 0), 0},
+		{time.Unix(86400, 0), 1},
+		{time.Unix(-1, 0), -1},
+		{time.Unix(-86400, 0), -1},
+		{time.Unix(-86401, 0), -2},
+		{time.Date(2026, 3, 10, 23, 59, 59, 0, time.UTC), 20522},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, store.UnixDay(tt.t), "%s", tt.t)
+		assert.True(t, store.DayStart(tt.want).Equal(time.Unix(tt.want*86400, 0)))
+	}
 }

@@ -28,6 +28,7 @@ type Store struct {
 	unindexed []int64
 	events    map[string]struct{}
 	supp      map[addrKey]store.Suppression
+	domains   map[domainKey]*store.DomainDay // DomainHealth
 
 	rateMu sync.Mutex           // guards tats (see ratebudget.go)
 	tats   map[string]time.Time // RateBudget: theoretical arrival time per key
@@ -960,4 +961,48 @@ func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel
 		}
 	}
 	return n, nil
+}
+
+var _ store.DomainHealth = (*Store)(nil)
+
+type domainKey struct {
+	org, domain string
+	day         int64
+}
+
+// AddDomainCounts implements store.DomainHealth.
+func (s *Store) AddDomainCounts(ctx context.Context, orgID, domain string, at time.Time, delivered, complaints int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.domains == nil {
+		s.domains = make(map[domainKey]*store.DomainDay)
+	}
+	k := domainKey{orgID, domain, store.UnixDay(at)}
+	d := s.domains[k]
+	if d == nil {
+		d = &store.DomainDay{Day: store.DayStart(k.day)}
+		s.domains[k] = d
+	}
+	d.Delivered += delivered
+	d.Complaints += complaints
+	return nil
+}
+
+// DomainDays implements store.DomainHealth.
+func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]store.DomainDay, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []store.DomainDay{}
+	for day := store.UnixDay(from); day <= store.UnixDay(to); day++ {
+		if d := s.domains[domainKey{orgID, domain, day}]; d != nil {
+			out = append(out, *d)
+		}
+	}
+	return out, nil
 }

@@ -932,3 +932,33 @@ func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel
 		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
 	return n, wrap("sent count", err)
 }
+
+var _ store.DomainHealth = (*Store)(nil)
+
+// AddDomainCounts implements store.DomainHealth.
+func (s *Store) AddDomainCounts(ctx context.Context, orgID, domain string, at time.Time, delivered, complaints int) error {
+	_, err := s.execCount(ctx, "add domain counts", `INSERT INTO domain_days (org_id, domain, day, delivered, complaints) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (org_id, domain, day) DO UPDATE SET delivered = domain_days.delivered + excluded.delivered,
+			complaints = domain_days.complaints + excluded.complaints`,
+		orgID, domain, store.UnixDay(at), delivered, complaints)
+	return err
+}
+
+// DomainDays implements store.DomainHealth.
+func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]store.DomainDay, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, delivered, complaints FROM domain_days
+		WHERE org_id = $1 AND domain = $2 AND day >= $3 AND day <= $4 ORDER BY day`, orgID, domain, store.UnixDay(from), store.UnixDay(to))
+	if err != nil {
+		return nil, wrap("domain days", err)
+	}
+	defer rows.Close()
+	out := []store.DomainDay{}
+	for rows.Next() {
+		var day, delivered, complaints int64
+		if err := rows.Scan(&day, &delivered, &complaints); err != nil {
+			return nil, wrap("domain days", err)
+		}
+		out = append(out, store.DomainDay{Day: store.DayStart(day), Delivered: int(delivered), Complaints: int(complaints)})
+	}
+	return out, wrap("domain days", rows.Err())
+}

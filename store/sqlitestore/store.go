@@ -998,3 +998,34 @@ func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel
 		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
 	return n, wrap("sent count", err)
 }
+
+var _ store.DomainHealth = (*Store)(nil)
+
+// AddDomainCounts implements store.DomainHealth.
+func (s *Store) AddDomainCounts(ctx context.Context, orgID, domain string, at time.Time, delivered, complaints int) error {
+	_, err := s.execCount(ctx, "add domain counts", `INSERT INTO domain_days (org_id, domain, day, delivered, complaints) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (org_id, domain, day) DO UPDATE SET delivered = delivered + excluded.delivered, complaints = complaints + excluded.complaints`,
+		orgID, domain, store.UnixDay(at), delivered, complaints)
+	return err
+}
+
+// DomainDays implements store.DomainHealth.
+func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]store.DomainDay, error) {
+	rows, err := s.c.r.QueryContext(ctx, `SELECT day, delivered, complaints FROM domain_days
+		WHERE org_id = ? AND domain = ? AND day >= ? AND day <= ? ORDER BY day`, orgID, domain, store.UnixDay(from), store.UnixDay(to))
+	if err != nil {
+		return nil, wrap("domain days", err)
+	}
+	defer rows.Close()
+	out := []store.DomainDay{}
+	for rows.Next() {
+		var day int64
+		var d store.DomainDay
+		if err := rows.Scan(&day, &d.Delivered, &d.Complaints); err != nil {
+			return nil, wrap("domain days", err)
+		}
+		d.Day = store.DayStart(day)
+		out = append(out, d)
+	}
+	return out, wrap("domain days", rows.Err())
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, h Harness) {
 		{"RateBudgetSharedCeiling", testRateBudget},
 		{"PendingCounter", testPending},
 		{"SentCounter", testSentCount},
+		{"DomainHealth", testDomainHealth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -1641,4 +1642,47 @@ func testSentCount(t *testing.T, h *Harness) {
 	assert.Equal(t, 4, count(orgB, carecast.SMS, carecast.Marketing, addr, T0))
 	assert.Zero(t, count(orgA, carecast.Email, carecast.Marketing, addr, T0))
 	assert.Zero(t, count(orgA, carecast.SMS, carecast.Marketing, phone(2), T0))
+}
+
+// testDomainHealth checks store.DomainHealth, when implemented: counts
+// add up per organization, domain and UTC day, and DomainDays returns the
+// days in range, oldest first.
+func testDomainHealth(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	dh, ok := s.(store.DomainHealth)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.DomainHealth")
+	}
+	ctx := ctxT(t)
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	add := func(org, domain string, at time.Time, delivered, complaints int) {
+		t.Helper()
+		require.NoError(t, dh.AddDomainCounts(ctx, org, domain, at, delivered, complaints))
+	}
+	add(orgA, "mail.clinic.example", day.Add(time.Hour), 100, 0)
+	add(orgA, "mail.clinic.example", day.Add(23*time.Hour+59*time.Minute), 50, 2)
+	add(orgA, "mail.clinic.example", day.Add(24*time.Hour), 10, 1) // the next day
+	// Midnight in New York is still the previous UTC day.
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	add(orgA, "mail.clinic.example", time.Date(2026, 3, 9, 23, 0, 0, 0, ny), 7, 0) // 03:00 UTC on 10 March
+	add(orgA, "other.example", day, 1000, 0)
+	add(orgB, "mail.clinic.example", day, 1000, 9)
+
+	got, err := dh.DomainDays(ctx, orgA, "mail.clinic.example", day.Add(-48*time.Hour), day.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.True(t, got[0].Day.Equal(day), "day %s", got[0].Day)
+	assert.Equal(t, 157, got[0].Delivered)
+	assert.Equal(t, 2, got[0].Complaints)
+	assert.True(t, got[1].Day.Equal(day.Add(24*time.Hour)))
+	assert.Equal(t, store.DomainDay{Day: got[1].Day, Delivered: 10, Complaints: 1}, got[1])
+
+	only, err := dh.DomainDays(ctx, orgA, "mail.clinic.example", day.Add(24*time.Hour), day.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, only, 1, "from and to are inclusive days")
+	assert.Equal(t, 10, only[0].Delivered)
+	none, err := dh.DomainDays(ctx, orgA, "unknown.example", day, day)
+	require.NoError(t, err)
+	assert.Empty(t, none)
 }

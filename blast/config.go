@@ -239,6 +239,10 @@ type Config struct {
 	// its state's most in the rolling window. Defaults to
 	// StateFrequencyCaps over 24 hours.
 	FrequencyCaps FrequencyCaps
+	// ComplaintGuard pauses marketing email from a sending domain whose
+	// complaint rate reached Gmail's limit. Defaults to a 0.1% warning,
+	// a 0.3% block and 7 days to recover.
+	ComplaintGuard ComplaintGuard
 	// PollInterval is how often idle workers look for due rows. Defaults
 	// to PollIntervalDefault.
 	PollInterval time.Duration

@@ -47,6 +47,9 @@ func (c Config) withDefaults() Config {
 		c.QuietHours.Start, c.QuietHours.End = 8*time.Hour, 21*time.Hour
 	}
 	setDefault(&c.FrequencyCaps.Window, 24*time.Hour)
+	setDefault(&c.ComplaintGuard.WarnRate, 0.001)
+	setDefault(&c.ComplaintGuard.BlockRate, 0.003)
+	setDefault(&c.ComplaintGuard.RecoveryDays, 7)
 	if c.FrequencyCaps.States == nil {
 		c.FrequencyCaps.States = StateFrequencyCaps()
 	} else {
@@ -113,6 +116,10 @@ func (c *Config) validate() error {
 		return bad("QuietHours", "need 0 ≤ Start < End ≤ 24h")
 	case c.FrequencyCaps.Window < 0:
 		return bad("FrequencyCaps.Window", "must be positive")
+	case !(c.ComplaintGuard.WarnRate > 0 && c.ComplaintGuard.WarnRate <= c.ComplaintGuard.BlockRate && c.ComplaintGuard.BlockRate < 1):
+		return bad("ComplaintGuard", "need 0 < WarnRate ≤ BlockRate < 1")
+	case c.ComplaintGuard.RecoveryDays < 1:
+		return bad("ComplaintGuard.RecoveryDays", "must be at least 1")
 	}
 	for state, n := range c.FrequencyCaps.States {
 		if n < 1 {

@@ -179,6 +179,17 @@
 // for a host's own texts, with an error matching [ErrStateFrequencyCap]
 // that names the state and the counts, never the number.
 //
+// # Complaint-rate guardrail
+//
+// Provider events feed daily counts of delivered emails and complaints per
+// sending domain (store.DomainHealth). A day at 0.1% complaints is logged
+// as a warning; while any of the last 8 days (today included) reached
+// 0.3%, Send refuses marketing email blasts from that domain with an error
+// matching [ErrComplaintRateGate], so sending resumes after 7 consecutive
+// days below the limit (compliance.md EM-08, Gmail's rule;
+// [ComplaintGuard]). Transactional email is never refused.
+// [Engine.ComplaintHealth] reports a domain's record.
+//
 // A row reached outside the windows is deferred to the earliest instant
 // all of them are open, never dropped and without counting an attempt.
 // Local times come from the tz database through time.LoadLocation, so

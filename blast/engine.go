@@ -45,6 +45,9 @@ type Engine struct {
 
 	sent store.SentCounter // FrequencyCaps; nil when not applied
 
+	domainCounts bool        // the store implements store.DomainHealth
+	domains      domainCache // blast ID → sending domain, for event counts
+
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
@@ -104,6 +107,7 @@ func New(cfg *Config) (*Engine, error) {
 	}
 	e.initQuiet()
 	e.initFrequencyCaps()
+	e.initComplaintGuard()
 	e.limSender = make(map[string]*limiter, len(c.SenderLimits))
 	for from, l := range c.SenderLimits {
 		e.limSender[from] = newLimiter(l.Rate, max(1, l.Burst))

@@ -144,7 +144,11 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 	if change != "" {
 		e.contactChange(ctx, r.OrgID, r.PatientID, change, ev.At, "event "+string(ev.Kind)+" "+ev.Code)
 	}
-	return e.applyRowEvent(ctx, p)
+	res, err := e.applyRowEvent(ctx, p)
+	if err == nil && res == EventApplied && p.Kind == store.EventDelivered {
+		e.countDomain(ctx, &r, ev.At, 1, 0)
+	}
+	return res, err
 }
 
 // applyRowEvent applies p and notifies waiters.
@@ -179,6 +183,7 @@ func (e *Engine) handleComplaint(ctx context.Context, ev provider.Event, r store
 	if !first {
 		return EventDuplicate, nil
 	}
+	e.countDomain(ctx, &r, ev.At, 0, 1)
 	e.notify()
 	return EventApplied, nil
 }

@@ -41,7 +41,9 @@ func (e *Engine) Validate(ctx context.Context, orgID, blastID string) error {
 //
 // Send returns the blast as it stands when the ledger is written (status
 // sending), or scheduled. Errors: a *ValidationError (errors.Is
-// ErrInvalid) listing every problem; ErrAlreadySent when the blast is not
+// ErrInvalid) listing every problem; a *ComplaintRateError (errors.Is
+// ErrComplaintRateGate) for a marketing email blast whose sending domain
+// is paused (see ComplaintGuard); ErrAlreadySent when the blast is not
 // a draft (each blast is sent once: Duplicate it to send again);
 // ErrNotFound.
 func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts) (Blast, error) {
@@ -52,7 +54,11 @@ func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts
 	if sb.Status != store.BlastDraft {
 		return Blast{}, statusErr(&sb)
 	}
-	if _, err := e.compile(ctx, &sb, true); err != nil {
+	p, err := e.compile(ctx, &sb, true)
+	if err != nil {
+		return Blast{}, err
+	}
+	if err := e.complaintGate(ctx, p); err != nil {
 		return Blast{}, err
 	}
 	now := e.now()

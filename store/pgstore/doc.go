@@ -75,7 +75,8 @@
 // # Beyond store.Store
 //
 // The Store also implements store.RateBudget, store.PendingCounter,
-// store.SentCounter (from the (address, sent_at) index) and
+// store.SentCounter (from the (address, sent_at) index),
+// store.DomainHealth (the domain_days table) and
 // cohort.Store (saved cohorts in a jsonb column, time-ordered UUIDv7 IDs).
 //
 // # Representation

@@ -71,9 +71,10 @@
 // The Store also implements store.RateBudget (a send budget shared by
 // every process using the file), store.PendingCounter (a blast's queued
 // and sending rows counted from the partial indexes), store.SentCounter
-// (recent sends to an address, for frequency caps) and cohort.Store
-// (saved cohorts as JSON, with time-ordered UUIDv7 IDs), so one file holds
-// everything the engine persists.
+// (recent sends to an address, for frequency caps), store.DomainHealth
+// (daily delivered and complaint counts per sending domain) and
+// cohort.Store (saved cohorts as JSON, with time-ordered UUIDv7 IDs), so
+// one file holds everything the engine persists.
 //
 // # Indexes
 //

@@ -124,19 +124,9 @@ func TestComplaintGuardConfig(t *testing.T) {
 		_, sum := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
 		assert.Equal(t, 1, sum.Sent)
 	})
-	for name, mod := range map[string]func(*blast.Config){
+	requireConfigErrors(t, "ComplaintGuard", map[string]func(*blast.Config){
 		"warn above block": func(c *blast.Config) { c.ComplaintGuard.WarnRate, c.ComplaintGuard.BlockRate = 0.01, 0.005 },
 		"block of 100%":    func(c *blast.Config) { c.ComplaintGuard.BlockRate = 1 },
 		"negative days":    func(c *blast.Config) { c.ComplaintGuard.RecoveryDays = -1 },
-	} {
-		t.Run(name, func(t *testing.T) {
-			h := blasttest.NewEngine(t, &blasttest.Options{NoStart: true})
-			cfg := blast.Config{Store: h.Store, Patients: h.Patients, Cohorts: h.Cohorts, Organizations: h.Orgs, Email: h.Email}
-			mod(&cfg)
-			_, err := blast.New(&cfg)
-			var ce *blast.ConfigError
-			require.ErrorAs(t, err, &ce)
-			assert.Contains(t, ce.Field, "ComplaintGuard")
-		})
-	}
+	})
 }

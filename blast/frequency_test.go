@@ -139,18 +139,25 @@ func TestFrequencyCapConfig(t *testing.T) {
 		h.Clock.Advance(time.Hour + time.Second)
 		assert.NoError(t, h.Engine.CheckFrequencyCap(ctx, org, carecast.Marketing, flPhone))
 	})
-	for name, mod := range map[string]func(*blast.Config){
+	requireConfigErrors(t, "FrequencyCaps", map[string]func(*blast.Config){
 		"zero cap":        func(c *blast.Config) { c.FrequencyCaps.States = map[string]int{"FL": 0} },
 		"negative window": func(c *blast.Config) { c.FrequencyCaps.Window = -time.Hour },
-	} {
+	})
+}
+
+// requireConfigErrors checks that each change of an otherwise valid
+// Config makes New fail with a *ConfigError whose field contains field.
+func requireConfigErrors(t *testing.T, field string, cases map[string]func(*blast.Config)) {
+	t.Helper()
+	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
 			h := blasttest.NewEngine(t, &blasttest.Options{NoStart: true})
-			cfg := blast.Config{Store: h.Store, Patients: h.Patients, Cohorts: h.Cohorts, Organizations: h.Orgs, SMS: h.SMS}
+			cfg := blast.Config{Store: h.Store, Patients: h.Patients, Cohorts: h.Cohorts, Organizations: h.Orgs, SMS: h.SMS, Email: h.Email}
 			mod(&cfg)
 			_, err := blast.New(&cfg)
 			var ce *blast.ConfigError
 			require.ErrorAs(t, err, &ce)
-			assert.Contains(t, ce.Field, "FrequencyCaps")
+			assert.Contains(t, ce.Field, field)
 		})
 	}
 }

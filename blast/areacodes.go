@@ -192,7 +192,8 @@ func nanpAreaCode(phone string) (int, bool) {
 	return n, true
 }
 
-// areaZone is an area code's region and loaded zone.
+// areaZone is an area code's region and loaded zone (nil when the zone
+// does not load).
 type areaZone struct {
 	region string
 	loc    *time.Location
@@ -204,10 +205,10 @@ type areaZone struct {
 func areaCodeTable(load func(string) *time.Location) []areaZone {
 	t := make([]areaZone, 1000)
 	for _, d := range areaCodeData {
+		// A zone that does not load leaves loc nil (quiet hours then
+		// skip the number's window) but keeps the region (frequency caps
+		// still apply).
 		loc := load(d.zone)
-		if loc == nil {
-			continue
-		}
 		for f := range strings.FieldsSeq(d.npas) {
 			n, err := strconv.Atoi(f)
 			if err != nil || n < 200 || n > 999 {

@@ -103,6 +103,7 @@
 //	404 not_found                               missing, or another organization's
 //	405 method_not_allowed
 //	409 already_sent, not_sent, cancelled, not_cancellable   wrong state
+//	409 complaint_rate_gate                     marketing email paused (blast.ComplaintGuard)
 //	413 too_large                               body over Config.MaxBodyBytes
 //	422 validation                              problems: [{code, field, message, fields}]
 //	502 test_failed                             the provider refused a test send

@@ -66,6 +66,9 @@ func statusOf(err error) (int, *apiError) {
 		return http.StatusUnprocessableEntity, &apiError{Code: "validation", Message: "the blast cannot be sent", Problems: ps}
 	case errors.Is(err, blast.ErrNotFound):
 		return http.StatusNotFound, &apiError{Code: "not_found", Message: "not found"}
+	case errors.Is(err, blast.ErrComplaintRateGate):
+		return http.StatusConflict, &apiError{Code: "complaint_rate_gate",
+			Message: "marketing email from this sending domain is paused: its complaint rate reached the limit (transactional email still goes)"}
 	case errors.Is(err, blast.ErrAlreadySent):
 		return http.StatusConflict, &apiError{Code: "already_sent", Message: "the blast was already sent or scheduled; duplicate it to send again"}
 	case errors.Is(err, blast.ErrNotSent):

@@ -445,9 +445,17 @@ func TestConflicts(t *testing.T) {
 	st, _ = e.do(t, org, "POST", "/blasts/"+cancelled.ID+"/cancel", "", nil)
 	require.Equal(t, http.StatusOK, st)
 
+	// A sending domain at Gmail's complaint limit (blast.ComplaintGuard).
+	require.NoError(t, e.h.Store.AddDomainCounts(t.Context(), org, "clinic.example", e.h.Clock.Now(), 1000, 10))
+	var paused blasthttp.Blast
+	st, raw := e.do(t, org, "POST", "/blasts", fmt.Sprintf(`{"cohort_ids":[%q],"channel":"email","purpose":"marketing",
+		"from":"clinic@clinic.example","email":{"subject":"News","format":"markdown","body":"Hello"}}`, e.cohort.ID), &paused)
+	require.Equal(t, http.StatusCreated, st, raw)
+
 	tests := []struct {
 		method, path, body, code string
 	}{
+		{"POST", "/blasts/" + paused.ID + "/send", ``, "complaint_rate_gate"},
 		{"PUT", "/blasts/" + sent.ID, `{"channel":"sms"}`, "already_sent"},
 		{"POST", "/blasts/" + sent.ID + "/send", ``, "already_sent"},
 		{"POST", "/blasts/" + sent.ID + "/cancel", ``, "not_cancellable"},

@@ -156,3 +156,51 @@ func UnixDay(t time.Time) int64 {
 
 // DayStart is the midnight (UTC) of day number d.
 func DayStart(d int64) time.Time { return time.Unix(d*86400, 0).UTC() }
+
+// AuditLog is an optional interface of stores that keep an append-only
+// audit trail (compliance.md HI-09, 45 CFR 164.312(b)): who created, sent,
+// scheduled or cancelled each blast, consent changes with their source,
+// and provider-driven state changes. It has no method that changes or
+// removes an entry, and the SQL stores also refuse UPDATE and DELETE on
+// the table with triggers. Per-recipient inclusion and exclusion with the
+// reason is the ledger itself (rows are never deleted, statuses only move
+// forward). Retention is the host's: HIPAA documentation is kept six years
+// (45 CFR 164.316(b)(2)).
+type AuditLog interface {
+	// AppendAudit records the entries in order; the store assigns
+	// their Seq.
+	AppendAudit(ctx context.Context, entries []AuditEntry) error
+	// AuditEntries returns organization q.OrgID's entries (of blast
+	// q.BlastID when set) with Seq > q.AfterSeq, in Seq order, at most
+	// q.Limit (> 0).
+	AuditEntries(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// AuditEntry is one audited action. Its fields hold identifiers, codes
+// and counts, never message bodies, names, phone numbers or emails.
+type AuditEntry struct {
+	// Seq orders the entries; the store assigns it.
+	Seq int64
+	// OrgID is the organization; At when the action happened.
+	OrgID string
+	At    time.Time
+	// Actor is the staff user's opaque ID, "system" or "provider".
+	Actor string
+	// Action names what happened ("blast.sent", "consent.sms_opt_out",
+	// "event.delivered", …).
+	Action string
+	// BlastID, PatientID and RowID name what it happened to, when any.
+	BlastID   string
+	PatientID string
+	RowID     int64
+	// Detail is a PHI-free note: a version, counts, a source.
+	Detail string
+}
+
+// AuditQuery selects audit entries.
+type AuditQuery struct {
+	OrgID    string
+	BlastID  string
+	AfterSeq int64
+	Limit    int
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -29,6 +30,7 @@ type Store struct {
 	events    map[string]struct{}
 	supp      map[addrKey]store.Suppression
 	domains   map[domainKey]*store.DomainDay // DomainHealth
+	audit     []store.AuditEntry             // AuditLog: entry Seq i is audit[i-1]
 
 	rateMu sync.Mutex           // guards tats (see ratebudget.go)
 	tats   map[string]time.Time // RateBudget: theoretical arrival time per key
@@ -1002,6 +1004,45 @@ func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to t
 	for day := store.UnixDay(from); day <= store.UnixDay(to); day++ {
 		if d := s.domains[domainKey{orgID, domain, day}]; d != nil {
 			out = append(out, *d)
+		}
+	}
+	return out, nil
+}
+
+var _ store.AuditLog = (*Store)(nil)
+
+// AppendAudit implements store.AuditLog.
+func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range entries {
+		a.Seq = int64(len(s.audit)) + 1
+		s.audit = append(s.audit, a)
+	}
+	return nil
+}
+
+// AuditEntries implements store.AuditLog.
+func (s *Store) AuditEntries(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if q.Limit <= 0 {
+		return nil, errors.New("memstore: AuditEntries: Limit must be positive")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []store.AuditEntry{}
+	for _, a := range s.audit[min(max(q.AfterSeq, 0), int64(len(s.audit))):] {
+		if a.OrgID != q.OrgID || q.BlastID != "" && a.BlastID != q.BlastID {
+			continue
+		}
+		out = append(out, a)
+		if len(out) == q.Limit {
+			break
 		}
 	}
 	return out, nil

@@ -76,7 +76,8 @@
 //
 // The Store also implements store.RateBudget, store.PendingCounter,
 // store.SentCounter (from the (address, sent_at) index),
-// store.DomainHealth (the domain_days table) and
+// store.DomainHealth (the domain_days table), store.AuditLog (the
+// audit table, append-only by trigger) and
 // cohort.Store (saved cohorts in a jsonb column, time-ordered UUIDv7 IDs).
 //
 // # Representation

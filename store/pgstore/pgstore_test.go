@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -90,4 +91,22 @@ func TestExternalPool(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	require.NoError(t, owner.Pool().Ping(ctx), "the host's pool stays open")
+}
+
+// compliance.md HI-09, test 2: audit entries cannot be changed or removed,
+// not even with SQL.
+func TestAuditIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, testConfig(t))
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.AppendAudit(ctx, []store.AuditEntry{{OrgID: "o", At: time.Unix(1, 0), Actor: "staff-1", Action: "blast.sent", BlastID: "b"}}))
+	_, err = st.Pool().Exec(ctx, `UPDATE audit SET actor = 'someone else'`)
+	require.ErrorContains(t, err, "append-only")
+	_, err = st.Pool().Exec(ctx, `DELETE FROM audit`)
+	require.ErrorContains(t, err, "append-only")
+	got, err := st.AuditEntries(ctx, store.AuditQuery{OrgID: "o", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "staff-1", got[0].Actor)
 }

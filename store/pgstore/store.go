@@ -962,3 +962,48 @@ func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to t
 	}
 	return out, wrap("domain days", rows.Err())
 }
+
+var _ store.AuditLog = (*Store)(nil)
+
+// AppendAudit implements store.AuditLog with one INSERT … SELECT FROM
+// unnest() statement.
+func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	m := len(entries)
+	org, actor, action, blastID, patient, detail := make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m), make([]string, m)
+	at, row := make([]int64, m), make([]int64, m)
+	for i, a := range entries {
+		org[i], actor[i], action[i], blastID[i], patient[i], detail[i] = a.OrgID, a.Actor, a.Action, a.BlastID, a.PatientID, a.Detail
+		at[i], row[i] = sqlrow.NS(a.At), a.RowID
+	}
+	_, err := s.execCount(ctx, "append audit", `INSERT INTO audit (org_id, at, actor, action, blast_id, patient_id, row_id, detail)
+		SELECT o, t, ac, an, b, p, r, d FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+			WITH ORDINALITY AS x(o, t, ac, an, b, p, r, d, ord) ORDER BY ord`, org, at, actor, action, blastID, patient, row, detail)
+	return err
+}
+
+// AuditEntries implements store.AuditLog.
+func (s *Store) AuditEntries(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	if q.Limit <= 0 {
+		return nil, errors.New("pgstore: AuditEntries: Limit must be positive")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT seq, org_id, at, actor, action, blast_id, patient_id, row_id, detail FROM audit
+		WHERE org_id = $1 AND ($2 = '' OR blast_id = $2) AND seq > $3 ORDER BY seq LIMIT $4`, q.OrgID, q.BlastID, q.AfterSeq, q.Limit)
+	if err != nil {
+		return nil, wrap("audit entries", err)
+	}
+	defer rows.Close()
+	out := []store.AuditEntry{}
+	for rows.Next() {
+		var a store.AuditEntry
+		var at int64
+		if err := rows.Scan(&a.Seq, &a.OrgID, &at, &a.Actor, &a.Action, &a.BlastID, &a.PatientID, &a.RowID, &a.Detail); err != nil {
+			return nil, wrap("audit entries", err)
+		}
+		a.At = sqlrow.Time(at)
+		out = append(out, a)
+	}
+	return out, wrap("audit entries", rows.Err())
+}

@@ -72,7 +72,8 @@
 // every process using the file), store.PendingCounter (a blast's queued
 // and sending rows counted from the partial indexes), store.SentCounter
 // (recent sends to an address, for frequency caps), store.DomainHealth
-// (daily delivered and complaint counts per sending domain) and
+// (daily delivered and complaint counts per sending domain),
+// store.AuditLog (an append-only audit table, enforced by triggers) and
 // cohort.Store (saved cohorts as JSON, with time-ordered UUIDv7 IDs), so
 // one file holds everything the engine persists.
 //

@@ -163,3 +163,23 @@ func TestMachineCountersKept(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, r.MachineClicks)
 }
+
+// compliance.md HI-09, test 2: audit entries cannot be changed or removed,
+// not even with SQL on the file.
+func TestAuditIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s := openTemp(t, path)
+	require.NoError(t, s.AppendAudit(ctx, []store.AuditEntry{{OrgID: "o", At: time.Unix(1, 0), Actor: "staff-1", Action: "blast.sent", BlastID: "b"}}))
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `UPDATE audit SET actor = 'someone else'`)
+	require.ErrorContains(t, err, "append-only")
+	_, err = db.ExecContext(ctx, `DELETE FROM audit`)
+	require.ErrorContains(t, err, "append-only")
+	got, err := s.AuditEntries(ctx, store.AuditQuery{OrgID: "o", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "staff-1", got[0].Actor)
+}

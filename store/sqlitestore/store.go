@@ -1029,3 +1029,46 @@ func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to t
 	}
 	return out, wrap("domain days", rows.Err())
 }
+
+var _ store.AuditLog = (*Store)(nil)
+
+// AppendAudit implements store.AuditLog.
+func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	err := s.c.write(ctx, func(tx *sql.Tx) error {
+		for _, a := range entries {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (org_id, at, actor, action, blast_id, patient_id, row_id, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.OrgID, sqlrow.NS(a.At), a.Actor, a.Action, a.BlastID, a.PatientID, a.RowID, a.Detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("append audit", err)
+}
+
+// AuditEntries implements store.AuditLog.
+func (s *Store) AuditEntries(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	if q.Limit <= 0 {
+		return nil, errors.New("sqlitestore: AuditEntries: Limit must be positive")
+	}
+	rows, err := s.c.r.QueryContext(ctx, `SELECT seq, org_id, at, actor, action, blast_id, patient_id, row_id, detail FROM audit
+		WHERE org_id = ? AND (? = '' OR blast_id = ?) AND seq > ? ORDER BY seq LIMIT ?`, q.OrgID, q.BlastID, q.BlastID, q.AfterSeq, q.Limit)
+	if err != nil {
+		return nil, wrap("audit entries", err)
+	}
+	defer rows.Close()
+	out := []store.AuditEntry{}
+	for rows.Next() {
+		var a store.AuditEntry
+		var at int64
+		if err := rows.Scan(&a.Seq, &a.OrgID, &at, &a.Actor, &a.Action, &a.BlastID, &a.PatientID, &a.RowID, &a.Detail); err != nil {
+			return nil, wrap("audit entries", err)
+		}
+		a.At = sqlrow.Time(at)
+		out = append(out, a)
+	}
+	return out, wrap("audit entries", rows.Err())
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 		{"PendingCounter", testPending},
 		{"SentCounter", testSentCount},
 		{"DomainHealth", testDomainHealth},
+		{"AuditLog", testAuditLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -1685,4 +1686,52 @@ func testDomainHealth(t *testing.T, h *Harness) {
 	none, err := dh.DomainDays(ctx, orgA, "unknown.example", day, day)
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// testAuditLog checks store.AuditLog, when implemented: entries come back
+// in order with increasing Seq and every field kept, filtered by
+// organization and blast, paged by AfterSeq.
+func testAuditLog(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	al, ok := s.(store.AuditLog)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.AuditLog")
+	}
+	ctx := ctxT(t)
+	in := []store.AuditEntry{
+		{OrgID: orgA, At: at(time.Second), Actor: "staff-1", Action: "blast.created", BlastID: "b-1", Detail: "version=1"},
+		{OrgID: orgB, At: at(2 * time.Second), Actor: "staff-9", Action: "blast.created", BlastID: "b-9"},
+		{OrgID: orgA, At: at(3 * time.Second), Actor: "provider", Action: "event.delivered", BlastID: "b-1", PatientID: patient(1), RowID: 42},
+		{OrgID: orgA, At: at(4 * time.Second), Actor: "system", Action: "consent.sms_opt_out", PatientID: patient(2), Detail: "inbound STOP"},
+	}
+	require.NoError(t, al.AppendAudit(ctx, in[:2]))
+	require.NoError(t, al.AppendAudit(ctx, in[2:]))
+	require.NoError(t, al.AppendAudit(ctx, nil))
+
+	all, err := al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, all, 3, "only the organization's entries")
+	want := []store.AuditEntry{in[0], in[2], in[3]}
+	for i := range all {
+		if i > 0 {
+			assert.Greater(t, all[i].Seq, all[i-1].Seq, "Seq increases")
+		}
+		sameTime(t, want[i].At, all[i].At, "At")
+		got := all[i]
+		got.Seq, got.At, want[i].At = 0, time.Time{}, time.Time{}
+		assert.Equal(t, want[i], got)
+	}
+	page, err := al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA, AfterSeq: all[0].Seq, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	assert.Equal(t, all[1].Seq, page[0].Seq, "AfterSeq pages")
+	byBlast, err := al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA, BlastID: "b-1", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, byBlast, 2)
+	assert.Equal(t, "event.delivered", byBlast[1].Action)
+	none, err := al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA, AfterSeq: all[2].Seq, Limit: 10})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	_, err = al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA})
+	assert.Error(t, err, "Limit must be positive")
 }

@@ -179,6 +179,20 @@
 // for a host's own texts, with an error matching [ErrStateFrequencyCap]
 // that names the state and the counts, never the number.
 //
+// # Audit trail
+//
+// With a store that implements store.AuditLog (every store of this module
+// does), the engine appends to an append-only audit trail (compliance.md
+// HI-09): blasts created, updated, sent, scheduled, started, cancelled,
+// retried, extended and duplicated, by whom ([WithActor]; blasthttp sets
+// it from its Config.User), with the content version; the audience written
+// (cohorts and row count); every consent or contact change with its source
+// (a STOP, a complaint, the unsubscribe link, a carrier verdict); and
+// every provider event that changed a ledger row. Entries hold IDs, codes
+// and counts, never bodies, names, numbers or emails. Per-recipient
+// inclusion and exclusion with the reason is the ledger itself.
+// [Engine.AuditTrail] pages through it.
+//
 // # Complaint-rate guardrail
 //
 // Provider events feed daily counts of delivered emails and complaints per

@@ -200,6 +200,8 @@ func (e *Engine) CreateDraft(ctx context.Context, orgID string, d Draft) (Blast,
 		return Blast{}, fmt.Errorf("blast: creating draft: %w", err)
 	}
 	e.log.Info("blast draft created", "org", orgID, "blast", sb.ID, "channel", string(sb.Channel))
+	e.audit(ctx, store.AuditEntry{OrgID: orgID, Actor: d.CreatedBy, Action: "blast.created", BlastID: sb.ID,
+		Detail: fmt.Sprintf("version=%d channel=%s purpose=%s", sb.Version, sb.Channel, sb.Purpose)})
 	return fromStore(&sb)
 }
 
@@ -222,6 +224,7 @@ func (e *Engine) UpdateDraft(ctx context.Context, orgID, blastID string, d Draft
 	if err != nil {
 		return Blast{}, err
 	}
+	e.auditBlast(ctx, orgID, blastID, "blast.updated", "version=%d", sb.Version)
 	return fromStore(&sb)
 }
 
@@ -340,5 +343,6 @@ func (e *Engine) Duplicate(ctx context.Context, orgID, blastID string, opts *Dup
 	if err != nil {
 		return Blast{}, fmt.Errorf("blast: duplicating blast %s: %w", blastID, err)
 	}
+	e.audit(ctx, store.AuditEntry{OrgID: orgID, Actor: d.CreatedBy, Action: "blast.duplicated", BlastID: sb.ID, Detail: "from=" + blastID})
 	return fromStore(&sb)
 }

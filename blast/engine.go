@@ -45,8 +45,9 @@ type Engine struct {
 
 	sent store.SentCounter // FrequencyCaps; nil when not applied
 
-	domainCounts bool        // the store implements store.DomainHealth
-	domains      domainCache // blast ID → sending domain, for event counts
+	domainCounts bool           // the store implements store.DomainHealth
+	auditLog     store.AuditLog // nil when the store keeps none
+	domains      domainCache    // blast ID → sending domain, for event counts
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -108,6 +109,7 @@ func New(cfg *Config) (*Engine, error) {
 	e.initQuiet()
 	e.initFrequencyCaps()
 	e.initComplaintGuard()
+	e.initAudit()
 	e.limSender = make(map[string]*limiter, len(c.SenderLimits))
 	for from, l := range c.SenderLimits {
 		e.limSender[from] = newLimiter(l.Rate, max(1, l.Burst))

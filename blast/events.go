@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/carecast/carecast"
@@ -166,6 +167,8 @@ func (e *Engine) applyRowEvent(ctx context.Context, p store.EventParams) (EventR
 		return EventIgnored, nil
 	}
 	_, _ = e.st.MarkEvent(ctx, p.EventID+"#seen", p.At)
+	e.audit(ctx, store.AuditEntry{OrgID: p.OrgID, At: p.At, Actor: ActorProvider, Action: "event." + string(p.Kind), RowID: p.RowID,
+		Detail: strings.TrimSpace(p.Reason + " " + p.ErrorCode)})
 	e.notify()
 	return EventApplied, nil
 }
@@ -189,9 +192,13 @@ func (e *Engine) handleComplaint(ctx context.Context, ev provider.Event, r store
 }
 
 func (e *Engine) contactChange(ctx context.Context, orgID, patientID string, k cohort.ChangeKind, at time.Time, source string) {
-	err := e.ps.ApplyContactChange(ctx, orgID, cohort.ContactChange{PatientID: patientID, Kind: k, At: at, Source: source})
+	c := cohort.ContactChange{PatientID: patientID, Kind: k, At: at, Source: source}
+	err := e.ps.ApplyContactChange(ctx, orgID, c)
 	if err != nil && !errors.Is(err, cohort.ErrNotFound) {
 		e.log.Error("updating patient contact state", "org", orgID, "patient", patientID, "kind", string(k), "err", err)
+	}
+	if err == nil {
+		e.auditConsent(ctx, ActorProvider, orgID, c)
 	}
 }
 
@@ -439,9 +446,13 @@ func (e *Engine) Unsubscribe(ctx context.Context, orgID string, rowID int64) err
 			return nil // already unsubscribed (or wider): nothing changes
 		}
 	}
-	err = e.ps.ApplyContactChange(ctx, orgID, cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeEmailUnsubscribe, At: at, Source: "unsubscribe link"})
+	c := cohort.ContactChange{PatientID: r.PatientID, Kind: cohort.ChangeEmailUnsubscribe, At: at, Source: "unsubscribe link"}
+	err = e.ps.ApplyContactChange(ctx, orgID, c)
 	if err != nil && !errors.Is(err, cohort.ErrNotFound) {
 		return fmt.Errorf("blast: updating patient: %w", err)
+	}
+	if err == nil {
+		e.auditConsent(ctx, ActorPatient, orgID, c)
 	}
 	return nil
 }

@@ -433,7 +433,9 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	for _, c := range w.changes {
 		if err := e.ps.ApplyContactChange(context.WithoutCancel(ctx), p.orgID, c); err != nil {
 			e.log.Error("updating patient contact state", "org", p.orgID, "patient", c.PatientID, "kind", string(c.Kind), "err", err)
+			continue
 		}
+		e.auditConsent(ctx, ActorProvider, p.orgID, c)
 	}
 	e.notify()
 }

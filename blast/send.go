@@ -3,6 +3,7 @@ package blast
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/carecast/carecast"
@@ -80,10 +81,12 @@ func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts
 	}
 	if scheduled {
 		e.log.Info("blast scheduled", "org", orgID, "blast", blastID, "at", opts.At)
+		e.auditBlast(ctx, orgID, blastID, "blast.scheduled", "version=%d at=%s", sb.Version, opts.At.UTC().Format(time.RFC3339))
 		e.notify()
 		return fromStore(&sb)
 	}
 	e.log.Info("blast sending", "org", orgID, "blast", blastID)
+	e.auditBlast(ctx, orgID, blastID, "blast.sent", "version=%d", sb.Version)
 	if err := e.writeLedgerOnce(ctx, sb); err != nil {
 		return Blast{}, err
 	}
@@ -104,6 +107,7 @@ func (e *Engine) startScheduled(ctx context.Context, sb store.Blast) error {
 	if err != nil {
 		return err
 	}
+	e.audit(ctx, store.AuditEntry{OrgID: sb.OrgID, Actor: ActorSystem, Action: "blast.started", BlastID: sb.ID, Detail: "scheduled"})
 	return e.writeLedgerOnce(ctx, sb)
 }
 
@@ -194,6 +198,8 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 		}
 	}
 	e.log.Info("blast ledger written", "org", sb.OrgID, "blast", sb.ID, "rows", total)
+	e.audit(ctx, store.AuditEntry{OrgID: sb.OrgID, Actor: ActorSystem, Action: "blast.audience", BlastID: sb.ID,
+		Detail: fmt.Sprintf("cohorts=%s rows=%d", strings.Join(sb.CohortIDs, ","), total)})
 	return nil
 }
 
@@ -314,6 +320,7 @@ func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error)
 		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
 	}
 	e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
+	e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
 	e.notify()
 	return n, nil
 }
@@ -340,6 +347,7 @@ func (e *Engine) RetryFailed(ctx context.Context, orgID, blastID string, opts *R
 		return 0, fmt.Errorf("blast: re-queuing failed rows of blast %s: %w", blastID, err)
 	}
 	e.log.Info("blast retry failed", "org", orgID, "blast", blastID, "rows", n)
+	e.auditBlast(ctx, orgID, blastID, "blast.retry_failed", "rows=%d in_doubt=%t", n, opts != nil && opts.IncludeInDoubt)
 	e.notify()
 	return n, nil
 }
@@ -470,6 +478,7 @@ func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patie
 		return 0, err
 	}
 	e.log.Info("blast recipients added", "org", orgID, "blast", blastID, "rows", n)
+	e.auditBlast(ctx, orgID, blastID, "blast.recipients_added", "rows=%d", n)
 	e.notify()
 	return n, nil
 }

@@ -46,7 +46,9 @@ type Config struct {
 	// to refuse; any other error is answered 401. Required.
 	Org func(*http.Request) (orgID string, err error)
 	// User, when not nil, returns the staff user's opaque ID recorded as
-	// a draft's CreatedBy (create and duplicate). nil records "".
+	// a draft's CreatedBy (create and duplicate) and as the actor of
+	// every audited action of the request (blast.WithActor). nil records
+	// "" (the audit trail then names ActorSystem).
 	User func(*http.Request) string
 	// Organizations, when not nil, supplies the organization's name and
 	// phone region to the count-as-you-type endpoint (POST /sms/count),
@@ -192,6 +194,13 @@ func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *request) 
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		if h.cfg.User != nil {
+			// The engine's audit trail names the staff user as the
+			// actor of what this request does.
+			if u := h.cfg.User(r); u != "" {
+				r = r.WithContext(blast.WithActor(r.Context(), u))
+			}
+		}
 		req := &request{Request: r, org: org, blastID: r.PathValue("id")}
 		if err := fn(w, req); err != nil {
 			h.fail(w, req, err)

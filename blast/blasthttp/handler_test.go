@@ -822,3 +822,20 @@ func TestNoPHIInErrorsOrLogs(t *testing.T) {
 	assert.NotContains(t, e.logs.String(), "Zelda")
 	assert.NotContains(t, e.logs.String(), "5557777")
 }
+
+// The staff user of Config.User is the actor of what a request does in
+// the engine's audit trail (compliance.md HI-09).
+func TestAuditActorFromRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	org := blasttest.Org
+	b := e.smsDraft(t, "Hi")
+	st, raw := e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", nil)
+	require.Equal(t, http.StatusAccepted, st, raw)
+	trail, err := e.h.Engine.AuditTrail(t.Context(), org, b.ID, 0, 10)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(trail), 2)
+	assert.Equal(t, "blast.created", trail[0].Action)
+	assert.Equal(t, "staff-7", trail[0].Actor)
+	assert.Equal(t, "blast.sent", trail[1].Action)
+	assert.Equal(t, "staff-7", trail[1].Actor)
+}

@@ -25,6 +25,15 @@ type DomainStatus struct {
 	Verified bool
 	// Checks lists each check made, in a stable order.
 	Checks []DomainCheck
+	// BulkReady reports whether the domain meets the mailbox providers'
+	// bulk-sender rules (compliance.md EM-07: Gmail and Outlook.com for
+	// more than about 5,000 messages a day): SPF passes, a DKIM key
+	// passes, a DMARC record is published (p=none is enough), and the
+	// From domain aligns with SPF or DKIM. BulkReason says "bulk-ready:
+	// yes" or "bulk-ready: no – " and the first rule missed. Only a
+	// checker that knows the DKIM selectors can say yes.
+	BulkReady  bool
+	BulkReason string
 }
 
 // DomainCheck is one DNS check of a sending domain.

@@ -103,7 +103,10 @@ func (c *Checker) VerifyDomain(ctx context.Context, orgID string, purpose careca
 //     usable key, and the signing domain aligns with the From domain under
 //     the record's adkim mode.
 //
-// The domain is Verified when every check passed. A temporary DNS failure
+// The domain is Verified when every check passed. BulkReady and BulkReason
+// add the mailbox providers' bulk-sender verdict (compliance.md EM-07):
+// SPF passes, a DKIM key passes, DMARC is published (p=none is enough) and
+// the From domain aligns with SPF or DKIM. A temporary DNS failure
 // is an error wrapping ErrTemporary, never a failed check.
 func (c *Checker) Check(ctx context.Context, from string, od OrgDomains) (provider.DomainStatus, error) {
 	from = strings.ToLower(strings.TrimSuffix(from, "."))
@@ -138,8 +141,10 @@ func (c *Checker) Check(ctx context.Context, from string, od OrgDomains) (provid
 	}
 	st.Checks = append(st.Checks, spfCheck)
 
+	var dkim dkimOutcome
 	if len(od.DKIMSelectors) > 0 {
-		dkimCheck, err := c.checkDKIM(ctx, from, od, adkim)
+		var dkimCheck provider.DomainCheck
+		dkimCheck, dkim, err = c.checkDKIM(ctx, from, od, adkim)
 		if err != nil {
 			return st, err
 		}
@@ -149,28 +154,54 @@ func (c *Checker) Check(ctx context.Context, from string, od OrgDomains) (provid
 	for _, ch := range st.Checks {
 		st.Verified = st.Verified && ch.OK
 	}
+	spfAligned := spf.Error == "" && Aligned(from, rp, aspf == "s")
+	var miss string
+	switch {
+	case !dmCheck.OK:
+		miss = "no valid DMARC record"
+	case spf.Error != "":
+		miss = "SPF does not pass"
+	case len(od.DKIMSelectors) == 0:
+		miss = "no DKIM selectors configured"
+	case !dkim.keysOK:
+		miss = "DKIM key not usable"
+	case !spfAligned && !dkim.aligned:
+		miss = "From not aligned with SPF or DKIM"
+	}
+	st.BulkReady = miss == ""
+	st.BulkReason = "bulk-ready: yes"
+	if miss != "" {
+		st.BulkReason = "bulk-ready: no – " + miss
+	}
 	return st, nil
 }
 
-func (c *Checker) checkDKIM(ctx context.Context, from string, od OrgDomains, adkim string) (provider.DomainCheck, error) {
+// dkimOutcome is what the bulk-sender verdict needs from the DKIM check.
+type dkimOutcome struct {
+	keysOK  bool // every selector has a usable key
+	aligned bool // the signing domain aligns with the From domain
+}
+
+func (c *Checker) checkDKIM(ctx context.Context, from string, od OrgDomains, adkim string) (provider.DomainCheck, dkimOutcome, error) {
 	d := strings.ToLower(od.DKIMDomain)
 	if d == "" {
 		d = from
 	}
 	ch := provider.DomainCheck{Name: "dkim", OK: true}
+	out := dkimOutcome{keysOK: true, aligned: Aligned(from, d, adkim == "s")}
 	var reasons []string
-	if !Aligned(from, d, adkim == "s") {
+	if !out.aligned {
 		ch.OK = false
 		reasons = append(reasons, "signing domain "+d+" does not align with "+from)
 	}
 	for _, sel := range od.DKIMSelectors {
 		res, err := CheckDKIM(ctx, c.cfg.Resolver, d, sel)
 		if err != nil {
-			return ch, err
+			return ch, out, err
 		}
 		switch {
 		case res.Error != "":
-			ch.OK = false
+			ch.OK, out.keysOK = false, false
 			reasons = append(reasons, sel+": "+res.Error)
 		case res.Warning != "":
 			reasons = append(reasons, sel+": ok, "+res.Warning)
@@ -179,7 +210,7 @@ func (c *Checker) checkDKIM(ctx context.Context, from string, od OrgDomains, adk
 		}
 	}
 	ch.Reason = strings.Join(reasons, "; ")
-	return ch, nil
+	return ch, out, nil
 }
 
 // checkDMARC discovers the DMARC record for from (compliance.md DM-01).

@@ -65,6 +65,11 @@ func realWorld(t *testing.T) *zone {
 			fqdn("_dmarc.strict.example"):              {{"v=DMARC1; p=reject; adkim=s; aspf=s"}},
 			fqdn("news.strict.example"):                {{"v=spf1 -all"}},
 			fqdn("k1._domainkey.strict.example"):       {splitTXT(rsaKeyRecord(t, 2048))},
+			// EM-07: a bulk-ready domain, and an ESP's shared signing domain.
+			fqdn("_dmarc.ready.example"):             {{"v=DMARC1; p=none; rua=mailto:d@ready.example"}},
+			fqdn("ready.example"):                    {{"v=spf1 include:sendgrid.net -all"}},
+			fqdn("k1._domainkey.ready.example"):      {splitTXT(rsaKeyRecord(t, 2048))},
+			fqdn("k1._domainkey.esp-shared.example"): {splitTXT(rsaKeyRecord(t, 2048))},
 		},
 		cname: map[string]string{
 			fqdn("s1._domainkey.clinic.example"): fqdn("s1.domainkey.u123.wl.sendgrid.net"),
@@ -232,4 +237,35 @@ func ExampleParseDMARC() {
 	// Output:
 	// none [p missing: equivalent to none under RFC 9989, invalid under RFC 7489] <nil>
 	// domain: DMARC tag p: duplicate tag
+}
+
+// compliance.md EM-07, tests 2 and 3: the bulk-sender verdict.
+func TestBulkReadiness(t *testing.T) {
+	t.Parallel()
+	c, _ := newChecker(t, map[string]domain.OrgDomains{})
+	tests := []struct {
+		name   string
+		from   string
+		od     domain.OrgDomains
+		ready  bool
+		reason string
+	}{
+		{"EM-07.2 SPF, aligned DKIM, DMARC p=none", "ready.example", domain.OrgDomains{DKIMSelectors: []string{"k1"}}, true, "bulk-ready: yes"},
+		{"EM-07.3 ESP signing domain and bounce domain", "ready.example",
+			domain.OrgDomains{DKIMDomain: "esp-shared.example", ReturnPathDomain: "bounces.esp.example", DKIMSelectors: []string{"k1"}},
+			false, "bulk-ready: no – From not aligned with SPF or DKIM"},
+		{"SPF alone aligns", "ready.example", domain.OrgDomains{DKIMDomain: "esp-shared.example", DKIMSelectors: []string{"k1"}}, true, "bulk-ready: yes"},
+		{"no DKIM selectors", "ready.example", domain.OrgDomains{}, false, "bulk-ready: no – no DKIM selectors configured"},
+		{"unusable key", "clinic.example", domain.OrgDomains{DKIMSelectors: []string{"revoked"}}, false, "bulk-ready: no – DKIM key not usable"},
+		{"no DMARC", "nothing.example", domain.OrgDomains{DKIMSelectors: []string{"k1"}}, false, "bulk-ready: no – no valid DMARC record"},
+		{"SPF fails", "open.example", domain.OrgDomains{DKIMSelectors: []string{"k1"}}, false, "bulk-ready: no – SPF does not pass"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := c.Check(context.Background(), tt.from, tt.od)
+			require.NoError(t, err)
+			assert.Equal(t, tt.ready, st.BulkReady, "%+v", st.Checks)
+			assert.Equal(t, tt.reason, st.BulkReason)
+		})
+	}
 }

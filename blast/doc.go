@@ -168,12 +168,12 @@
 //
 // Florida, Oklahoma and Maryland allow at most three marketing texts on
 // the same subject to a number in 24 hours (compliance.md TM-02,
-// [FrequencyCaps], [StateFrequencyCaps]). Before each marketing text to a
-// number whose area code is in a capped state, the engine counts the
-// organization's marketing texts sent to it in the rolling window
-// (store.SentCounter; every text counts, since the engine cannot tell
-// subjects apart) plus those its batch sent and has not recorded yet; at
-// the cap the row is held and checked again every [FrequencyRecheck]
+// [FrequencyCaps], [StateFrequencyCaps]). For each claimed batch of a
+// marketing text, the engine reads in one query how many of the
+// organization's marketing texts each of the batch's numbers in a capped
+// state got in the rolling window (store.SentCounter; every text counts,
+// since the engine cannot tell subjects apart), then adds the texts the
+// batch sends; at the cap the row is held and checked again every [FrequencyRecheck]
 // until the window has room. Transactional texts are not solicitations and
 // are never held. [Engine.CheckFrequencyCap] answers the same question
 // for a host's own texts, with an error matching [ErrStateFrequencyCap]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/store"
 )
 
@@ -17,10 +18,10 @@ import (
 // presume that a number with an in-state area code is a resident's. The
 // engine cannot tell one subject from another, so every marketing text
 // the organization sent to the number counts: stricter than the statutes,
-// never looser. The count is of recorded sends plus the texts the
-// checking worker's batch sent and has not recorded yet; batches in
-// flight on other workers at the same moment are not seen (a race that
-// needs one number in two batches within about a second).
+// never looser. Each claimed batch reads the counts of its capped
+// numbers once (one store query), then adds the texts it sends itself;
+// batches in flight on other workers at the same moment are not seen (a
+// race that needs one number in two batches at once).
 //
 // A marketing text that would exceed its number's cap is not sent: its
 // row is deferred and checked again every FrequencyRecheck until the
@@ -82,22 +83,15 @@ func (e *FrequencyCapError) Unwrap() error { return ErrStateFrequencyCap }
 // number). The engine applies the same check before each marketing text;
 // hosts that send texts of their own can call it first.
 func (e *Engine) CheckFrequencyCap(ctx context.Context, orgID string, pu carecast.Purpose, addr string) error {
-	return e.checkFrequencyCap(ctx, orgID, pu, addr, 0)
-}
-
-// checkFrequencyCap is CheckFrequencyCap with unrecorded more texts the
-// caller sent to addr.
-func (e *Engine) checkFrequencyCap(ctx context.Context, orgID string, pu carecast.Purpose, addr string, unrecorded int) error {
 	state, limit := e.frequencyCap(addr)
-	if limit == 0 || e.sent == nil {
+	if limit == 0 {
 		return nil
 	}
-	window := e.cfg.FrequencyCaps.Window
-	n, err := e.sent.SentCount(ctx, orgID, carecast.SMS, carecast.Marketing, addr, e.now().Add(-window))
+	counts, err := e.sentCounts(ctx, orgID, []string{addr})
 	if err != nil {
-		return fmt.Errorf("blast: checking the frequency cap: %w", err)
+		return err
 	}
-	n += unrecorded
+	n := counts[addr]
 	if n < limit {
 		return nil
 	}
@@ -105,13 +99,38 @@ func (e *Engine) checkFrequencyCap(ctx context.Context, orgID string, pu carecas
 		e.log.Info("frequency cap not applied to a transactional text", "org", orgID, "state", state, "sent", n, "cap", limit)
 		return nil
 	}
-	return &FrequencyCapError{State: state, Cap: limit, Sent: n, Window: window}
+	return &FrequencyCapError{State: state, Cap: limit, Sent: n, Window: e.cfg.FrequencyCaps.Window}
+}
+
+// capCounts reads, once per claimed batch, the marketing texts sent in
+// the window to the batch's numbers that have a cap.
+func (e *Engine) capCounts(ctx context.Context, p *prepared, decs []eligibility.Decision) (map[string]int, error) {
+	var addrs []string
+	for _, d := range decs {
+		if _, limit := e.frequencyCap(d.Address); limit > 0 && d.WillSend() {
+			addrs = append(addrs, d.Address)
+		}
+	}
+	if len(addrs) == 0 {
+		return map[string]int{}, nil
+	}
+	return e.sentCounts(ctx, p.orgID, addrs)
+}
+
+// sentCounts returns the organization's marketing texts sent to each of
+// addrs in the frequency window.
+func (e *Engine) sentCounts(ctx context.Context, orgID string, addrs []string) (map[string]int, error) {
+	counts, err := e.sent.SentCounts(ctx, orgID, carecast.SMS, carecast.Marketing, addrs, e.now().Add(-e.cfg.FrequencyCaps.Window))
+	if err != nil {
+		return nil, fmt.Errorf("blast: checking the frequency cap: %w", err)
+	}
+	return counts, nil
 }
 
 // frequencyCap returns the region of addr's area code and its cap (0: no
-// cap applies).
+// cap applies, or the caps are off).
 func (e *Engine) frequencyCap(addr string) (string, int) {
-	if e.cfg.FrequencyCaps.Disabled {
+	if e.sent == nil {
 		return "", 0
 	}
 	npa, ok := nanpAreaCode(addr)

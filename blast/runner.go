@@ -33,9 +33,13 @@ type worker struct {
 	changes []cohort.ContactChange
 	idBuf   []byte
 	stopCtx context.Context // ends at a graceful stop
-	// capSent counts, per number, the capped marketing texts this batch
-	// sent that are not yet recorded (the store does not count them).
+	// capSent counts, per capped number of the batch, the marketing
+	// texts sent in the frequency window: those the store had recorded
+	// when the batch began, plus those this batch sent since (nil unless
+	// the blast is capped). capErr holds the batch's rows to capped
+	// numbers when the count could not be read.
 	capSent map[string]int
+	capErr  error
 
 	// callCtx bounds provider calls; consecutive fast calls share it
 	// while at least 3/4 of SendTimeout is left (see Worker.callContext).
@@ -394,7 +398,12 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	}
 	w.outs = w.outs[:0]
 	w.changes = w.changes[:0]
-	clear(w.capSent)
+	w.capSent, w.capErr = nil, nil
+	if p.capped {
+		if w.capSent, w.capErr = e.capCounts(ctx, p, w.decs); w.capErr != nil {
+			e.log.Error("checking the frequency cap", "org", p.orgID, "blast", p.id, "err", w.capErr)
+		}
+	}
 	cancelled := false
 	lastFlush := e.now()
 	for i := range b.rows {
@@ -406,7 +415,6 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		if len(w.outs) >= 512 || len(w.outs) > 0 && now.Sub(lastFlush) >= time.Second {
 			e.record(w.outs, p)
 			w.outs = w.outs[:0]
-			clear(w.capSent)
 			lastFlush = now
 			e.notifyWaiters()
 		}
@@ -463,12 +471,10 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		}
 	}
 	if p.capped {
-		if err := e.checkFrequencyCap(ctx, p.orgID, carecast.Marketing, d.Address, w.capSent[d.Address]); err != nil {
-			// Held, not dropped: checked again later. A store error
-			// holds the text too (never send what may exceed the cap).
-			if !errors.Is(err, ErrStateFrequencyCap) {
-				e.log.Error("checking the frequency cap", "org", p.orgID, "blast", p.id, "err", err)
-			}
+		// Held, not dropped: checked again later. A count that could
+		// not be read holds the text too (never send what may exceed
+		// the cap).
+		if _, limit := e.frequencyCap(d.Address); limit > 0 && (w.capErr != nil || w.capSent[d.Address] >= limit) {
 			o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now().Add(FrequencyRecheck), e.now()
 			return o
 		}
@@ -526,10 +532,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	if err == nil {
 		o.Status, o.Attempted, o.ProviderMessageID, o.Cost = store.RowSent, true, res.ProviderMessageID, cost
 		o.Segments = segments
-		if p.capped {
-			if w.capSent == nil {
-				w.capSent = make(map[string]int)
-			}
+		if w.capSent != nil {
 			w.capSent[d.Address]++
 		}
 		if res.Segments > 0 && p.ch == carecast.SMS && len(p.media) == 0 {

@@ -112,13 +112,15 @@ type PendingCounter interface {
 // Florida, Oklahoma and Maryland allow at most three marketing texts a
 // number in 24 hours). All the stores of this module implement it; the
 // engine detects it with a type assertion and, without it, cannot apply
-// the caps (it logs that once).
+// the caps (it logs that once). The engine asks once per claimed batch,
+// for the batch's addresses.
 type SentCounter interface {
-	// SentCount returns how many ledger rows of organization orgID's
-	// blasts on channel ch with purpose pu were sent to address (their
-	// SentAt is set) at or after since. Rows of other organizations,
-	// channels or purposes never count.
-	SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error)
+	// SentCounts returns, for each of addresses that has any, how many
+	// ledger rows of organization orgID's blasts on channel ch with
+	// purpose pu were sent to it (their SentAt is set) at or after since.
+	// Addresses without such rows are absent from the map. Rows of other
+	// organizations, channels or purposes never count.
+	SentCounts(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, addresses []string, since time.Time) (map[string]int, error)
 }
 
 // DomainHealth is an optional interface of stores that keep daily counts

@@ -944,25 +944,30 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 
 var _ store.SentCounter = (*Store)(nil)
 
-// SentCount implements store.SentCounter.
-func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error) {
+// SentCounts implements store.SentCounter.
+func (s *Store) SentCounts(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, addresses []string, since time.Time) (map[string]int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.catchUp()
-	n := 0
-	for _, id := range s.sentTo[address] {
-		r := s.rows.at(id)
-		if r.OrgID != orgID || r.Channel != ch || r.Address != address || !wasSent(r) || r.SentAt.Before(since) {
+	out := make(map[string]int)
+	for _, address := range addresses {
+		if _, done := out[address]; done {
 			continue
 		}
-		if b, err := s.blast(orgID, r.BlastID); err == nil && b.Purpose == pu {
-			n++
+		for _, id := range s.sentTo[address] {
+			r := s.rows.at(id)
+			if r.OrgID != orgID || r.Channel != ch || r.Address != address || !wasSent(r) || r.SentAt.Before(since) {
+				continue
+			}
+			if b, err := s.blast(orgID, r.BlastID); err == nil && b.Purpose == pu {
+				out[address]++
+			}
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 var _ store.DomainHealth = (*Store)(nil)

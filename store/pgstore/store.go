@@ -923,14 +923,21 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 
 var _ store.SentCounter = (*Store)(nil)
 
-// SentCount implements store.SentCounter with the (address, sent_at)
+// SentCounts implements store.SentCounter with the (address, sent_at)
 // index.
-func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
-		WHERE r.address = $1 AND r.sent_at <> 0 AND r.sent_at >= $2 AND b.org_id = $3 AND b.channel = $4 AND b.purpose = $5`,
-		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
-	return n, wrap("sent count", err)
+func (s *Store) SentCounts(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, addresses []string, since time.Time) (map[string]int, error) {
+	out := make(map[string]int)
+	if len(addresses) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT r.address, count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+		WHERE r.address = ANY($1) AND r.sent_at <> 0 AND r.sent_at >= $2 AND b.org_id = $3 AND b.channel = $4 AND b.purpose = $5
+		GROUP BY r.address`, addresses, sqlrow.NS(since), orgID, string(ch), string(pu))
+	if err != nil {
+		return nil, wrap("sent counts", err)
+	}
+	defer rows.Close()
+	return out, wrap("sent counts", sqlrow.CollectCounts(rows, out))
 }
 
 var _ store.DomainHealth = (*Store)(nil)
@@ -946,21 +953,14 @@ func (s *Store) AddDomainCounts(ctx context.Context, orgID, domain string, at ti
 
 // DomainDays implements store.DomainHealth.
 func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]store.DomainDay, error) {
-	rows, err := s.pool.Query(ctx, `SELECT day, delivered, complaints FROM domain_days
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.DomainDayColumns+` FROM domain_days
 		WHERE org_id = $1 AND domain = $2 AND day >= $3 AND day <= $4 ORDER BY day`, orgID, domain, store.UnixDay(from), store.UnixDay(to))
 	if err != nil {
 		return nil, wrap("domain days", err)
 	}
 	defer rows.Close()
-	out := []store.DomainDay{}
-	for rows.Next() {
-		var day, delivered, complaints int64
-		if err := rows.Scan(&day, &delivered, &complaints); err != nil {
-			return nil, wrap("domain days", err)
-		}
-		out = append(out, store.DomainDay{Day: store.DayStart(day), Delivered: int(delivered), Complaints: int(complaints)})
-	}
-	return out, wrap("domain days", rows.Err())
+	out, err := sqlrow.CollectDomainDays(rows)
+	return out, wrap("domain days", err)
 }
 
 var _ store.AuditLog = (*Store)(nil)
@@ -989,21 +989,12 @@ func (s *Store) AuditEntries(ctx context.Context, q store.AuditQuery) ([]store.A
 	if q.Limit <= 0 {
 		return nil, errors.New("pgstore: AuditEntries: Limit must be positive")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, org_id, at, actor, action, blast_id, patient_id, row_id, detail FROM audit
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlrow.AuditColumns+` FROM audit
 		WHERE org_id = $1 AND ($2 = '' OR blast_id = $2) AND seq > $3 ORDER BY seq LIMIT $4`, q.OrgID, q.BlastID, q.AfterSeq, q.Limit)
 	if err != nil {
 		return nil, wrap("audit entries", err)
 	}
 	defer rows.Close()
-	out := []store.AuditEntry{}
-	for rows.Next() {
-		var a store.AuditEntry
-		var at int64
-		if err := rows.Scan(&a.Seq, &a.OrgID, &at, &a.Actor, &a.Action, &a.BlastID, &a.PatientID, &a.RowID, &a.Detail); err != nil {
-			return nil, wrap("audit entries", err)
-		}
-		a.At = sqlrow.Time(at)
-		out = append(out, a)
-	}
-	return out, wrap("audit entries", rows.Err())
+	out, err := sqlrow.CollectAudit(rows)
+	return out, wrap("audit entries", err)
 }

@@ -989,14 +989,29 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, ch carecast.Channe
 
 var _ store.SentCounter = (*Store)(nil)
 
-// SentCount implements store.SentCounter with the (address, sent_at)
-// index.
-func (s *Store) SentCount(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) (int, error) {
-	var n int
-	err := s.c.r.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
-		WHERE r.address = ? AND r.sent_at <> 0 AND r.sent_at >= ? AND b.org_id = ? AND b.channel = ? AND b.purpose = ?`,
-		address, sqlrow.NS(since), orgID, string(ch), string(pu)).Scan(&n)
-	return n, wrap("sent count", err)
+// SentCounts implements store.SentCounter with the (address, sent_at)
+// index, 500 addresses a query.
+func (s *Store) SentCounts(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, addresses []string, since time.Time) (map[string]int, error) {
+	out := make(map[string]int)
+	for start := 0; start < len(addresses); start += 500 {
+		chunk := addresses[start:min(start+500, len(addresses))]
+		args := []any{sqlrow.NS(since), orgID, string(ch), string(pu)}
+		for _, a := range chunk {
+			args = append(args, a)
+		}
+		rows, err := s.c.r.QueryContext(ctx, `SELECT r.address, count(*) FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+			WHERE r.sent_at <> 0 AND r.sent_at >= ? AND b.org_id = ? AND b.channel = ? AND b.purpose = ?
+			AND r.address IN (`+placeholders(len(chunk))+`) GROUP BY r.address`, args...)
+		if err != nil {
+			return nil, wrap("sent counts", err)
+		}
+		err = sqlrow.CollectCounts(rows, out)
+		rows.Close()
+		if err != nil {
+			return nil, wrap("sent counts", err)
+		}
+	}
+	return out, nil
 }
 
 var _ store.DomainHealth = (*Store)(nil)
@@ -1011,23 +1026,14 @@ func (s *Store) AddDomainCounts(ctx context.Context, orgID, domain string, at ti
 
 // DomainDays implements store.DomainHealth.
 func (s *Store) DomainDays(ctx context.Context, orgID, domain string, from, to time.Time) ([]store.DomainDay, error) {
-	rows, err := s.c.r.QueryContext(ctx, `SELECT day, delivered, complaints FROM domain_days
+	rows, err := s.c.r.QueryContext(ctx, `SELECT `+sqlrow.DomainDayColumns+` FROM domain_days
 		WHERE org_id = ? AND domain = ? AND day >= ? AND day <= ? ORDER BY day`, orgID, domain, store.UnixDay(from), store.UnixDay(to))
 	if err != nil {
 		return nil, wrap("domain days", err)
 	}
 	defer rows.Close()
-	out := []store.DomainDay{}
-	for rows.Next() {
-		var day int64
-		var d store.DomainDay
-		if err := rows.Scan(&day, &d.Delivered, &d.Complaints); err != nil {
-			return nil, wrap("domain days", err)
-		}
-		d.Day = store.DayStart(day)
-		out = append(out, d)
-	}
-	return out, wrap("domain days", rows.Err())
+	out, err := sqlrow.CollectDomainDays(rows)
+	return out, wrap("domain days", err)
 }
 
 var _ store.AuditLog = (*Store)(nil)
@@ -1054,21 +1060,12 @@ func (s *Store) AuditEntries(ctx context.Context, q store.AuditQuery) ([]store.A
 	if q.Limit <= 0 {
 		return nil, errors.New("sqlitestore: AuditEntries: Limit must be positive")
 	}
-	rows, err := s.c.r.QueryContext(ctx, `SELECT seq, org_id, at, actor, action, blast_id, patient_id, row_id, detail FROM audit
+	rows, err := s.c.r.QueryContext(ctx, `SELECT `+sqlrow.AuditColumns+` FROM audit
 		WHERE org_id = ? AND (? = '' OR blast_id = ?) AND seq > ? ORDER BY seq LIMIT ?`, q.OrgID, q.BlastID, q.BlastID, q.AfterSeq, q.Limit)
 	if err != nil {
 		return nil, wrap("audit entries", err)
 	}
 	defer rows.Close()
-	out := []store.AuditEntry{}
-	for rows.Next() {
-		var a store.AuditEntry
-		var at int64
-		if err := rows.Scan(&a.Seq, &a.OrgID, &at, &a.Actor, &a.Action, &a.BlastID, &a.PatientID, &a.RowID, &a.Detail); err != nil {
-			return nil, wrap("audit entries", err)
-		}
-		a.At = sqlrow.Time(at)
-		out = append(out, a)
-	}
-	return out, wrap("audit entries", rows.Err())
+	out, err := sqlrow.CollectAudit(rows)
+	return out, wrap("audit entries", err)
 }

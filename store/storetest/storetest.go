@@ -1632,9 +1632,12 @@ func testSentCount(t *testing.T, h *Harness) {
 	send(orgB, "m-3", carecast.SMS, carecast.Marketing, 4, at(3*time.Hour))
 	count := func(org string, ch carecast.Channel, pu carecast.Purpose, address string, since time.Time) int {
 		t.Helper()
-		n, err := sc.SentCount(ctx, org, ch, pu, address, since)
+		got, err := sc.SentCounts(ctx, org, ch, pu, []string{address}, since)
 		require.NoError(t, err)
-		return n
+		if n, ok := got[address]; ok {
+			assert.Positive(t, n, "addresses without sends are absent")
+		}
+		return got[address]
 	}
 	assert.Equal(t, 3, count(orgA, carecast.SMS, carecast.Marketing, addr, T0), "failed rows do not count")
 	assert.Equal(t, 1, count(orgA, carecast.SMS, carecast.Marketing, addr, at(2*time.Hour)), "sends before since do not count")
@@ -1643,6 +1646,13 @@ func testSentCount(t *testing.T, h *Harness) {
 	assert.Equal(t, 4, count(orgB, carecast.SMS, carecast.Marketing, addr, T0))
 	assert.Zero(t, count(orgA, carecast.Email, carecast.Marketing, addr, T0))
 	assert.Zero(t, count(orgA, carecast.SMS, carecast.Marketing, phone(2), T0))
+	// Several addresses in one call, one of them twice.
+	many, err := sc.SentCounts(ctx, orgA, carecast.SMS, carecast.Marketing, []string{phone(2), addr, addr}, T0)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{addr: 3}, many)
+	none, err := sc.SentCounts(ctx, orgA, carecast.SMS, carecast.Marketing, nil, T0)
+	require.NoError(t, err)
+	assert.Empty(t, none)
 }
 
 // testDomainHealth checks store.DomainHealth, when implemented: counts

@@ -26,8 +26,10 @@ import (
 //
 // The counts need a store that implements store.DomainHealth (every store
 // of this module does); with another store the guardrail is off and New
-// logs so. An event is counted once, after it is recorded; a crash in
-// between loses that count (the rate is a health signal, not a ledger).
+// logs so. An event is counted once, after it is recorded. Counts are
+// buffered in the process for up to a second (flushed by the next event,
+// the scheduler, ComplaintHealth and Stop), so a crash loses at most the
+// last second's (the rate is a health signal, not a ledger).
 type ComplaintGuard struct {
 	// Disabled turns the guardrail off (the counts are still kept).
 	Disabled bool
@@ -85,13 +87,13 @@ type ComplaintHealth struct {
 // sending domain (for example "mail.clinic.example") over the guard's
 // window. It fails when the store keeps no domain counts.
 func (e *Engine) ComplaintHealth(ctx context.Context, orgID, domain string) (ComplaintHealth, error) {
-	dh, ok := e.st.(store.DomainHealth)
-	if !ok {
+	if e.health == nil {
 		return ComplaintHealth{}, errors.New("blast: ComplaintHealth: the store does not implement store.DomainHealth")
 	}
+	e.tally.flush(ctx, e, time.Time{})
 	g := &e.cfg.ComplaintGuard
 	now := e.now()
-	days, err := dh.DomainDays(ctx, orgID, domain, now.AddDate(0, 0, -g.RecoveryDays), now)
+	days, err := e.health.DomainDays(ctx, orgID, domain, now.AddDate(0, 0, -g.RecoveryDays), now)
 	if err != nil {
 		return ComplaintHealth{}, fmt.Errorf("blast: reading complaint counts: %w", err)
 	}
@@ -113,7 +115,7 @@ func (e *Engine) ComplaintHealth(ctx context.Context, orgID, domain string) (Com
 // complaintGate refuses a marketing email blast whose domain is blocked,
 // and logs a warning when it is at the warning level.
 func (e *Engine) complaintGate(ctx context.Context, p *prepared) error {
-	if e.cfg.ComplaintGuard.Disabled || p.ch != carecast.Email || p.pu != carecast.Marketing || !e.domainCounts {
+	if e.cfg.ComplaintGuard.Disabled || p.ch != carecast.Email || p.pu != carecast.Marketing || e.health == nil {
 		return nil
 	}
 	domain := emailDomain(p.from)
@@ -137,20 +139,35 @@ func (e *Engine) complaintGate(ctx context.Context, p *prepared) error {
 	return nil
 }
 
-// domainCache maps blast IDs to their sending domains for event counting.
-type domainCache struct {
-	mu sync.Mutex
-	m  map[string]string
+// domainTally buffers the delivered and complaint counts of email events
+// between flushes: every event of a domain and day adds to the same store
+// row, so one write per row a second replaces one per event (which would
+// make concurrent webhooks queue on that row's lock).
+type domainTally struct {
+	mu      sync.Mutex
+	domains map[string]string // blast ID → sending domain
+	pending map[tallyKey][2]int
+	flushed time.Time
 }
+
+type tallyKey struct {
+	org, domain string
+	day         int64
+}
+
+// flushEvery is how long counts wait in a domainTally at most while
+// events or the scheduler come by.
+const flushEvery = time.Second
 
 // countDomain adds an email event of row r to its sending domain's day.
 func (e *Engine) countDomain(ctx context.Context, r *store.Row, at time.Time, delivered, complaints int) {
-	if r.Channel != carecast.Email || !e.domainCounts {
+	if r.Channel != carecast.Email || e.health == nil {
 		return
 	}
-	e.domains.mu.Lock()
-	domain, ok := e.domains.m[r.BlastID]
-	e.domains.mu.Unlock()
+	t := &e.tally
+	t.mu.Lock()
+	domain, ok := t.domains[r.BlastID]
+	t.mu.Unlock()
 	if !ok {
 		sb, err := e.st.Blast(ctx, r.OrgID, r.BlastID)
 		if err != nil {
@@ -163,18 +180,52 @@ func (e *Engine) countDomain(ctx context.Context, r *store.Row, at time.Time, de
 			return
 		}
 		domain = emailDomain(b.From)
-		e.domains.mu.Lock()
-		if e.domains.m == nil || len(e.domains.m) > 4096 {
-			e.domains.m = make(map[string]string) // old blasts' entries; a miss costs one read
+		t.mu.Lock()
+		if t.domains == nil || len(t.domains) > 4096 {
+			t.domains = make(map[string]string) // old blasts' entries; a miss costs one read
 		}
-		e.domains.m[r.BlastID] = domain
-		e.domains.mu.Unlock()
+		t.domains[r.BlastID] = domain
+		t.mu.Unlock()
 	}
 	if domain == "" {
 		return
 	}
-	if err := e.st.(store.DomainHealth).AddDomainCounts(ctx, r.OrgID, domain, at, delivered, complaints); err != nil {
-		e.log.Error("counting a delivery or complaint", "org", r.OrgID, "blast", r.BlastID, "err", err)
+	k := tallyKey{org: r.OrgID, domain: domain, day: store.UnixDay(at)}
+	t.mu.Lock()
+	if t.pending == nil {
+		t.pending = make(map[tallyKey][2]int)
+	}
+	c := t.pending[k]
+	t.pending[k] = [2]int{c[0] + delivered, c[1] + complaints}
+	t.mu.Unlock()
+	t.flush(ctx, e, e.now())
+}
+
+// flush writes the pending counts when the last flush is flushEvery old
+// (always when now is zero). A count the store refuses is kept for the
+// next flush.
+func (t *domainTally) flush(ctx context.Context, e *Engine, now time.Time) {
+	t.mu.Lock()
+	if len(t.pending) == 0 || !now.IsZero() && now.Sub(t.flushed) < flushEvery && !now.Before(t.flushed) {
+		t.mu.Unlock()
+		return
+	}
+	pending := t.pending
+	t.pending, t.flushed = nil, now
+	t.mu.Unlock()
+	for k, c := range pending {
+		err := e.health.AddDomainCounts(context.WithoutCancel(ctx), k.org, k.domain, store.DayStart(k.day), c[0], c[1])
+		if err == nil {
+			continue
+		}
+		e.log.Error("counting deliveries and complaints", "org", k.org, "domain", k.domain, "err", err)
+		t.mu.Lock()
+		if t.pending == nil {
+			t.pending = make(map[tallyKey][2]int)
+		}
+		p := t.pending[k]
+		t.pending[k] = [2]int{p[0] + c[0], p[1] + c[1]}
+		t.mu.Unlock()
 	}
 }
 
@@ -192,10 +243,10 @@ func emailDomain(from string) string {
 	return strings.ToLower(a.Address[i+1:])
 }
 
-// initComplaintGuard checks that the store keeps domain counts.
+// initComplaintGuard finds the store's domain counts.
 func (e *Engine) initComplaintGuard() {
-	if _, ok := e.st.(store.DomainHealth); ok {
-		e.domainCounts = true
+	if dh, ok := e.st.(store.DomainHealth); ok {
+		e.health = dh
 		return
 	}
 	if !e.cfg.ComplaintGuard.Disabled {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,13 +109,14 @@ func TestComplaintCountsFromEvents(t *testing.T) {
 	assert.Equal(t, blast.EventApplied, event(t, h, c))
 	assert.Equal(t, blast.EventDuplicate, event(t, h, c))
 
+	// ComplaintHealth flushes the counts the engine buffers.
+	health, err := h.Engine.ComplaintHealth(ctx, org, sendingDomain)
+	require.NoError(t, err)
+	assert.True(t, health.Blocked, "1 complaint in 3 deliveries")
 	days, err := h.Store.DomainDays(ctx, org, sendingDomain, h.Clock.Now(), h.Clock.Now())
 	require.NoError(t, err)
 	require.Len(t, days, 1)
 	assert.Equal(t, store.DomainDay{Day: days[0].Day, Delivered: 3, Complaints: 1}, days[0])
-	health, err := h.Engine.ComplaintHealth(ctx, org, sendingDomain)
-	require.NoError(t, err)
-	assert.True(t, health.Blocked, "1 complaint in 3 deliveries")
 }
 
 func TestComplaintGuardConfig(t *testing.T) {
@@ -129,4 +131,32 @@ func TestComplaintGuardConfig(t *testing.T) {
 		"block of 100%":    func(c *blast.Config) { c.ComplaintGuard.BlockRate = 1 },
 		"negative days":    func(c *blast.Config) { c.ComplaintGuard.RecoveryDays = -1 },
 	})
+}
+
+// The counts reach the store at most a second after the event that made
+// them (the next event or the scheduler writes them), and at Stop.
+func TestComplaintCountsAreBuffered(t *testing.T) {
+	h, everyone, _ := complaintSetup(t)
+	_, sum := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone))
+	require.Equal(t, 3, sum.Sent)
+	pm := func(i int) string { return h.Email.SentTo(email(i))[0].ProviderMessageID }
+	stored := func() store.DomainDay {
+		t.Helper()
+		days, err := h.Store.DomainDays(ctx, org, sendingDomain, h.Clock.Now(), h.Clock.Now())
+		require.NoError(t, err)
+		if len(days) == 0 {
+			return store.DomainDay{}
+		}
+		return store.DomainDay{Delivered: days[0].Delivered, Complaints: days[0].Complaints}
+	}
+	for i := range 3 {
+		event(t, h, provider.Event{ID: "d" + pm(i), Kind: provider.EventDelivered, ProviderMessageID: pm(i), At: h.Clock.Now()})
+	}
+	assert.Equal(t, store.DomainDay{Delivered: 1}, stored(), "the first event is written, the next two wait")
+	h.Clock.Advance(time.Second)
+	event(t, h, provider.Event{ID: "c1", Kind: provider.EventComplaint, ProviderMessageID: pm(1), At: h.Clock.Now()})
+	assert.Equal(t, store.DomainDay{Delivered: 3, Complaints: 1}, stored(), "a second later, everything")
+	event(t, h, provider.Event{ID: "c2", Kind: provider.EventComplaint, ProviderMessageID: pm(2), At: h.Clock.Now()})
+	require.NoError(t, h.Engine.Stop(ctx))
+	assert.Equal(t, store.DomainDay{Delivered: 3, Complaints: 2}, stored(), "Stop writes what waits")
 }

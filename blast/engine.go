@@ -45,9 +45,9 @@ type Engine struct {
 
 	sent store.SentCounter // FrequencyCaps; nil when not applied
 
-	domainCounts bool           // the store implements store.DomainHealth
-	auditLog     store.AuditLog // nil when the store keeps none
-	domains      domainCache    // blast ID → sending domain, for event counts
+	health   store.DomainHealth // ComplaintGuard; nil when the store keeps no counts
+	auditLog store.AuditLog     // nil when the store keeps none
+	tally    domainTally        // buffered event counts per sending domain
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -308,6 +308,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.stopping.Store(true)
 	close(e.stopCh)
+	defer e.tally.flush(context.WithoutCancel(ctx), e, time.Time{})
 	e.stopSoft()
 	done := make(chan struct{})
 	go func() {

@@ -77,6 +77,7 @@ func (e *Engine) scheduler(ctx, stopCtx context.Context, work chan<- *batch) {
 			}
 			lastExpire = now
 		}
+		e.tally.flush(ctx, e, now)
 		dispatched := e.dispatchRound(ctx, stopCtx, work, now)
 		if dispatched > 0 {
 			continue

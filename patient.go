@@ -119,6 +119,30 @@ type Consent struct {
 	// EmailSuppressed is set after a hard bounce or a spam complaint. It
 	// blocks every email, marketing or transactional.
 	EmailSuppressed bool `json:"email_suppressed,omitempty"`
+
+	// SMSInsecureChannelAck and EmailInsecureChannelAck record that the
+	// practice advised the patient that texts (email) are not encrypted
+	// and the patient still prefers to receive health information that
+	// way (HIPAA Omnibus Rule preamble, 78 FR 5634; compliance.md HI-08).
+	// A PHI-bearing blast (blast.Draft.PHI) sends its content only to
+	// patients with the channel's acknowledgement; the others receive
+	// the blast's PHI-free portal notice instead. Keep the evidence (when,
+	// how the patient was told) in the host's record.
+	SMSInsecureChannelAck   bool `json:"sms_insecure_channel_ack,omitempty"`
+	EmailInsecureChannelAck bool `json:"email_insecure_channel_ack,omitempty"`
+}
+
+// InsecureChannelAck reports the patient's acknowledgement of the
+// unencrypted channel ch (SMSInsecureChannelAck or
+// EmailInsecureChannelAck); false for any other channel.
+func (c *Consent) InsecureChannelAck(ch Channel) bool {
+	switch ch {
+	case SMS:
+		return c.SMSInsecureChannelAck
+	case Email:
+		return c.EmailInsecureChannelAck
+	}
+	return false
 }
 
 // LineType is the kind of telephone line a number belongs to.

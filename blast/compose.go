@@ -34,6 +34,18 @@ type prepared struct {
 	quiet   bool       // marketing SMS: quiet hours apply
 	capped  bool       // marketing SMS: frequency caps apply
 
+	// PHI-bearing blasts (compliance.md HI-05, HI-08): the portal notice
+	// sent to patients without the channel's acknowledgement.
+	phi         bool
+	portalSMS   *render.SMSTemplate
+	portalEmail *render.EmailTemplate
+	// exempt: a healthcare-exempt text (SM-02).
+	exempt bool
+	// sensitive counts the content checker's findings; phiApprovedBy
+	// approved them (HI-01).
+	sensitive     int
+	phiApprovedBy string
+
 	// cancelled is set by Cancel: workers of this process stop sending
 	// the blast's claimed rows at once.
 	cancelled atomic.Bool
@@ -77,7 +89,11 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		case b.SMS == nil || strings.TrimSpace(b.SMS.Body) == "" && len(b.SMS.Images) == 0:
 			add(ProblemEmptyBody, "SMS.Body", "the message is empty")
 		default:
-			t, err := render.CompileSMS(*b.SMS, sb.Purpose, org)
+			content := *b.SMS
+			if b.HealthcareExempt {
+				content = exemptSMS(content)
+			}
+			t, err := render.CompileSMS(content, sb.Purpose, org)
 			if err != nil {
 				probs = append(probs, contentProblem("SMS", err))
 				break
@@ -136,6 +152,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	default:
 		add(ProblemChannel, "Channel", "must be SMS or Email")
 	}
+	probs = append(probs, e.checkHealth(&b, p)...)
 	if len(probs) > 0 {
 		return nil, &ValidationError{BlastID: sb.ID, Problems: probs}
 	}
@@ -156,6 +173,13 @@ func contentProblem(field string, err error) Problem {
 		return Problem{Code: ProblemEmptyBody, Field: field, Message: err.Error()}
 	}
 	var uf *render.UnknownFieldsError
+	if errors.As(err, &uf) && errors.Is(err, render.ErrPHIField) {
+		p := Problem{Code: ProblemPHIField, Field: field, Message: "merge fields may not put clinical information in a message (minimum necessary): " + err.Error()}
+		for _, f := range uf.PHIFields() {
+			p.Fields = append(p.Fields, f.Key)
+		}
+		return p
+	}
 	if errors.As(err, &uf) {
 		p := Problem{Code: ProblemUnknownFields, Field: field, Message: err.Error()}
 		for _, f := range uf.Fields {

@@ -164,6 +164,13 @@
 // turns the state windows off, NoAreaCode the number's check, and
 // Strictest applies the narrowest window (08:00–20:00) to every number.
 //
+// A row reached outside the windows is deferred to the earliest instant
+// all of them are open, never dropped and without counting an attempt.
+// Local times come from the tz database through time.LoadLocation, so
+// DST changes and ambiguous fall-back times (01:30 on 1 November 2026 in
+// New York happens twice; both wait for 08:00) need no special case.
+// Transactional blasts and email are not held.
+//
 // # Frequency caps
 //
 // Florida, Oklahoma and Maryland allow at most three marketing texts on
@@ -204,12 +211,45 @@
 // [ComplaintGuard]). Transactional email is never refused.
 // [Engine.ComplaintHealth] reports a domain's record.
 //
-// A row reached outside the windows is deferred to the earliest instant
-// all of them are open, never dropped and without counting an attempt.
-// Local times come from the tz database through time.LoadLocation, so
-// DST changes and ambiguous fall-back times (01:30 on 1 November 2026 in
-// New York happens twice; both wait for 08:00) need no special case.
-// Transactional blasts and email are not held.
+// # Health information
+//
+// Texts and email are not encrypted end to end and pass through the
+// provider, so the engine keeps clinical information out of messages
+// unless the practice has decided otherwise, on the record:
+//
+//   - Minimum necessary (compliance.md HI-01). Merge fields that would
+//     name clinical data ({{diagnosis}}, {{lab_result}}, …) fail with
+//     [ProblemPHIField], matching [ErrPHIField]. Content carrying an
+//     ICD-10 code or a sensitive term ("HIV", "chemotherapy", "pregnancy
+//     test"; render.ScanSensitive) fails with [ProblemSensitiveContent]
+//     ([ErrSensitiveContent]) unless Draft.PHIApprovedBy names the
+//     privileged user who approved it; the approval is audited
+//     ("blast.phi_approved", with the approver as actor) when the blast
+//     is sent.
+//   - PHI-bearing blasts (Draft.PHI; HI-05, HI-08). They go only through
+//     a provider that reports BAA coverage (provider.BAACoverage; Send
+//     fails with [ProblemNoBAA], matching [ErrNoBAA], and nothing is
+//     sent), and their content only to patients who acknowledged the
+//     channel's risk (carecast.Consent.SMSInsecureChannelAck,
+//     EmailInsecureChannelAck). Everyone else eligible gets the blast's
+//     PHI-free portal notice (Draft.PortalSMS or PortalEmail, required,
+//     checked like content and never approvable). The choice is made for
+//     each recipient when the message is sent, so an acknowledgement
+//     recorded after Send counts. [Estimate] counts and prices the
+//     notices apart.
+//   - The TCPA healthcare-message exemption (Draft.HealthcareExempt;
+//     SM-02). Its conditions are enforced: a transactional plain text
+//     naming the practice, with the opt-out line (on by default), without
+//     billing, collection or advertising language
+//     (render.ScanExemptContent), of at most [ExemptMaxChars] characters
+//     (checked on the preview at Send and on every recipient's text: a
+//     longer one fails as "exempt_too_long"), and at most [ExemptPerDay]
+//     a day and [ExemptPerWeek] a week per number. A text over the
+//     frequency limit is held and checked again every FrequencyRecheck;
+//     [Engine.CheckExemptFrequency] answers with an
+//     [*ExemptFrequencyError] matching [ErrExemptFrequencyCap]. Every
+//     transactional text to the number counts, exempt or not, so the
+//     count errs on the strict side.
 //
 // # After sending
 //

@@ -51,6 +51,42 @@ type Draft struct {
 	ReplyTo string
 	// CreatedBy is the host's opaque ID of the staff user, or "".
 	CreatedBy string
+
+	// PHI marks a PHI-bearing blast: its content carries protected health
+	// information beyond the minimum a reminder needs (a result is ready,
+	// a named procedure or medication). It is sent only through a
+	// provider whose BAA covers PHI (provider.BAACoverage; compliance.md
+	// HI-05; Send fails with a *ValidationError matching ErrNoBAA
+	// otherwise), and only to patients who acknowledged the unencrypted
+	// channel (carecast.Consent.InsecureChannelAck; HI-08): everyone else
+	// receives the portal notice instead.
+	PHI bool
+	// PortalSMS (SMS blasts) and PortalEmail (email blasts) are the
+	// PHI-free portal notice of a PHI-bearing blast ("You have a new
+	// message from {{organization_name}} in your patient portal: …"),
+	// required when PHI is set. It must pass the sensitive-content check
+	// without approval, since it goes to patients who did not accept the
+	// channel's risk.
+	PortalSMS   *render.SMSContent
+	PortalEmail *render.EmailContent
+	// PHIApprovedBy is the host's ID of the privileged staff user who
+	// approved content that the sensitive-content check flags (ICD-10
+	// codes, terms such as "HIV" or "chemotherapy"; render.ScanSensitive;
+	// compliance.md HI-01). Send refuses flagged content while it is
+	// empty (ProblemSensitiveContent); the approval is written to the
+	// audit trail when the blast is sent. Which users may approve is the
+	// host's decision.
+	PHIApprovedBy string
+	// HealthcareExempt claims the TCPA healthcare-message exemption for
+	// a transactional text (compliance.md SM-02), and makes the engine
+	// enforce its conditions: a plain text (no images) of at most
+	// ExemptMaxChars characters for every recipient, naming the
+	// organization, with the opt-out line, without billing, collection
+	// or advertising language (render.ScanExemptContent), and at most
+	// ExemptPerDay texts a day and ExemptPerWeek a rolling week per
+	// number (*ExemptFrequencyError; rows over the limit are held, not
+	// dropped).
+	HealthcareExempt bool
 }
 
 // Blast is a blast as the engine reports it.
@@ -93,6 +129,11 @@ type contentJSON struct {
 	EmailAttachments []fileJSON           `json:"email_attachments,omitempty"`
 	From             string               `json:"from,omitempty"`
 	ReplyTo          string               `json:"reply_to,omitempty"`
+	PHI              bool                 `json:"phi,omitempty"`
+	PortalSMS        *render.SMSContent   `json:"portal_sms,omitempty"`
+	PortalEmail      *render.EmailContent `json:"portal_email,omitempty"`
+	PHIApprovedBy    string               `json:"phi_approved_by,omitempty"`
+	HealthcareExempt bool                 `json:"healthcare_exempt,omitempty"`
 }
 
 type fileJSON struct {
@@ -102,7 +143,9 @@ type fileJSON struct {
 }
 
 func encodeDraft(d *Draft) ([]byte, error) {
-	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo}
+	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo,
+		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: d.PHIApprovedBy,
+		HealthcareExempt: d.HealthcareExempt}
 	if d.Email != nil {
 		for _, a := range d.Email.Attachments {
 			c.EmailAttachments = append(c.EmailAttachments, fileJSON{a.Filename, a.ContentType, a.Data})
@@ -121,6 +164,7 @@ func decodeDraft(b []byte, d *Draft) error {
 		return err
 	}
 	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
+	d.PHI, d.PortalSMS, d.PortalEmail, d.PHIApprovedBy, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.PHIApprovedBy, c.HealthcareExempt
 	if d.Email != nil {
 		d.Email.Attachments = nil
 		for _, a := range c.EmailAttachments {

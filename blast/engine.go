@@ -43,7 +43,8 @@ type Engine struct {
 	npas               []areaZone
 	federal, strictest QuietWindow
 
-	sent store.SentCounter // FrequencyCaps; nil when not applied
+	sent    store.SentCounter // FrequencyCaps; nil when not applied
+	counter store.SentCounter // the store's, or nil (healthcare-exempt counts)
 
 	health   store.DomainHealth // ComplaintGuard; nil when the store keeps no counts
 	auditLog store.AuditLog     // nil when the store keeps none

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/carecast/carecast/render"
 	"github.com/carecast/carecast/store"
 )
 
@@ -30,6 +31,18 @@ var (
 	ErrNotRunning = errors.New("blast: engine not running")
 	// ErrRunning: Start was called twice.
 	ErrRunning = errors.New("blast: engine already running")
+	// ErrNoBAA: a PHI-bearing blast's provider is not covered by a BAA
+	// (compliance.md HI-05). A *ValidationError with ProblemNoBAA
+	// matches it; nothing is sent.
+	ErrNoBAA = errors.New("blast: the provider has no BAA covering PHI")
+	// ErrSensitiveContent: the content carries clinical codes or terms
+	// and no privileged user approved it (compliance.md HI-01). A
+	// *ValidationError with ProblemSensitiveContent matches it.
+	ErrSensitiveContent = errors.New("blast: content carries sensitive clinical information")
+	// ErrPHIField is render.ErrPHIField: a merge field would put
+	// clinical information in the message (compliance.md HI-01). A
+	// *ValidationError with ProblemPHIField matches it.
+	ErrPHIField = render.ErrPHIField
 )
 
 // ProblemCode names one validation problem.
@@ -67,6 +80,24 @@ const (
 	ProblemUnsubscribe ProblemCode = "unsubscribe"
 	// ProblemSchedule: the schedule time is invalid.
 	ProblemSchedule ProblemCode = "schedule"
+	// ProblemPHIField: a merge field names clinical information
+	// ({{diagnosis}}, {{lab_result}}, …; compliance.md HI-01); Fields
+	// lists them.
+	ProblemPHIField ProblemCode = "phi_field"
+	// ProblemSensitiveContent: the content carries an ICD-10 code or a
+	// sensitive clinical term and Draft.PHIApprovedBy is empty
+	// (compliance.md HI-01).
+	ProblemSensitiveContent ProblemCode = "sensitive_content"
+	// ProblemNoBAA: a PHI-bearing blast's provider does not report BAA
+	// coverage (provider.BAACoverage; compliance.md HI-05).
+	ProblemNoBAA ProblemCode = "no_baa"
+	// ProblemPortalNotice: a PHI-bearing blast has no valid PHI-free
+	// portal notice for patients who did not acknowledge the unencrypted
+	// channel (compliance.md HI-08).
+	ProblemPortalNotice ProblemCode = "portal_notice"
+	// ProblemExempt: a blast claiming the healthcare-message exemption
+	// breaks one of its conditions (compliance.md SM-02).
+	ProblemExempt ProblemCode = "healthcare_exempt"
 )
 
 // Problem is one reason a blast cannot be sent. Messages are PHI-free.
@@ -109,8 +140,22 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Is reports whether target is ErrInvalid.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+// Is reports whether target is ErrInvalid, or the sentinel of one of the
+// problems listed: ErrNoBAA (ProblemNoBAA), ErrSensitiveContent
+// (ProblemSensitiveContent) or ErrPHIField (ProblemPHIField).
+func (e *ValidationError) Is(target error) bool {
+	switch target {
+	case ErrInvalid:
+		return true
+	case ErrNoBAA:
+		return e.Has(ProblemNoBAA)
+	case ErrSensitiveContent:
+		return e.Has(ProblemSensitiveContent)
+	case ErrPHIField:
+		return e.Has(ProblemPHIField)
+	}
+	return false
+}
 
 // Has reports whether e lists a problem with code c.
 func (e *ValidationError) Has(c ProblemCode) bool {

@@ -143,6 +143,7 @@ func (e *Engine) frequencyCap(addr string) (string, int) {
 
 // initFrequencyCaps finds the store's SentCounter.
 func (e *Engine) initFrequencyCaps() {
+	e.counter, _ = e.st.(store.SentCounter)
 	if e.cfg.FrequencyCaps.Disabled || len(e.cfg.FrequencyCaps.States) == 0 {
 		return
 	}

@@ -68,6 +68,13 @@ type Estimate struct {
 	SMS *render.SMSEstimate
 	// Cost is the estimated total.
 	Cost carecast.Money
+	// PortalNotices is, for a PHI-bearing blast, how many of the
+	// Recipients get the portal notice instead of the message (no
+	// acknowledgement of the unencrypted channel; compliance.md HI-08).
+	PortalNotices int
+	// PortalSMS estimates those portal notices (SMS); SMS then covers
+	// only the recipients who get the message itself.
+	PortalSMS *render.SMSEstimate
 }
 
 // Estimate prices a blast before it is sent: for SMS by each eligible
@@ -87,32 +94,64 @@ func (e *Engine) Estimate(ctx context.Context, orgID, blastID string) (Estimate,
 	if err != nil {
 		return Estimate{}, err
 	}
-	eligible := func(yield func(carecast.Patient, error) bool) {
-		for pat, err := range aud {
-			if err != nil {
-				yield(carecast.Patient{}, err)
-				return
-			}
-			if p.cls.Classify(&pat, p.ch, p.pu).WillSend() && !yield(pat, nil) {
-				return
+	// eligible streams the recipients of the message (portal false) or
+	// of a PHI-bearing blast's portal notice (portal true).
+	eligible := func(portal bool) iter.Seq2[carecast.Patient, error] {
+		return func(yield func(carecast.Patient, error) bool) {
+			for pat, err := range aud {
+				if err != nil {
+					yield(carecast.Patient{}, err)
+					return
+				}
+				if !p.cls.Classify(&pat, p.ch, p.pu).WillSend() || p.phi && pat.Consent.InsecureChannelAck(p.ch) == portal {
+					continue
+				}
+				if !yield(pat, nil) {
+					return
+				}
 			}
 		}
 	}
 	if p.ch == carecast.SMS {
-		est, err := render.EstimateSMS(ctx, p.sms, p.org, *e.cfg.Pricing, eligible)
+		est, err := render.EstimateSMS(ctx, p.sms, p.org, *e.cfg.Pricing, eligible(false))
 		if err != nil {
 			return Estimate{}, fmt.Errorf("blast: estimating blast %s: %w", blastID, err)
 		}
-		return Estimate{Recipients: est.Recipients, SMS: &est, Cost: est.Cost}, nil
-	}
-	n := 0
-	for _, err := range eligible {
-		if err != nil {
-			return Estimate{}, fmt.Errorf("blast: estimating blast %s: %w", blastID, err)
+		out := Estimate{Recipients: est.Recipients, SMS: &est, Cost: est.Cost}
+		if p.phi {
+			pe, err := render.EstimateSMS(ctx, p.portalSMS, p.org, *e.cfg.Pricing, eligible(true))
+			if err != nil {
+				return Estimate{}, fmt.Errorf("blast: estimating blast %s: %w", blastID, err)
+			}
+			out.PortalSMS, out.PortalNotices = &pe, pe.Recipients
+			out.Recipients += pe.Recipients
+			out.Cost += pe.Cost
 		}
-		n++
+		return out, nil
 	}
-	return Estimate{Recipients: n, Cost: e.cfg.Pricing.EmailRecipient.Mul(int64(n))}, nil
+	count := func(portal bool) (int, error) {
+		n := 0
+		for _, err := range eligible(portal) {
+			if err != nil {
+				return 0, fmt.Errorf("blast: estimating blast %s: %w", blastID, err)
+			}
+			n++
+		}
+		return n, nil
+	}
+	n, err := count(false)
+	if err != nil {
+		return Estimate{}, err
+	}
+	out := Estimate{Recipients: n}
+	if p.phi {
+		if out.PortalNotices, err = count(true); err != nil {
+			return Estimate{}, err
+		}
+		out.Recipients += out.PortalNotices
+	}
+	out.Cost = e.cfg.Pricing.EmailRecipient.Mul(int64(out.Recipients))
+	return out, nil
 }
 
 // TestOpts says where a test send goes.

@@ -40,6 +40,11 @@ type worker struct {
 	// numbers when the count could not be read.
 	capSent map[string]int
 	capErr  error
+	// exDay and exWeek count, per number of a healthcare-exempt batch,
+	// the transactional texts of the last day and week (SM-02), with
+	// exErr like capErr.
+	exDay, exWeek map[string]int
+	exErr         error
 
 	// callCtx bounds provider calls; consecutive fast calls share it
 	// while at least 3/4 of SendTimeout is left (see Worker.callContext).
@@ -405,6 +410,12 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 			e.log.Error("checking the frequency cap", "org", p.orgID, "blast", p.id, "err", w.capErr)
 		}
 	}
+	w.exDay, w.exWeek, w.exErr = nil, nil, nil
+	if p.exempt {
+		if w.exDay, w.exWeek, w.exErr = e.batchExemptCounts(ctx, p, w.decs); w.exErr != nil {
+			e.log.Error("checking the healthcare-exemption frequency", "org", p.orgID, "blast", p.id, "err", w.exErr)
+		}
+	}
 	cancelled := false
 	lastFlush := e.now()
 	for i := range b.rows {
@@ -480,6 +491,16 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			return o
 		}
 	}
+	if p.exempt && (w.exErr != nil || w.exDay[d.Address] >= ExemptPerDay || w.exWeek[d.Address] >= ExemptPerWeek) {
+		// The exemption allows one text a day and three a week: held
+		// and checked again, like a frequency cap.
+		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now().Add(FrequencyRecheck), e.now()
+		return o
+	}
+	// A PHI-bearing blast sends its content only over a channel the
+	// patient accepted unencrypted; the others get the portal notice
+	// (compliance.md HI-08).
+	portal := p.phi && !pat.Consent.InsecureChannelAck(p.ch)
 	w.idBuf = strconv.AppendInt(w.idBuf[:0], r.ID, 10)
 	msgID := string(w.idBuf)
 	data := render.Data{Patient: pat, Org: &p.org}
@@ -488,7 +509,11 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	segments, cost := 0, carecast.Money(0)
 	switch p.ch {
 	case carecast.SMS:
-		rs := p.sms.Render(data)
+		t, media := p.sms, p.media
+		if portal {
+			t, media = p.portalSMS, nil
+		}
+		rs := t.Render(data)
 		if rs.Err() != nil {
 			// Long merge values made this recipient's text exceed the
 			// provider limit: fail it with a stated reason, never
@@ -496,9 +521,14 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			o.Status, o.Reason, o.At = store.RowFailed, "too_long", e.now()
 			return o
 		}
+		if p.exempt && rs.Count.Characters > ExemptMaxChars {
+			// The exemption covers texts of 160 characters or fewer.
+			o.Status, o.Reason, o.At = store.RowFailed, "exempt_too_long", e.now()
+			return o
+		}
 		segments = rs.Count.Segments
 		cost = e.cfg.Pricing.SMSCostOf(segments, rs.MMS)
-		w.sms = provider.SMSMessage{ID: msgID, OrgID: p.orgID, To: d.Address, From: p.from, Body: rs.Body, MediaURLs: p.media}
+		w.sms = provider.SMSMessage{ID: msgID, OrgID: p.orgID, To: d.Address, From: p.from, Body: rs.Body, MediaURLs: media}
 		if e.cfg.StatusCallbackURL != nil {
 			w.sms.StatusCallback = e.cfg.StatusCallbackURL(p.orgID, p.id, r.ID)
 		}
@@ -511,14 +541,18 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		if e.cfg.RewriteLink != nil {
 			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
 		}
-		re := p.email.Render(data, opts)
+		t, atts := p.email, p.atts
+		if portal {
+			t, atts = p.portalEmail, nil
+		}
+		re := t.Render(data, opts)
 		if e.cfg.OpenPixelURL != nil {
 			re.HTML = withPixel(re.HTML, e.cfg.OpenPixelURL(p.orgID, p.id, r.ID))
 		}
 		cost = e.cfg.Pricing.EmailRecipient
 		w.email = provider.EmailMessage{ID: msgID, OrgID: p.orgID, From: p.from, ReplyTo: p.replyTo, To: d.Address,
 			Subject: re.Subject, HTML: re.HTML, Text: re.Text, Marketing: p.pu == carecast.Marketing,
-			ListUnsubscribeURL: opts.UnsubscribeURL, Attachments: p.atts,
+			ListUnsubscribeURL: opts.UnsubscribeURL, Attachments: atts,
 			Headers: map[string]string{"X-Carecast-Blast": p.id}}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, &w.email) }
 	}
@@ -536,7 +570,11 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		if w.capSent != nil {
 			w.capSent[d.Address]++
 		}
-		if res.Segments > 0 && p.ch == carecast.SMS && len(p.media) == 0 {
+		if w.exDay != nil {
+			w.exDay[d.Address]++
+			w.exWeek[d.Address]++
+		}
+		if res.Segments > 0 && p.ch == carecast.SMS && len(w.sms.MediaURLs) == 0 {
 			o.Segments, o.Cost = res.Segments, e.cfg.Pricing.SMSCostOf(res.Segments, false)
 		}
 		return o

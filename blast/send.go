@@ -79,6 +79,7 @@ func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts
 	if err != nil {
 		return Blast{}, err
 	}
+	e.auditContentApproval(ctx, p)
 	if scheduled {
 		e.log.Info("blast scheduled", "org", orgID, "blast", blastID, "at", opts.At)
 		e.auditBlast(ctx, orgID, blastID, "blast.scheduled", "version=%d at=%s", sb.Version, opts.At.UTC().Format(time.RFC3339))

@@ -102,6 +102,30 @@ type Limits interface {
 	MaxMessageBytes() int64
 }
 
+// BAACoverage is an optional interface a sender implements to say whether
+// the host's business associate agreement (BAA) with the vendor covers
+// protected health information sent through it (compliance.md HI-05, 45 CFR
+// 164.502(e)). The engine refuses to send a PHI-bearing blast through a
+// sender that does not implement it or reports false; other blasts are not
+// affected.
+//
+// Whether a BAA covers a vendor's service is a legal fact the host knows
+// and carecast cannot check: Twilio covers Programmable Messaging only for
+// HIPAA accounts and projects, Twilio SendGrid is not on Twilio's HIPAA
+// eligible list, and Amazon SES is covered only as listed in AWS's HIPAA
+// Eligible Services Reference. The adapters therefore default to false.
+type BAACoverage interface {
+	// CoversPHI reports whether PHI may be sent through the sender.
+	CoversPHI() bool
+}
+
+// CoversPHI reports whether sender implements [BAACoverage] and reports
+// true. A nil sender, or one that does not implement it, is not covered.
+func CoversPHI(sender any) bool {
+	c, ok := sender.(BAACoverage)
+	return ok && c.CoversPHI()
+}
+
 // Class is how the engine should treat a failed send.
 type Class int
 

@@ -59,6 +59,37 @@
 // where an empty value would read badly. Substituted values are never
 // parsed again: a patient named "{{x}}" is greeted as "{{x}}".
 //
+// # Clinical content and exempt messages
+//
+// Texts and emails are read on shared devices and pass through providers,
+// so they carry only what HIPAA's minimum-necessary guidance allows
+// (compliance HI-01): the practice's name, date, time, place, a call-back
+// number and a link to the portal — never a diagnosis, procedure, test,
+// medication, result or specialty. No merge field gives clinical
+// information; a token asking for one ({{.Diagnosis}}, {{lab_result}},
+// {{Medication}}) is an unknown field whose *[UnknownFieldsError] also
+// matches [ErrPHIField], in [ParseTemplate], [CompileSMS] and [CompileEmail]
+// alike. [UnknownFieldsError.PHIFields] documents which keys count as
+// clinical.
+//
+// Clinical information typed as text is found by [ScanSensitive]:
+// ICD-10-CM-like codes ("E11.9", "F32.A"; not "A1C", "B12" or "3.5") and
+// the words and phrases of [SensitiveTerms] ("HIV", "chemotherapy",
+// "pregnancy test"). Words every reminder uses — appointment, test,
+// results, care — are not on the list. The blast refuses such a template
+// unless a privileged user approves it.
+//
+// A text sent under the TCPA healthcare-message exemption (compliance
+// SM-02) may carry no billing, collection, advertising or telemarketing
+// content; [ScanExemptContent] finds it, with the terms of
+// [ExemptBlockedTerms] ("balance due", "copay", "sale", "20% off").
+//
+// Both scanners read the template as written: whole words in either case
+// ("AIDS" only in capitals, so "hearing aids" passes), merge tokens
+// skipped (field keys, fallbacks and patient values are never read), each
+// [Finding] giving the text and its byte offset, in source order, longest
+// match first, never overlapping.
+//
 // # Counting characters and texts
 //
 // [CountSMS] measures a text exactly as Twilio's public segment calculator

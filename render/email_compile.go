@@ -29,10 +29,10 @@ import (
 //
 // Errors: ErrInvalidPurpose, ErrEmptySubject, ErrSubjectNewline,
 // ErrUnknownFormat, ErrBodyTooLarge, ErrMissingPhysicalAddress (marketing
-// without org.PostalAddress), a wrapped *UnknownFieldsError or
-// *TemplateSyntaxError for bad merge tokens, *MergePlacementError for a
-// merge token in a URL or CSS, *StyleError, *BlockError and
-// *AttachmentError.
+// without org.PostalAddress), a wrapped *UnknownFieldsError (matching
+// ErrPHIField for a clinical field) or *TemplateSyntaxError for bad merge
+// tokens, *MergePlacementError for a merge token in a URL or CSS,
+// *StyleError, *BlockError and *AttachmentError.
 func CompileEmail(c EmailContent, purpose carecast.Purpose, org carecast.Organization) (*EmailTemplate, error) {
 	if !purpose.Valid() {
 		return nil, ErrInvalidPurpose

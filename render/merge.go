@@ -95,7 +95,9 @@ type FieldRef struct {
 
 // UnknownFieldsError is returned by ParseTemplate when tokens name fields
 // that do not exist. It lists every unknown token, in source order. The
-// keys come from the template text, never from patient data.
+// keys come from the template text, never from patient data. When a key
+// names clinical information ("{{.Diagnosis}}", "{{lab_result}}") the
+// error also matches ErrPHIField (see PHIFields).
 type UnknownFieldsError struct {
 	Fields []FieldRef
 }
@@ -151,8 +153,9 @@ type Template struct {
 
 // ParseTemplate parses stored template text (see the package documentation,
 // "Merge fields"). A token naming an unknown field makes it return an
-// *UnknownFieldsError listing every unknown token; a "{{" without a closing
-// "}}" returns a *TemplateSyntaxError.
+// *UnknownFieldsError listing every unknown token (matching ErrPHIField
+// when one names clinical information); a "{{" without a closing "}}"
+// returns a *TemplateSyntaxError.
 func ParseTemplate(text string) (*Template, error) {
 	t := &Template{src: text}
 	var unknown []FieldRef

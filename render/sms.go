@@ -91,9 +91,10 @@ type SMSTemplate struct {
 
 // CompileSMS checks and compiles composed content for a blast of the given
 // purpose sent by org. It returns the template's parse errors
-// (*UnknownFieldsError, *TemplateSyntaxError), ErrEmptyBody, an
-// errors.Join of *ImageError values, or a *TooLongError when even the
-// text without any field values exceeds SMSMaxBodyLength.
+// (*UnknownFieldsError, matching ErrPHIField for a clinical field;
+// *TemplateSyntaxError), ErrEmptyBody, an errors.Join of *ImageError
+// values, or a *TooLongError when even the text without any field values
+// exceeds SMSMaxBodyLength.
 func CompileSMS(c SMSContent, purpose carecast.Purpose, org carecast.Organization) (*SMSTemplate, error) {
 	if !purpose.Valid() {
 		return nil, fmt.Errorf("render: invalid purpose %q", string(purpose))

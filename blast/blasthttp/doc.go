@@ -61,6 +61,15 @@
 //	{"name": "Flu shots", "cohort_ids": ["c1"], "channel": "sms",
 //	 "purpose": "marketing", "sms": {"body": "Hi {{first_name|there}}"}}
 //
+// Health-content fields (see blast.Draft): "phi" with "portal_sms" or
+// "portal_email" for a PHI-bearing blast, "healthcare_exempt" for the
+// TCPA healthcare-message exemption, and "phi_approved": true to approve
+// content the sensitive-content check flags. The approval is recorded in
+// the requesting user's name (Config.User) and only for users
+// Config.CanApprovePHI allows; it must be sent again with every update,
+// because changed content needs a new approval. A blast answers it as
+// "phi_approved_by".
+//
 // Money is returned as {"micros": 7900, "display": "0.0079"}: integer
 // micro-units (carecast.Money) and a display string, never a float.
 //
@@ -100,6 +109,7 @@
 //
 //	400 bad_json, unknown_field, bad_request   malformed body or parameter
 //	401 unauthenticated, 403 forbidden          from Config.Org
+//	403 phi_approval_forbidden                  "phi_approved" by a user Config.CanApprovePHI refuses
 //	404 not_found                               missing, or another organization's
 //	405 method_not_allowed
 //	409 already_sent, not_sent, cancelled, not_cancellable   wrong state

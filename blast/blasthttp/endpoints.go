@@ -173,7 +173,11 @@ func (h *Handler) createDraft(w http.ResponseWriter, r *request) error {
 	if err := decode(r, &d, false); err != nil {
 		return err
 	}
-	b, err := h.cfg.Engine.CreateDraft(r.Context(), r.org, d.engine(h.user(r)))
+	approver, err := h.approver(r, &d)
+	if err != nil {
+		return err
+	}
+	b, err := h.cfg.Engine.CreateDraft(r.Context(), r.org, d.engine(h.user(r), approver))
 	if err != nil {
 		return err
 	}
@@ -200,7 +204,11 @@ func (h *Handler) updateDraft(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	b, err := h.cfg.Engine.UpdateDraft(r.Context(), r.org, r.blastID, d.engine(cur.CreatedBy))
+	approver, err := h.approver(r, &d)
+	if err != nil {
+		return err
+	}
+	b, err := h.cfg.Engine.UpdateDraft(r.Context(), r.org, r.blastID, d.engine(cur.CreatedBy, approver))
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	// every audited action of the request (blast.WithActor). nil records
 	// "" (the audit trail then names ActorSystem).
 	User func(*http.Request) string
+	// CanApprovePHI, when not nil, reports whether the request's user is
+	// a privileged role that may approve sensitive clinical content
+	// ("phi_approved": true; blast.Draft.PHIApprovedBy, compliance.md
+	// HI-01). nil lets nobody approve. Approval also needs User to name
+	// the user, since the approver is audited.
+	CanApprovePHI func(*http.Request) bool
 	// Organizations, when not nil, supplies the organization's name and
 	// phone region to the count-as-you-type endpoint (POST /sms/count),
 	// so the {{organization_name}} field and the opt-out line are counted
@@ -251,6 +257,19 @@ func (h *Handler) organization(ctx context.Context, orgID string) carecast.Organ
 		}
 	}
 	return carecast.Organization{ID: orgID}
+}
+
+// approver returns the user approving d's content, or "" when d asks for
+// no approval; a user who may not approve is refused with 403.
+func (h *Handler) approver(r *request, d *Draft) (string, error) {
+	if !d.PHIApproved {
+		return "", nil
+	}
+	u := h.user(r)
+	if u == "" || h.cfg.CanApprovePHI == nil || !h.cfg.CanApprovePHI(r.Request) {
+		return "", &apiError{status: http.StatusForbidden, Code: "phi_approval_forbidden", Message: "this user may not approve sensitive clinical content"}
+	}
+	return u, nil
 }
 
 func (h *Handler) user(r *request) string {

@@ -839,3 +839,40 @@ func TestAuditActorFromRequest(t *testing.T) {
 	assert.Equal(t, "blast.sent", trail[1].Action)
 	assert.Equal(t, "staff-7", trail[1].Actor)
 }
+
+// compliance.md HI-01: flagged content is approved only by a user the host
+// allows, in that user's name; 422 sensitive_content otherwise.
+func TestPHIApproval(t *testing.T) {
+	allowed := false
+	e := newEnv(t, func(c *blasthttp.Config) {
+		c.CanApprovePHI = func(*http.Request) bool { return allowed }
+	})
+	org := blasttest.Org
+	body := fmt.Sprintf(`{"cohort_ids":[%q],"channel":"sms","sms":{"body":"Your HIV screening is due"}%%s}`, e.cohort.ID)
+
+	var b blasthttp.Blast
+	st, raw := e.do(t, org, "POST", "/blasts", fmt.Sprintf(body, ""), &b)
+	require.Equal(t, http.StatusCreated, st, raw)
+	var eb errBody
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", &eb)
+	require.Equal(t, http.StatusUnprocessableEntity, st, raw)
+	require.Len(t, eb.Error.Problems, 1)
+	assert.Equal(t, blast.ProblemSensitiveContent, eb.Error.Problems[0].Code)
+
+	st, raw = e.do(t, org, "PUT", "/blasts/"+b.ID, fmt.Sprintf(body, `,"phi_approved":true`), &eb)
+	require.Equal(t, http.StatusForbidden, st, raw)
+	assert.Equal(t, "phi_approval_forbidden", eb.Error.Code)
+
+	allowed = true
+	st, raw = e.do(t, org, "PUT", "/blasts/"+b.ID, fmt.Sprintf(body, `,"phi_approved":true`), &b)
+	require.Equal(t, http.StatusOK, st, raw)
+	assert.Equal(t, "staff-7", b.PHIApprovedBy, "approved in the requesting user's name")
+	assert.True(t, b.PHIApproved)
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", nil)
+	require.Equal(t, http.StatusAccepted, st, raw)
+
+	var again blasthttp.Blast
+	st, raw = e.do(t, org, "POST", "/blasts", fmt.Sprintf(body, ""), &again)
+	require.Equal(t, http.StatusCreated, st, raw)
+	assert.Empty(t, again.PHIApprovedBy, "an approval is never implied")
+}

@@ -22,12 +22,28 @@ type Draft struct {
 	Email   *render.EmailContent `json:"email,omitempty"`
 	From    string               `json:"from,omitempty"`
 	ReplyTo string               `json:"reply_to,omitempty"`
+	// PHI marks a PHI-bearing blast; PortalSMS or PortalEmail is then its
+	// PHI-free portal notice (blast.Draft.PHI).
+	PHI         bool                 `json:"phi,omitempty"`
+	PortalSMS   *render.SMSContent   `json:"portal_sms,omitempty"`
+	PortalEmail *render.EmailContent `json:"portal_email,omitempty"`
+	// PHIApproved approves flagged sensitive content in the requesting
+	// user's name (blast.Draft.PHIApprovedBy). It is honoured only when
+	// Config.CanApprovePHI allows the user (403 phi_approval_forbidden
+	// otherwise), and must be sent again with every update: changed
+	// content needs a new approval.
+	PHIApproved bool `json:"phi_approved,omitempty"`
+	// HealthcareExempt claims the TCPA healthcare-message exemption
+	// (blast.Draft.HealthcareExempt).
+	HealthcareExempt bool `json:"healthcare_exempt,omitempty"`
 }
 
-func (d *Draft) engine(createdBy string) blast.Draft {
+func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 	return blast.Draft{
 		Name: d.Name, CohortIDs: d.CohortIDs, Channel: d.Channel, Purpose: d.Purpose,
 		SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo, CreatedBy: createdBy,
+		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: approvedBy,
+		HealthcareExempt: d.HealthcareExempt,
 	}
 }
 
@@ -38,6 +54,7 @@ type Blast struct {
 	Draft
 	Status         blast.Status `json:"status"`
 	CreatedBy      string       `json:"created_by,omitempty"`
+	PHIApprovedBy  string       `json:"phi_approved_by,omitempty"`
 	DuplicatedFrom string       `json:"duplicated_from,omitempty"`
 	CreatedAt      time.Time    `json:"created_at"`
 	UpdatedAt      time.Time    `json:"updated_at"`
@@ -57,8 +74,10 @@ func blastJSON(b *blast.Blast) Blast {
 		Draft: Draft{
 			Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose,
 			SMS: b.SMS, Email: b.Email, From: b.From, ReplyTo: b.ReplyTo,
+			PHI: b.PHI, PortalSMS: b.PortalSMS, PortalEmail: b.PortalEmail,
+			PHIApproved: b.PHIApprovedBy != "", HealthcareExempt: b.HealthcareExempt,
 		},
-		Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
+		Status: b.Status, CreatedBy: b.CreatedBy, PHIApprovedBy: b.PHIApprovedBy, DuplicatedFrom: b.DuplicatedFrom,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
 		StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt,
 	}

@@ -34,6 +34,9 @@ type Options struct {
 	NoStart bool
 	// Start is the clock's starting time; zero means Epoch.
 	Start time.Time
+	// CoversPHI makes both fake providers report BAA coverage
+	// (provider.BAACoverage), so PHI-bearing blasts may be sent.
+	CoversPHI bool
 }
 
 // Harness is an engine with its in-memory dependencies.
@@ -92,8 +95,8 @@ func NewEngine(tb testing.TB, opts *Options) *Harness {
 		Store:    memstore.New(),
 		Patients: cohort.NewMemPatientStore(),
 		Cohorts:  cohort.NewMemStoreWith(&cohort.MemStoreConfig{Now: clk.Now}),
-		SMS:      fake.New(&fake.Config{Now: clk.Now, IDPrefix: "SM"}),
-		Email:    fake.New(&fake.Config{Now: clk.Now, IDPrefix: "EM"}),
+		SMS:      fake.New(&fake.Config{Now: clk.Now, IDPrefix: "SM", CoversPHI: opts.CoversPHI}),
+		Email:    fake.New(&fake.Config{Now: clk.Now, IDPrefix: "EM", CoversPHI: opts.CoversPHI}),
 		Clock:    clk,
 		Orgs:     blast.OrgMap{Org: org},
 		Domains:  &Domains{bad: map[string]bool{}},

@@ -24,6 +24,10 @@ type Config struct {
 	// DiscardBodies, when true, keeps only metadata in the log (no Body,
 	// HTML, Text or attachments), for benchmarks with many messages.
 	DiscardBodies bool
+	// CoversPHI is what the provider reports through
+	// provider.BAACoverage: whether PHI-bearing blasts may be sent
+	// through it. Defaults to false, like the real adapters.
+	CoversPHI bool
 }
 
 // Message is one message the fake accepted (or attempted, see Attempts).
@@ -91,7 +95,11 @@ const sentChunk = 4096
 var (
 	_ provider.SMSSender   = (*Provider)(nil)
 	_ provider.EmailSender = (*Provider)(nil)
+	_ provider.BAACoverage = (*Provider)(nil)
 )
+
+// CoversPHI implements provider.BAACoverage: it reports Config.CoversPHI.
+func (p *Provider) CoversPHI() bool { return p.cfg.CoversPHI }
 
 // New returns a fake provider. cfg may be nil to accept the defaults.
 func New(cfg *Config) *Provider {

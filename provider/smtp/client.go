@@ -54,6 +54,10 @@ func New(cfg Config) (*Client, error) {
 // MaxMessageBytes implements provider.Limits.
 func (c *Client) MaxMessageBytes() int64 { return c.cfg.MaxMessageBytes }
 
+// CoversPHI implements provider.BAACoverage: it reports
+// Config.BAACoversPHI.
+func (c *Client) CoversPHI() bool { return c.cfg.BAACoversPHI }
+
 // Close ends every pooled connection with QUIT. Sends after Close fail.
 func (c *Client) Close() error {
 	c.mu.Lock()

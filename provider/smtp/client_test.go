@@ -282,6 +282,10 @@ func TestNewValidates(t *testing.T) {
 	c, err := smtp.New(smtp.Config{Host: "h", MaxMessageBytes: 10 << 20})
 	require.NoError(t, err)
 	assert.Equal(t, int64(10<<20), c.MaxMessageBytes())
+	assert.False(t, c.CoversPHI(), "no BAA unless declared (compliance.md HI-05)")
+	c, err = smtp.New(smtp.Config{Host: "h", BAACoversPHI: true})
+	require.NoError(t, err)
+	assert.True(t, c.CoversPHI())
 }
 
 // TestCancelAwaitingFinalReply: the whole message was sent and the caller

@@ -83,6 +83,12 @@ type Config struct {
 	MaxMessageBytes int64
 	// DKIM, when set, signs every message.
 	DKIM *DKIMConfig
+	// BAACoversPHI declares that the host's BAA with the mail service
+	// behind Host covers PHI, so PHI-bearing blasts may be sent through
+	// it (provider.BAACoverage; compliance.md HI-05). Set it only when
+	// the agreement names the service (Twilio SendGrid, for one, is not
+	// on Twilio's HIPAA-eligible list). Defaults to false.
+	BAACoversPHI bool
 	// Now is the clock for the Date header. Defaults to time.Now.
 	Now func() time.Time
 }

@@ -55,6 +55,12 @@ type Config struct {
 	// Timeout bounds one request when HTTPClient is nil. Defaults to
 	// DefaultTimeout.
 	Timeout time.Duration
+	// BAACoversPHI declares that the host's BAA with Twilio covers this
+	// account (a Twilio Edition with HIPAA accounts, a designated HIPAA
+	// project, HIPAA-eligible services only), so PHI-bearing blasts may
+	// be sent through it (provider.BAACoverage; compliance.md HI-05).
+	// Defaults to false.
+	BAACoversPHI bool
 }
 
 // Client sends SMS and MMS through Twilio's Messages REST API. It is safe
@@ -126,6 +132,10 @@ type apiError struct {
 	Code   int `json:"code"`
 	Status int `json:"status"`
 }
+
+// CoversPHI implements provider.BAACoverage: it reports
+// Config.BAACoversPHI.
+func (c *Client) CoversPHI() bool { return c.cfg.BAACoversPHI }
 
 // SendSMS sends msg with one POST to the Messages resource. It never
 // retries. Failures are *provider.Error values classified per

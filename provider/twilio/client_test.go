@@ -165,3 +165,15 @@ func TestHTTPStatusWithoutCode(t *testing.T) {
 		assert.Equal(t, tt.want, provider.Classify(err), "status %d", tt.status)
 	}
 }
+
+// compliance.md HI-05: the client reports BAA coverage only when the host
+// declares it.
+func TestCoversPHI(t *testing.T) {
+	t.Parallel()
+	c, err := twilio.New(twilio.Config{AccountSID: testSID, AuthToken: testToken, From: "+1"})
+	require.NoError(t, err)
+	assert.False(t, provider.CoversPHI(c))
+	c, err = twilio.New(twilio.Config{AccountSID: testSID, AuthToken: testToken, From: "+1", BAACoversPHI: true})
+	require.NoError(t, err)
+	assert.True(t, provider.CoversPHI(c))
+}

@@ -1,0 +1,288 @@
+package blast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/eligibility"
+	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
+)
+
+// The conditions of the TCPA healthcare-message exemption the engine
+// enforces for a Draft.HealthcareExempt blast (compliance.md SM-02; FCC
+// 15-72): texts of at most ExemptMaxChars characters, at most
+// ExemptPerDay a day and ExemptPerWeek in a rolling week per number.
+const (
+	ExemptMaxChars = 160
+	ExemptPerDay   = 1
+	ExemptPerWeek  = 3
+)
+
+// ErrExemptFrequencyCap is the class of every *ExemptFrequencyError.
+var ErrExemptFrequencyCap = errors.New("blast: healthcare-exemption frequency cap")
+
+// ExemptFrequencyError says that one more healthcare-exempt text to a
+// number would break the exemption's frequency condition (compliance.md
+// SM-02). It carries the counts, never the number.
+type ExemptFrequencyError struct {
+	// Day and Week are the texts the number got in the last 24 hours and
+	// the last 7 days.
+	Day, Week int
+}
+
+func (e *ExemptFrequencyError) Error() string {
+	return fmt.Sprintf("blast: healthcare-exemption frequency cap: at most %d text a day and %d a week per number; %d in the last 24 h, %d in the last 7 days",
+		ExemptPerDay, ExemptPerWeek, e.Day, e.Week)
+}
+
+// Unwrap returns ErrExemptFrequencyCap.
+func (e *ExemptFrequencyError) Unwrap() error { return ErrExemptFrequencyCap }
+
+// CheckExemptFrequency reports whether one more healthcare-exempt text
+// from organization orgID may go to the number addr (E.164) now. It
+// returns nil when it may, an *ExemptFrequencyError (matching
+// ErrExemptFrequencyCap) when the number already got ExemptPerDay texts
+// in 24 hours or ExemptPerWeek in 7 days, or the store's error. Every
+// transactional text the organization sent to the number counts, exempt
+// or not: the store does not tell them apart, so the count can only be
+// too high, never too low. The engine applies the same check before each
+// text of a HealthcareExempt blast; it needs a store that implements
+// store.SentCounter.
+func (e *Engine) CheckExemptFrequency(ctx context.Context, orgID, addr string) error {
+	day, week, err := e.exemptCounts(ctx, orgID, []string{addr})
+	if err != nil {
+		return err
+	}
+	if day[addr] >= ExemptPerDay || week[addr] >= ExemptPerWeek {
+		return &ExemptFrequencyError{Day: day[addr], Week: week[addr]}
+	}
+	return nil
+}
+
+// exemptCounts returns the organization's transactional texts sent to
+// each of addrs in the last day and the last week.
+func (e *Engine) exemptCounts(ctx context.Context, orgID string, addrs []string) (day, week map[string]int, err error) {
+	if e.counter == nil {
+		return nil, nil, errors.New("blast: the store does not implement store.SentCounter; healthcare-exempt texts cannot be counted")
+	}
+	now := e.now()
+	if day, err = e.counter.SentCounts(ctx, orgID, carecast.SMS, carecast.Transactional, addrs, now.Add(-24*time.Hour)); err == nil {
+		week, err = e.counter.SentCounts(ctx, orgID, carecast.SMS, carecast.Transactional, addrs, now.Add(-7*24*time.Hour))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("blast: checking the healthcare-exemption frequency: %w", err)
+	}
+	return day, week, nil
+}
+
+// batchExemptCounts reads, once per claimed batch, the counts of the
+// batch's numbers.
+func (e *Engine) batchExemptCounts(ctx context.Context, p *prepared, decs []eligibility.Decision) (day, week map[string]int, err error) {
+	var addrs []string
+	for _, d := range decs {
+		if d.WillSend() {
+			addrs = append(addrs, d.Address)
+		}
+	}
+	if len(addrs) == 0 {
+		return map[string]int{}, map[string]int{}, nil
+	}
+	return e.exemptCounts(ctx, p.orgID, addrs)
+}
+
+// contentText is one piece of a draft's text the content checks read.
+type contentText struct {
+	field, text string
+}
+
+// texts returns the draft's texts on its channel.
+func texts(ch carecast.Channel, sms *render.SMSContent, email *render.EmailContent, prefix string) []contentText {
+	switch {
+	case ch == carecast.SMS && sms != nil:
+		return []contentText{{prefix + "SMS.Body", sms.Body}}
+	case ch == carecast.Email && email != nil:
+		return []contentText{{prefix + "Email.Subject", email.Subject}, {prefix + "Email.PreviewText", email.PreviewText}, {prefix + "Email.Body", email.Body}}
+	}
+	return nil
+}
+
+// describeFindings lists findings for a Problem message: the flagged
+// words as the author wrote them, at most five.
+func describeFindings(fs []render.Finding) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(fs)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q (%s)", f.Term, strings.ReplaceAll(string(f.Kind), "_", " "))
+	}
+	return b.String()
+}
+
+// checkHealth applies the HIPAA and TCPA rules on content to a compiled
+// blast: sensitive content needs an approver (HI-01), a PHI-bearing blast
+// needs a BAA-covered provider and a PHI-free portal notice (HI-05,
+// HI-08), and a healthcare-exempt text its conditions (SM-02). It fills
+// p's fields and returns the problems.
+func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
+	var probs []Problem
+	add := func(c ProblemCode, field, msg string) {
+		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
+	}
+	p.phiApprovedBy = b.PHIApprovedBy
+	for _, t := range texts(b.Channel, b.SMS, b.Email, "") {
+		fs := render.ScanSensitive(t.text)
+		p.sensitive += len(fs)
+		if len(fs) > 0 && b.PHIApprovedBy == "" {
+			add(ProblemSensitiveContent, t.field, "carries sensitive clinical information: "+describeFindings(fs)+
+				"; remove it, or have a privileged user approve it (PHIApprovedBy)")
+		}
+	}
+	if b.PHI {
+		probs = append(probs, e.checkPHI(b, p)...)
+	}
+	if b.HealthcareExempt {
+		probs = append(probs, e.checkExempt(b, p)...)
+	}
+	return probs
+}
+
+// checkPHI checks a PHI-bearing blast and compiles its portal notice.
+func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
+	var probs []Problem
+	add := func(c ProblemCode, field, msg string) {
+		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
+	}
+	p.phi = true
+	var sender any
+	switch b.Channel {
+	case carecast.SMS:
+		sender = e.cfg.SMS
+	case carecast.Email:
+		sender = e.cfg.Email
+	}
+	if sender != nil && !provider.CoversPHI(sender) {
+		add(ProblemNoBAA, "PHI", fmt.Sprintf("the %s provider is not covered by a BAA for PHI (provider.BAACoverage); send PHI-bearing messages only through a covered provider", b.Channel))
+	}
+	field := "PortalSMS"
+	if b.Channel == carecast.Email {
+		field = "PortalEmail"
+	}
+	for _, t := range texts(b.Channel, b.PortalSMS, b.PortalEmail, "Portal") {
+		if fs := render.ScanSensitive(t.text); len(fs) > 0 {
+			add(ProblemPortalNotice, t.field, "the portal notice goes to patients who did not accept the channel's risk and must carry no clinical information: "+describeFindings(fs))
+		}
+	}
+	switch b.Channel {
+	case carecast.SMS:
+		switch {
+		case b.PortalSMS == nil || strings.TrimSpace(b.PortalSMS.Body) == "":
+			add(ProblemPortalNotice, field, "a PHI-bearing text needs a PHI-free portal notice for patients who did not acknowledge that texts are not encrypted")
+		case len(b.PortalSMS.Images) > 0:
+			add(ProblemPortalNotice, field+".Images", "the portal notice is text only")
+		default:
+			t, err := render.CompileSMS(*b.PortalSMS, b.Purpose, p.org)
+			if err != nil {
+				probs = append(probs, portalProblem(field, err))
+				break
+			}
+			p.portalSMS = t
+		}
+	case carecast.Email:
+		switch {
+		case b.PortalEmail == nil || strings.TrimSpace(b.PortalEmail.Subject) == "" || strings.TrimSpace(b.PortalEmail.Body) == "":
+			add(ProblemPortalNotice, field, "a PHI-bearing email needs a PHI-free portal notice (subject and body) for patients who did not acknowledge that email is not encrypted")
+		case len(b.PortalEmail.Attachments) > 0:
+			add(ProblemPortalNotice, field+".Attachments", "the portal notice carries no attachments")
+		default:
+			t, err := render.CompileEmail(*b.PortalEmail, b.Purpose, p.org)
+			if err != nil {
+				probs = append(probs, portalProblem(field, err))
+				break
+			}
+			p.portalEmail = t
+		}
+	}
+	return probs
+}
+
+// portalProblem reports a portal notice that does not compile; a PHI
+// merge field keeps its own code.
+func portalProblem(field string, err error) Problem {
+	pr := contentProblem(field, err)
+	if pr.Code != ProblemPHIField {
+		pr.Code = ProblemPortalNotice
+	}
+	return pr
+}
+
+// checkExempt checks the healthcare-message exemption's conditions that
+// the content decides; the frequency condition is applied per recipient.
+func (e *Engine) checkExempt(b *Blast, p *prepared) []Problem {
+	var probs []Problem
+	add := func(field, msg string) {
+		probs = append(probs, Problem{Code: ProblemExempt, Field: field, Message: msg})
+	}
+	if b.Channel != carecast.SMS {
+		add("HealthcareExempt", "the healthcare-message exemption covers texts only")
+		return probs
+	}
+	if b.Purpose == carecast.Marketing {
+		add("HealthcareExempt", "a healthcare-exempt text may not be marketing")
+	}
+	if e.counter == nil {
+		add("HealthcareExempt", "the store does not implement store.SentCounter, so the exemption's frequency limit cannot be enforced")
+	}
+	if b.SMS == nil {
+		return probs
+	}
+	if len(b.SMS.Images) > 0 {
+		add("SMS.Images", "a healthcare-exempt message is a plain text: remove the images")
+	}
+	if b.SMS.OptOutLine != nil && !*b.SMS.OptOutLine {
+		add("SMS.OptOutLine", "a healthcare-exempt text must offer an easy opt-out: keep the opt-out line")
+	}
+	if fs := render.ScanExemptContent(b.SMS.Body); len(fs) > 0 {
+		add("SMS.Body", "a healthcare-exempt text may not carry billing, collection or advertising content: "+describeFindings(fs))
+	}
+	if !strings.Contains(b.SMS.Body, "{{organization_name") && (p.org.Name == "" || !strings.Contains(strings.ToLower(b.SMS.Body), strings.ToLower(p.org.Name))) {
+		add("SMS.Body", "a healthcare-exempt text must name the practice: add @Organization name")
+	}
+	if p.sms != nil {
+		if n := p.sms.Preview().Characters; n > ExemptMaxChars {
+			add("SMS.Body", fmt.Sprintf("a healthcare-exempt text may have at most %d characters; this one has %d with the opt-out line", ExemptMaxChars, n))
+		}
+	}
+	p.exempt = true
+	return probs
+}
+
+// exemptSMS returns the content compiled for a healthcare-exempt blast:
+// the opt-out line is on unless the author turned it off (a problem
+// reported by checkExempt).
+func exemptSMS(c render.SMSContent) render.SMSContent {
+	if c.OptOutLine == nil {
+		on := true
+		c.OptOutLine = &on
+	}
+	return c
+}
+
+// auditContentApproval records, when a blast is sent, who approved its
+// flagged content and the blast's PHI and exemption flags.
+func (e *Engine) auditContentApproval(ctx context.Context, p *prepared) {
+	if p.sensitive > 0 && p.phiApprovedBy != "" {
+		e.audit(ctx, store.AuditEntry{OrgID: p.orgID, Actor: p.phiApprovedBy, Action: "blast.phi_approved", BlastID: p.id,
+			Detail: fmt.Sprintf("findings=%d phi=%t exempt=%t", p.sensitive, p.phi, p.exempt)})
+	}
+}

@@ -31,7 +31,8 @@ type prepared struct {
 	media   []string
 	atts    []provider.Attachment
 	lims    []*limiter // the channel's, then the sender's if it has one
-	quiet   bool       // marketing SMS: quiet hours apply
+	quiet   bool       // SMS, not urgent: quiet hours apply
+	urgent  bool       // urgent SMS: quiet hours bypassed (audited)
 	capped  bool       // marketing SMS: frequency caps apply
 
 	// PHI-bearing blasts (compliance.md HI-05, HI-08): the portal notice
@@ -81,7 +82,10 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	switch sb.Channel {
 	case carecast.SMS:
 		p.lims = e.limitersFor(e.limSMS, b.From)
-		p.quiet = sb.Purpose == carecast.Marketing && !e.cfg.QuietHours.Disabled
+		p.quiet, p.urgent = !b.Urgent && !e.cfg.QuietHours.Disabled, b.Urgent
+		if b.Urgent && sb.Purpose == carecast.Marketing {
+			add(ProblemPurpose, "Urgent", "only a transactional text can be urgent")
+		}
 		p.capped = sb.Purpose == carecast.Marketing && e.sent != nil
 		switch {
 		case e.cfg.SMS == nil:
@@ -108,6 +112,9 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		}
 	case carecast.Email:
 		p.lims = e.limitersFor(e.limEmail, b.From)
+		if b.Urgent {
+			add(ProblemChannel, "Urgent", "urgent applies to texts only (email is never held)")
+		}
 		switch {
 		case e.cfg.Email == nil:
 			add(ProblemChannel, "Channel", "no email provider is configured")

@@ -60,8 +60,9 @@ type Limit struct {
 	Burst int
 }
 
-// QuietHours is when marketing texts may be sent (compliance.md TM-01).
-// A marketing text goes out only when both of these windows allow it:
+// QuietHours is when texts may be sent (compliance.md TM-01). A text —
+// marketing or transactional, unless the blast is marked urgent
+// (Draft.Urgent) — goes out only when both of these windows allow it:
 //
 //   - the patient's window: Start–End in Patient.TimeZone;
 //   - the number's window: Start–End, or its state's stricter window
@@ -76,7 +77,7 @@ type Limit struct {
 // when neither is (no patient zone, a non-NANP or unknown area code),
 // Start–End in DefaultZone applies. Rows due outside the windows are
 // deferred to the earliest instant all of them are open, never dropped;
-// transactional blasts and email are not held.
+// urgent texts and email are not held.
 type QuietHours struct {
 	// Disabled turns quiet hours off.
 	Disabled bool
@@ -230,7 +231,7 @@ type Config struct {
 	// "carecast:email" budgets), at the cost of one store call per about
 	// 50 ms of the rate.
 	NoSharedRateBudget bool
-	// QuietHours holds marketing texts outside the patient's and the
+	// QuietHours holds texts (all but urgent ones) outside the patient's and the
 	// number's windows. Defaults to 08:00–21:00 in the patient's zone and
 	// in the number's area-code zone, with the state windows of
 	// StateQuietHours.

@@ -77,8 +77,10 @@
 //  1. re-check eligibility against the patient as it is now and the
 //     suppression list (a STOP or unsubscribe that arrived after the blast
 //     started wins; compliance.md J-01);
-//  2. hold marketing texts outside quiet hours, or beyond their state's
-//     frequency cap (see "Quiet hours" and "Frequency caps");
+//  2. hold texts outside quiet hours (unless urgent), marketing texts
+//     beyond their state's frequency cap, and healthcare-exempt texts
+//     beyond the exemption's (see "Quiet hours", "Frequency caps" and
+//     "Health information");
 //  3. render the message for the patient;
 //  4. wait on the provider's rate limiter;
 //  5. call the provider with Config.SendTimeout;
@@ -141,8 +143,13 @@
 //
 // # Quiet hours
 //
-// Marketing texts are sent only when two windows allow them
-// (compliance.md TM-01, [QuietHours]):
+// Texts are sent only when two windows allow them (compliance.md TM-01,
+// [QuietHours]). The rule covers transactional texts too: the statutes
+// name solicitations, but a reminder at 23:00 is no better received, so
+// the design rule of compliance.md applies quiet hours to every text and
+// lets only an explicit Draft.Urgent transactional blast (a same-day
+// closure, a safety notice) bypass them; the bypass is written to the
+// audit trail ("blast.urgent_bypass") when the blast is sent:
 //
 //   - the patient's: Config.QuietHours Start–End (default 08:00–21:00,
 //     the federal rule) in Patient.TimeZone;
@@ -169,7 +176,7 @@
 // Local times come from the tz database through time.LoadLocation, so
 // DST changes and ambiguous fall-back times (01:30 on 1 November 2026 in
 // New York happens twice; both wait for 08:00) need no special case.
-// Transactional blasts and email are not held.
+// Urgent blasts and email are not held.
 //
 // # Frequency caps
 //

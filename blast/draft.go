@@ -52,6 +52,12 @@ type Draft struct {
 	// CreatedBy is the host's opaque ID of the staff user, or "".
 	CreatedBy string
 
+	// Urgent marks a transactional text that may go at any hour (a
+	// same-day closure, a safety notice): quiet hours hold every other
+	// text (compliance.md TM-01). The bypass is audited when the blast
+	// is sent. Marketing texts and email cannot be urgent.
+	Urgent bool
+
 	// PHI marks a PHI-bearing blast: its content carries protected health
 	// information beyond the minimum a reminder needs (a result is ready,
 	// a named procedure or medication). It is sent only through a
@@ -129,6 +135,7 @@ type contentJSON struct {
 	EmailAttachments []fileJSON           `json:"email_attachments,omitempty"`
 	From             string               `json:"from,omitempty"`
 	ReplyTo          string               `json:"reply_to,omitempty"`
+	Urgent           bool                 `json:"urgent,omitempty"`
 	PHI              bool                 `json:"phi,omitempty"`
 	PortalSMS        *render.SMSContent   `json:"portal_sms,omitempty"`
 	PortalEmail      *render.EmailContent `json:"portal_email,omitempty"`
@@ -145,7 +152,7 @@ type fileJSON struct {
 func encodeDraft(d *Draft) ([]byte, error) {
 	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: d.PHIApprovedBy,
-		HealthcareExempt: d.HealthcareExempt}
+		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent}
 	if d.Email != nil {
 		for _, a := range d.Email.Attachments {
 			c.EmailAttachments = append(c.EmailAttachments, fileJSON{a.Filename, a.ContentType, a.Data})
@@ -165,6 +172,7 @@ func decodeDraft(b []byte, d *Draft) error {
 	}
 	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
 	d.PHI, d.PortalSMS, d.PortalEmail, d.PHIApprovedBy, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.PHIApprovedBy, c.HealthcareExempt
+	d.Urgent = c.Urgent
 	if d.Email != nil {
 		d.Email.Attachments = nil
 		for _, a := range c.EmailAttachments {

@@ -45,6 +45,9 @@ func newClinic(tune func(*blast.Config)) *clinic {
 		SMS: k.sms, Email: k.email,
 		SMSRate: blast.RateUnlimited, EmailRate: blast.RateUnlimited,
 		PollInterval: 10 * time.Millisecond,
+		// Texts wait for quiet hours to end; the examples run on a clock
+		// that starts at noon in New York so they never wait a night.
+		Clock: noonClock(),
 	}
 	if tune != nil {
 		tune(cfg)
@@ -58,6 +61,21 @@ func newClinic(tune func(*blast.Config)) *clinic {
 		panic(err)
 	}
 	return k
+}
+
+// shiftedClock is the system clock moved by a fixed offset.
+type shiftedClock struct {
+	blast.SystemClock
+	offset time.Duration
+}
+
+func (c shiftedClock) Now() time.Time { return time.Now().Add(c.offset) }
+
+// noonClock returns a clock that reads 12:00 on 10 March 2026 in New
+// York now and runs at real speed.
+func noonClock() blast.Clock {
+	ny, _ := time.LoadLocation("America/New_York")
+	return shiftedClock{offset: time.Until(time.Date(2026, 3, 10, 12, 0, 0, 0, ny))}
 }
 
 func (k *clinic) stop() { _ = k.e.Stop(context.Background()) }
@@ -358,7 +376,7 @@ func ExampleEngine_Analytics() {
 	_, _ = k.e.Send(ctx, "org1", b.ID, nil)
 	_, _ = k.e.Wait(ctx, "org1", b.ID)
 	_, _ = k.e.HandleEvent(ctx, provider.Event{ID: "r1", OrgID: "org1", Kind: provider.EventInbound, From: "+12125550101", Body: "Thanks!"})
-	now := time.Now()
+	now := noonClock().Now()
 	a, _ := k.e.Analytics(ctx, "org1", blast.AnalyticsOpts{From: now.Add(-time.Hour), To: now.Add(time.Hour), Bucket: 2 * time.Hour})
 	p := a.Points[0]
 	fmt.Println("sms:", p.SMSSent, "email:", p.EmailSent, "spend:", p.Spend, "reply rate:", p.SMSReplyRate)

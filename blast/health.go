@@ -278,9 +278,12 @@ func exemptSMS(c render.SMSContent) render.SMSContent {
 	return c
 }
 
-// auditContentApproval records, when a blast is sent, who approved its
-// flagged content and the blast's PHI and exemption flags.
+// auditContentApproval records, when a blast is sent, an urgent blast's
+// quiet-hours bypass and who approved its flagged content.
 func (e *Engine) auditContentApproval(ctx context.Context, p *prepared) {
+	if p.urgent {
+		e.audit(ctx, store.AuditEntry{OrgID: p.orgID, Action: "blast.urgent_bypass", BlastID: p.id, Detail: "quiet hours bypassed"})
+	}
 	if p.sensitive > 0 && p.phiApprovedBy != "" {
 		e.audit(ctx, store.AuditEntry{OrgID: p.orgID, Actor: p.phiApprovedBy, Action: "blast.phi_approved", BlastID: p.id,
 			Detail: fmt.Sprintf("findings=%d phi=%t exempt=%t", p.sensitive, p.phi, p.exempt)})

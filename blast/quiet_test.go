@@ -71,16 +71,45 @@ func TestQuietHoursTM01(t *testing.T) {
 			assert.Equal(t, time.Date(2026, 11, 1, 13, 0, 0, 0, time.UTC), at, "08:00 EST")
 		})
 	}
-	t.Run("transactional is not held", func(t *testing.T) {
+	// The library rule: every non-urgent text is held, transactional
+	// too; only an urgent transactional blast bypasses quiet hours, and
+	// the bypass is audited.
+	transactional := func(t *testing.T, urgent bool) (*blasttest.Harness, blast.Blast, time.Time) {
 		start := time.Date(2026, 3, 10, 20, 15, 0, 0, ny)
 		h, everyone := setup(t, []carecast.Patient{func() carecast.Patient {
 			p := patient(0)
 			p.TimeZone, p.Phone = "", "+13055550101"
 			return p
 		}()}, &blasttest.Options{Start: start})
-		_, sum := sendAndRun(t, h, smsDraft("Your appointment is tomorrow", carecast.Transactional, everyone.ID))
+		d := smsDraft("The clinic is closed today: a water main broke.", carecast.Transactional, everyone.ID)
+		d.Urgent = urgent
+		b, sum := sendAndRun(t, h, d)
 		require.Equal(t, 1, sum.Sent)
-		assert.Equal(t, start, blasttest.RequireSent(t, h.SMS, "+13055550101")[0].At)
+		return h, b, blasttest.RequireSent(t, h.SMS, "+13055550101")[0].At
+	}
+	t.Run("transactional is held", func(t *testing.T) {
+		_, _, at := transactional(t, false)
+		assert.Equal(t, time.Date(2026, 3, 11, 8, 0, 0, 0, ny), at.In(ny))
+	})
+	t.Run("urgent is not held, and audited", func(t *testing.T) {
+		h, b, at := transactional(t, true)
+		assert.Equal(t, time.Date(2026, 3, 10, 20, 15, 0, 0, ny), at.In(ny))
+		trail, err := h.Engine.AuditTrail(ctx, org, b.ID, 0, 100)
+		require.NoError(t, err)
+		var actions []string
+		for _, a := range trail {
+			actions = append(actions, a.Action)
+		}
+		assert.Contains(t, actions, "blast.urgent_bypass")
+	})
+	t.Run("only transactional texts can be urgent", func(t *testing.T) {
+		h, everyone := setup(t, population(1, nil), nil)
+		d := smsDraft("Sale", carecast.Marketing, everyone.ID)
+		d.Urgent = true
+		assert.Equal(t, "Urgent", problem(t, sendErr(t, h, d), blast.ProblemPurpose).Field)
+		e := emailDraft(carecast.Transactional, everyone.ID)
+		e.Urgent = true
+		assert.Equal(t, "Urgent", problem(t, sendErr(t, h, e), blast.ProblemChannel).Field)
 	})
 }
 

@@ -708,7 +708,7 @@ func (e *Engine) initQuiet() {
 	e.strictest = strictestWindow(&e.cfg.QuietHours)
 }
 
-// quietUntil reports whether a marketing text may go to pat's number addr
+// quietUntil reports whether a text may go to pat's number addr
 // at now, and if not, the earliest instant every window that applies is
 // open (compliance.md TM-01; see QuietHours).
 func (e *Engine) quietUntil(p *prepared, pat *carecast.Patient, addr string, now time.Time) (time.Time, bool) {

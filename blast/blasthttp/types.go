@@ -36,6 +36,9 @@ type Draft struct {
 	// HealthcareExempt claims the TCPA healthcare-message exemption
 	// (blast.Draft.HealthcareExempt).
 	HealthcareExempt bool `json:"healthcare_exempt,omitempty"`
+	// Urgent lets a transactional text bypass quiet hours
+	// (blast.Draft.Urgent; audited).
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
@@ -43,7 +46,7 @@ func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 		Name: d.Name, CohortIDs: d.CohortIDs, Channel: d.Channel, Purpose: d.Purpose,
 		SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo, CreatedBy: createdBy,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: approvedBy,
-		HealthcareExempt: d.HealthcareExempt,
+		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent,
 	}
 }
 
@@ -75,7 +78,7 @@ func blastJSON(b *blast.Blast) Blast {
 			Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose,
 			SMS: b.SMS, Email: b.Email, From: b.From, ReplyTo: b.ReplyTo,
 			PHI: b.PHI, PortalSMS: b.PortalSMS, PortalEmail: b.PortalEmail,
-			PHIApproved: b.PHIApprovedBy != "", HealthcareExempt: b.HealthcareExempt,
+			PHIApproved: b.PHIApprovedBy != "", HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
 		},
 		Status: b.Status, CreatedBy: b.CreatedBy, PHIApprovedBy: b.PHIApprovedBy, DuplicatedFrom: b.DuplicatedFrom,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,

@@ -25,7 +25,7 @@ type appConfig struct {
 	// BaseURL is the app's absolute URL ("http://127.0.0.1:8080"), for
 	// tracking links. Required.
 	BaseURL string
-	// QuietHours keeps the engine's quiet hours for marketing texts;
+	// QuietHours keeps the engine's quiet hours for texts;
 	// false disables them (see the package documentation).
 	QuietHours bool
 	// Logger receives the engine's and the API's logs (IDs and counts

@@ -1,6 +1,7 @@
 package smtp_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"net"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,6 +214,82 @@ func TestDKIMCoversUnsubscribeHeaders(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Error(t, verifs[0].Err)
+
+	// compliance.md EM-02 test 2: the self-check passes on what the
+	// client sent and fails once the headers are added after signing.
+	require.NoError(t, smtp.CheckUnsubscribeSigned(raw))
+	added := append([]byte("List-Unsubscribe: <https://relay.example/u>\r\n"), raw...)
+	err = smtp.CheckUnsubscribeSigned(added)
+	require.ErrorIs(t, err, smtp.ErrUnsubscribeNotSigned)
+	assert.Contains(t, err.Error(), "unsubscribe headers not covered by DKIM")
+
+	// A pipeline that signs without them: the message is sent unsigned
+	// and a relay signs only the usual headers.
+	ms2 := newMailServer(t)
+	plain := newClient(t, config(ms2))
+	_, err = plain.SendEmail(context.Background(), message(true))
+	require.NoError(t, err)
+	unsigned := ms2.Received()[0].Raw
+	assert.ErrorIs(t, smtp.CheckUnsubscribeSigned(unsigned), smtp.ErrUnsubscribeNotSigned, "no signature at all")
+	var relay bytes.Buffer
+	require.NoError(t, dkim.Sign(&relay, bytes.NewReader(unsigned), &dkim.SignOptions{
+		Domain: "relay.example", Selector: "r1", Signer: key, HeaderKeys: []string{"From", "To", "Subject"},
+	}))
+	assert.ErrorIs(t, smtp.CheckUnsubscribeSigned(relay.Bytes()), smtp.ErrUnsubscribeNotSigned, "signed without the unsubscribe headers")
+}
+
+func TestCheckUnsubscribeSigned(t *testing.T) {
+	t.Parallel()
+	sig := func(h string) string {
+		return "DKIM-Signature: v=1; a=rsa-sha256; d=x.example; s=s;\r\n h=" + h + ";\r\n bh=AAAA; b=BBBB\r\n"
+	}
+	const lu = "List-Unsubscribe: <https://x.example/u>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+	const body = "From: a@x.example\r\nSubject: hi\r\n\r\nbody\r\n"
+	for _, tt := range []struct {
+		name, raw string
+		ok        bool
+	}{
+		{"no unsubscribe header", sig("from") + body, true},
+		{"covered", sig("From:Subject:List-Unsubscribe:List-Unsubscribe-Post") + lu + body, true},
+		{"covered, folded and mixed case", sig("from : subject:\r\n\tlist-UNSUBSCRIBE:\r\n list-unsubscribe-post") + lu + body, true},
+		{"second signature covers them", sig("from") + sig("list-unsubscribe:list-unsubscribe-post") + lu + body, true},
+		{"no signature", lu + body, false},
+		{"post not covered", sig("from:list-unsubscribe") + lu + body, false},
+		{"neither covered", sig("from:subject") + lu + body, false},
+		{"one more added after signing", "List-Unsubscribe: <https://evil.example>\r\n" + sig("list-unsubscribe:list-unsubscribe-post") + lu + body, false},
+		{"oversigned covers two", "List-Unsubscribe: <https://b.example>\r\n" + sig("list-unsubscribe:list-unsubscribe:list-unsubscribe-post") + lu + body, true},
+	} {
+		err := smtp.CheckUnsubscribeSigned([]byte(tt.raw))
+		if tt.ok {
+			assert.NoError(t, err, tt.name)
+		} else {
+			assert.ErrorIs(t, err, smtp.ErrUnsubscribeNotSigned, tt.name)
+		}
+	}
+	err := smtp.CheckUnsubscribeSigned([]byte("not a header\r\n"))
+	assert.Error(t, err, "garbage is an error")
+}
+
+func FuzzCheckUnsubscribeSigned(f *testing.F) {
+	f.Add([]byte("DKIM-Signature: h=list-unsubscribe:list-unsubscribe-post\r\nList-Unsubscribe: <https://x>\r\n\r\n"))
+	f.Add([]byte("List-Unsubscribe: <https://x>\r\n\r\n"))
+	f.Add([]byte("From: a\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		err := smtp.CheckUnsubscribeSigned(raw)
+		if err != nil {
+			return
+		}
+		// A pass means: no List-Unsubscribe header, or a signature
+		// listing it. Adding one more List-Unsubscribe on top must then
+		// fail unless a signature oversigns it.
+		hdr, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+		if len(hdr.Values("List-Unsubscribe")) > 0 && len(hdr.Values("Dkim-Signature")) == 0 {
+			t.Fatalf("passed without a signature: %q", raw)
+		}
+		if len(hdr.Values("List-Unsubscribe")) > 0 && !bytes.Contains(bytes.ToLower(raw), []byte("list-unsubscribe")) {
+			t.Fatalf("inconsistent parse: %q", raw)
+		}
+	})
 }
 
 func TestComposeRejects(t *testing.T) {

@@ -145,6 +145,11 @@ func (c *Client) compose(msg *provider.EmailMessage) (*composed, error) {
 			return nil, &provider.Error{Class: provider.Permanent, Message: "smtp: DKIM signing failed", Err: err}
 		}
 		out.raw = signed.Bytes()
+		if msg.Marketing {
+			if err := CheckUnsubscribeSigned(out.raw); err != nil {
+				return nil, &provider.Error{Class: provider.Permanent, Message: "smtp: DKIM self-check", Err: err}
+			}
+		}
 	}
 	if c.cfg.MaxMessageBytes > 0 && int64(len(out.raw)) > c.cfg.MaxMessageBytes {
 		return nil, invalid("message larger than Config.MaxMessageBytes")

@@ -38,7 +38,12 @@
 // ed25519-sha256, relaxed/relaxed). The signature covers From, To,
 // Subject, Date, Message-ID, Reply-To, MIME-Version, Content-Type and,
 // for marketing mail, List-Unsubscribe and List-Unsubscribe-Post, as RFC
-// 8058 §4 requires.
+// 8058 §4 requires. Each signed marketing message then passes
+// [CheckUnsubscribeSigned] before it is sent (compliance.md EM-02).
+// Without Config.DKIM the message leaves unsigned and the relay or ESP
+// must sign those two headers; run CheckUnsubscribeSigned on a message
+// captured after the relay to prove it, since receivers offer no
+// one-click unsubscribe for unsigned headers.
 //
 // # Error classes
 //

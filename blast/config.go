@@ -250,6 +250,16 @@ type Config struct {
 	// ReplyWindow is how long after a send an inbound text counts as a
 	// reply. Defaults to ReplyWindowDefault.
 	ReplyWindow time.Duration
+	// ProviderKeywordReplies, when true, leaves the replies to STOP,
+	// START and HELP to the SMS provider (Twilio's default opt-out
+	// handling, or a messaging service that answers keywords): the engine
+	// still records opt-outs and opt-ins but sends no confirmation. By
+	// default the engine replies unless the event says the provider did
+	// (provider.Event.ProviderHandledOptOut). New refuses true with an
+	// SMS provider that redacts numbers (provider.Redaction), whose
+	// keyword handling does not work: ErrKeywordHandlingRequired
+	// (compliance.md SM-08).
+	ProviderKeywordReplies bool
 	// HelpReply, StopReply and StartReply are the texts answering HELP,
 	// STOP and START (merge fields allowed). Default to HelpReplyDefault,
 	// StopReplyDefault and StartReplyDefault.
@@ -284,7 +294,13 @@ type ConfigError struct {
 	Field string
 	// Problem says what is wrong with it.
 	Problem string
+	// Err is the sentinel the problem matches, if any
+	// (ErrKeywordHandlingRequired).
+	Err error
 }
 
 // Error implements error.
 func (e *ConfigError) Error() string { return "blast: Config." + e.Field + ": " + e.Problem }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }

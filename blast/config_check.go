@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/render"
 )
 
@@ -82,6 +83,9 @@ func (c *Config) validate() error {
 		return bad("Cohorts", "required")
 	case c.Organizations == nil:
 		return bad("Organizations", "required")
+	case c.ProviderKeywordReplies && c.SMS != nil && provider.RedactsNumbers(c.SMS):
+		return &ConfigError{Field: "ProviderKeywordReplies", Err: ErrKeywordHandlingRequired,
+			Problem: "the SMS provider redacts numbers, so its STOP, START and HELP handling does not work: the engine must answer them (compliance.md SM-08)"}
 	case c.Workers < 1:
 		return bad("Workers", "must be at least 1")
 	case c.BatchSize < 1:

@@ -298,8 +298,12 @@
 // (unsubscribe and suppression); opens and clicks; and inbound texts —
 // STOP-family keywords opt the number out of every SMS of the organization,
 // START-family opt it back in, HELP gets Config.HelpReply, with exactly
-// one confirmation unless the provider already answered
-// (compliance.md SM-04 to SM-06); anything else counts as a reply to the
+// one confirmation unless the provider already answered (the event says
+// so, or Config.ProviderKeywordReplies) (compliance.md SM-04 to SM-06). An
+// SMS provider that redacts numbers (provider.Redaction, Twilio's Phone
+// Number Redaction) cannot answer keywords: the engine then always
+// replies, and New refuses ProviderKeywordReplies with
+// [ErrKeywordHandlingRequired] (SM-08). Anything else counts as a reply to the
 // most recent blast message sent to that number within Config.ReplyWindow.
 // A bare YES (provider.MatchKeyword's Confirmation) depends on the number
 // (SM-05): from a number that is opted out now (a STOP suppression in the

@@ -43,6 +43,11 @@ var (
 	// clinical information in the message (compliance.md HI-01). A
 	// *ValidationError with ProblemPHIField matches it.
 	ErrPHIField = render.ErrPHIField
+	// ErrKeywordHandlingRequired: the SMS provider redacts numbers, so
+	// its keyword handling does not work, and Config.ProviderKeywordReplies
+	// leaves STOP, START and HELP to it (compliance.md SM-08). New returns
+	// a *ConfigError matching it.
+	ErrKeywordHandlingRequired = errors.New("blast: the SMS provider redacts numbers, so the engine must handle STOP, START and HELP")
 )
 
 // ProblemCode names one validation problem.

@@ -248,11 +248,11 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 			return "", fmt.Errorf("blast: removing opt-out: %w", err)
 		}
 		e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptIn, ev.At, "inbound START")
-		if !ev.ProviderHandledOptOut {
+		if !e.providerReplied(ev) {
 			e.reply(ctx, ev, from, e.startT)
 		}
 	case provider.KeywordHelp:
-		if !ev.ProviderHandledOptOut {
+		if !e.providerReplied(ev) {
 			e.reply(ctx, ev, from, e.helpT)
 		}
 	default:
@@ -315,11 +315,23 @@ func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string)
 	if !first {
 		return EventDuplicate, nil
 	}
-	if !ev.ProviderHandledOptOut && !already {
+	if !e.providerReplied(ev) && !already {
 		e.reply(ctx, ev, from, e.stopT)
 	}
 	e.notify()
 	return EventApplied, nil
+}
+
+// providerReplied reports whether the provider answered an inbound
+// keyword itself, so the engine must not reply: the event says so
+// (Twilio Advanced Opt-Out) or Config.ProviderKeywordReplies does. Never
+// when the SMS provider redacts numbers: its keyword handling does not
+// work then (compliance.md SM-08).
+func (e *Engine) providerReplied(ev provider.Event) bool {
+	if provider.RedactsNumbers(e.cfg.SMS) {
+		return false
+	}
+	return ev.ProviderHandledOptOut || e.cfg.ProviderKeywordReplies
 }
 
 func (e *Engine) patientsByContact(ctx context.Context, orgID, contact string, k cohort.ChangeKind, at time.Time, source string) {

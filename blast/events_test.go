@@ -228,3 +228,47 @@ func TestInboundYes(t *testing.T) {
 	_, sum = sendAndRun(t, h, smsDraft("Reminder", carecast.Transactional, everyone.ID))
 	assert.Equal(t, 4, sum.Sent)
 }
+
+// compliance.md SM-08: with phone-number redaction on, the provider's
+// keyword handling does not work: leaving replies to it is refused at
+// startup, and the engine answers STOP itself even when the event claims
+// the provider did.
+func TestRedactionNeedsEngineKeywordHandling(t *testing.T) {
+	t.Run("1 startup refused", func(t *testing.T) {
+		h := blasttest.NewEngine(t, &blasttest.Options{NoStart: true, RedactsNumbers: true})
+		cfg := blast.Config{Store: h.Store, Patients: h.Patients, Cohorts: h.Cohorts, Organizations: h.Orgs,
+			SMS: h.SMS, ProviderKeywordReplies: true}
+		_, err := blast.New(&cfg)
+		require.ErrorIs(t, err, blast.ErrKeywordHandlingRequired)
+		var ce *blast.ConfigError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "ProviderKeywordReplies", ce.Field)
+
+		cfg.SMS = blasttest.NewEngine(t, &blasttest.Options{NoStart: true}).SMS
+		_, err = blast.New(&cfg)
+		assert.NoError(t, err, "without redaction the provider may answer keywords")
+	})
+	stop := func(t *testing.T, opts *blasttest.Options) *blasttest.Harness {
+		h, _ := setup(t, population(1, nil), opts)
+		res := event(t, h, provider.Event{ID: "s1", OrgID: org, Kind: provider.EventInbound, From: phone(0), To: "+12125550000",
+			Body: "STOP", Keyword: provider.KeywordStop, ProviderHandledOptOut: true})
+		require.Equal(t, blast.EventApplied, res)
+		sups, err := h.Store.Suppressed(ctx, org, carecast.SMS, []string{phone(0)})
+		require.NoError(t, err)
+		require.Len(t, sups, 1, "the opt-out is recorded")
+		return h
+	}
+	t.Run("2 redaction: the engine confirms", func(t *testing.T) {
+		h := stop(t, &blasttest.Options{RedactsNumbers: true})
+		assert.Equal(t, 1, h.SMS.Count(), "exactly one confirmation, from the engine")
+	})
+	t.Run("provider replies without redaction", func(t *testing.T) {
+		h := stop(t, nil)
+		assert.Zero(t, h.SMS.Count(), "the provider already confirmed")
+	})
+	t.Run("ProviderKeywordReplies", func(t *testing.T) {
+		h, _ := setup(t, population(1, nil), &blasttest.Options{Config: func(c *blast.Config) { c.ProviderKeywordReplies = true }})
+		event(t, h, provider.Event{ID: "h1", OrgID: org, Kind: provider.EventInbound, From: phone(0), Body: "HELP", Keyword: provider.KeywordHelp})
+		assert.Zero(t, h.SMS.Count(), "the provider answers keywords")
+	})
+}

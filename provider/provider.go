@@ -126,6 +126,25 @@ func CoversPHI(sender any) bool {
 	return ok && c.CoversPHI()
 }
 
+// Redaction is an optional interface an SMS sender implements to say that
+// the vendor account redacts phone numbers and message bodies (Twilio
+// Phone Number Redaction). Twilio's redaction is "not compatible" with its
+// default STOP filtering and with Advanced Opt-Out (warnings 23002 and
+// 23004), so the application must handle STOP, START and HELP itself
+// (compliance.md SM-08): the engine then always answers keywords and
+// refuses a configuration that leaves them to the provider.
+type Redaction interface {
+	// RedactsNumbers reports whether the account redacts numbers.
+	RedactsNumbers() bool
+}
+
+// RedactsNumbers reports whether sender implements [Redaction] and
+// reports true.
+func RedactsNumbers(sender any) bool {
+	r, ok := sender.(Redaction)
+	return ok && r.RedactsNumbers()
+}
+
 // Class is how the engine should treat a failed send.
 type Class int
 

@@ -37,6 +37,9 @@ type Options struct {
 	// CoversPHI makes both fake providers report BAA coverage
 	// (provider.BAACoverage), so PHI-bearing blasts may be sent.
 	CoversPHI bool
+	// RedactsNumbers makes the fake SMS provider report phone-number
+	// redaction (provider.Redaction).
+	RedactsNumbers bool
 }
 
 // Harness is an engine with its in-memory dependencies.
@@ -95,7 +98,7 @@ func NewEngine(tb testing.TB, opts *Options) *Harness {
 		Store:    memstore.New(),
 		Patients: cohort.NewMemPatientStore(),
 		Cohorts:  cohort.NewMemStoreWith(&cohort.MemStoreConfig{Now: clk.Now}),
-		SMS:      fake.New(&fake.Config{Now: clk.Now, IDPrefix: "SM", CoversPHI: opts.CoversPHI}),
+		SMS:      fake.New(&fake.Config{Now: clk.Now, IDPrefix: "SM", CoversPHI: opts.CoversPHI, RedactsNumbers: opts.RedactsNumbers}),
 		Email:    fake.New(&fake.Config{Now: clk.Now, IDPrefix: "EM", CoversPHI: opts.CoversPHI}),
 		Clock:    clk,
 		Orgs:     blast.OrgMap{Org: org},

@@ -28,6 +28,9 @@ type Config struct {
 	// provider.BAACoverage: whether PHI-bearing blasts may be sent
 	// through it. Defaults to false, like the real adapters.
 	CoversPHI bool
+	// RedactsNumbers is what the provider reports through
+	// provider.Redaction (an account with phone-number redaction on).
+	RedactsNumbers bool
 }
 
 // Message is one message the fake accepted (or attempted, see Attempts).
@@ -96,7 +99,12 @@ var (
 	_ provider.SMSSender   = (*Provider)(nil)
 	_ provider.EmailSender = (*Provider)(nil)
 	_ provider.BAACoverage = (*Provider)(nil)
+	_ provider.Redaction   = (*Provider)(nil)
 )
+
+// RedactsNumbers implements provider.Redaction: it reports
+// Config.RedactsNumbers.
+func (p *Provider) RedactsNumbers() bool { return p.cfg.RedactsNumbers }
 
 // CoversPHI implements provider.BAACoverage: it reports Config.CoversPHI.
 func (p *Provider) CoversPHI() bool { return p.cfg.CoversPHI }

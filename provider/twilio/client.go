@@ -61,6 +61,11 @@ type Config struct {
 	// be sent through it (provider.BAACoverage; compliance.md HI-05).
 	// Defaults to false.
 	BAACoversPHI bool
+	// PhoneNumberRedaction declares that the account has Twilio's Phone
+	// Number Redaction on (provider.Redaction). Twilio's STOP filtering
+	// and Advanced Opt-Out do not work with it, so the engine answers
+	// STOP, START and HELP itself (compliance.md SM-08).
+	PhoneNumberRedaction bool
 }
 
 // Client sends SMS and MMS through Twilio's Messages REST API. It is safe
@@ -136,6 +141,10 @@ type apiError struct {
 // CoversPHI implements provider.BAACoverage: it reports
 // Config.BAACoversPHI.
 func (c *Client) CoversPHI() bool { return c.cfg.BAACoversPHI }
+
+// RedactsNumbers implements provider.Redaction: it reports
+// Config.PhoneNumberRedaction.
+func (c *Client) RedactsNumbers() bool { return c.cfg.PhoneNumberRedaction }
 
 // SendSMS sends msg with one POST to the Messages resource. It never
 // retries. Failures are *provider.Error values classified per

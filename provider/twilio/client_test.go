@@ -177,3 +177,12 @@ func TestCoversPHI(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, provider.CoversPHI(c))
 }
+
+// compliance.md SM-08: the client reports redaction when declared.
+func TestRedactsNumbers(t *testing.T) {
+	t.Parallel()
+	c, err := twilio.New(twilio.Config{AccountSID: testSID, AuthToken: testToken, From: "+1", PhoneNumberRedaction: true})
+	require.NoError(t, err)
+	assert.True(t, provider.RedactsNumbers(c))
+	assert.False(t, provider.RedactsNumbers(nil))
+}

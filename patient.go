@@ -130,6 +130,13 @@ type Consent struct {
 	// how the patient was told) in the host's record.
 	SMSInsecureChannelAck   bool `json:"sms_insecure_channel_ack,omitempty"`
 	EmailInsecureChannelAck bool `json:"email_insecure_channel_ack,omitempty"`
+
+	// HIPAAMarketingAuthorization records the patient's signed HIPAA
+	// authorization for marketing communications (45 CFR 164.508(a)(3);
+	// compliance.md HI-06), stating any third-party remuneration. A blast
+	// whose HIPAA basis is authorized marketing goes only to patients
+	// with it, in addition to the channel's marketing opt-in.
+	HIPAAMarketingAuthorization bool `json:"hipaa_marketing_authorization,omitempty"`
 }
 
 // InsecureChannelAck reports the patient's acknowledgement of the

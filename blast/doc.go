@@ -244,6 +244,15 @@
 //     each recipient when the message is sent, so an acknowledgement
 //     recorded after Send counts. [Estimate] counts and prices the
 //     notices apart.
+//   - The HIPAA marketing rule (Draft.HIPAABasis, SponsorPaid; HI-06).
+//     Every blast has a basis: treatment (the default for transactional
+//     blasts), a refill reminder, the practice's own services without
+//     remuneration (the default for marketing), or authorized marketing.
+//     A sponsor-paid communication cannot claim the treatment or
+//     own-services exception ([ProblemHIPAABasis]); authorized marketing
+//     goes only to patients with carecast.Consent.HIPAAMarketingAuthorization,
+//     the others skipped as eligibility.NoAuthorization
+//     ("no_hipaa_authorization") in the preview and the ledger.
 //   - The TCPA healthcare-message exemption (Draft.HealthcareExempt;
 //     SM-02). Its conditions are enforced: a transactional plain text
 //     naming the practice, with the opt-out line (on by default), without

@@ -52,6 +52,22 @@ type Draft struct {
 	// CreatedBy is the host's opaque ID of the staff user, or "".
 	CreatedBy string
 
+	// HIPAABasis is the blast's basis under the HIPAA marketing rule (45
+	// CFR 164.501, 164.508(a)(3); compliance.md HI-06). The zero value
+	// means BasisTreatment for transactional blasts and
+	// BasisOwnServices for marketing ones. BasisAuthorizedMarketing
+	// sends only to patients with a HIPAA marketing authorization
+	// (carecast.Consent.HIPAAMarketingAuthorization; the others are
+	// skipped as no_hipaa_authorization), in addition to the channel's
+	// opt-in.
+	HIPAABasis HIPAABasis
+	// SponsorPaid records that a third party pays for the communication
+	// (a partner's product). Financial remuneration takes treatment and
+	// own-services communications out of HIPAA's marketing exceptions, so
+	// it needs BasisAuthorizedMarketing (or BasisRefillReminder, where
+	// the payment only covers the cost of the reminder).
+	SponsorPaid bool
+
 	// Urgent marks a transactional text that may go at any hour (a
 	// same-day closure, a safety notice): quiet hours hold every other
 	// text (compliance.md TM-01). The bypass is audited when the blast
@@ -136,6 +152,8 @@ type contentJSON struct {
 	From             string               `json:"from,omitempty"`
 	ReplyTo          string               `json:"reply_to,omitempty"`
 	Urgent           bool                 `json:"urgent,omitempty"`
+	HIPAABasis       HIPAABasis           `json:"hipaa_basis,omitempty"`
+	SponsorPaid      bool                 `json:"sponsor_paid,omitempty"`
 	PHI              bool                 `json:"phi,omitempty"`
 	PortalSMS        *render.SMSContent   `json:"portal_sms,omitempty"`
 	PortalEmail      *render.EmailContent `json:"portal_email,omitempty"`
@@ -152,7 +170,7 @@ type fileJSON struct {
 func encodeDraft(d *Draft) ([]byte, error) {
 	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: d.PHIApprovedBy,
-		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent}
+		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid}
 	if d.Email != nil {
 		for _, a := range d.Email.Attachments {
 			c.EmailAttachments = append(c.EmailAttachments, fileJSON{a.Filename, a.ContentType, a.Data})
@@ -172,7 +190,7 @@ func decodeDraft(b []byte, d *Draft) error {
 	}
 	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
 	d.PHI, d.PortalSMS, d.PortalEmail, d.PHIApprovedBy, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.PHIApprovedBy, c.HealthcareExempt
-	d.Urgent = c.Urgent
+	d.Urgent, d.HIPAABasis, d.SponsorPaid = c.Urgent, c.HIPAABasis, c.SponsorPaid
 	if d.Email != nil {
 		d.Email.Attachments = nil
 		for _, a := range c.EmailAttachments {

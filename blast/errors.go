@@ -100,6 +100,9 @@ const (
 	// portal notice for patients who did not acknowledge the unencrypted
 	// channel (compliance.md HI-08).
 	ProblemPortalNotice ProblemCode = "portal_notice"
+	// ProblemHIPAABasis: the HIPAA basis is unknown, or does not fit the
+	// purpose or a sponsor's payment (compliance.md HI-06).
+	ProblemHIPAABasis ProblemCode = "hipaa_basis"
 	// ProblemExempt: a blast claiming the healthcare-message exemption
 	// breaks one of its conditions (compliance.md SM-02).
 	ProblemExempt ProblemCode = "healthcare_exempt"

@@ -140,6 +140,8 @@ func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
 		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
 	}
 	p.phiApprovedBy = b.PHIApprovedBy
+	probs = append(probs, checkBasis(b)...)
+	p.cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
 	for _, t := range texts(b.Channel, b.SMS, b.Email, "") {
 		fs := render.ScanSensitive(t.text)
 		p.sensitive += len(fs)
@@ -288,4 +290,63 @@ func (e *Engine) auditContentApproval(ctx context.Context, p *prepared) {
 		e.audit(ctx, store.AuditEntry{OrgID: p.orgID, Actor: p.phiApprovedBy, Action: "blast.phi_approved", BlastID: p.id,
 			Detail: fmt.Sprintf("findings=%d phi=%t exempt=%t", p.sensitive, p.phi, p.exempt)})
 	}
+}
+
+// HIPAABasis is a blast's basis under the HIPAA marketing rule
+// (compliance.md HI-06): why the communication needs no authorization,
+// or that it has one.
+type HIPAABasis string
+
+// The HIPAA bases. The zero value is the purpose's default
+// (Blast.HIPAABasis: treatment for transactional, own services for
+// marketing).
+const (
+	// BasisTreatment: treatment or care coordination (appointment
+	// reminders, care instructions); not marketing.
+	BasisTreatment HIPAABasis = "treatment"
+	// BasisRefillReminder: a refill reminder about a drug currently
+	// prescribed; a payment for it may only cover its cost.
+	BasisRefillReminder HIPAABasis = "refill_reminder"
+	// BasisOwnServices: describes the practice's own health-related
+	// products or services, with no financial remuneration from a third
+	// party.
+	BasisOwnServices HIPAABasis = "own_services_no_remuneration"
+	// BasisAuthorizedMarketing: marketing that needs, and is sent only
+	// with, each patient's HIPAA authorization.
+	BasisAuthorizedMarketing HIPAABasis = "authorized_marketing"
+)
+
+// Valid reports whether b is one of the defined bases.
+func (b HIPAABasis) Valid() bool {
+	switch b {
+	case BasisTreatment, BasisRefillReminder, BasisOwnServices, BasisAuthorizedMarketing:
+		return true
+	}
+	return false
+}
+
+// hipaaBasis returns the blast's basis, defaulted from its purpose.
+func hipaaBasis(b HIPAABasis, pu carecast.Purpose) HIPAABasis {
+	if b != "" {
+		return b
+	}
+	if pu == carecast.Marketing {
+		return BasisOwnServices
+	}
+	return BasisTreatment
+}
+
+// checkBasis validates the HIPAA basis against the purpose and sponsor
+// (compliance.md HI-06 test 1).
+func checkBasis(b *Blast) []Problem {
+	basis := hipaaBasis(b.HIPAABasis, b.Purpose)
+	switch {
+	case !basis.Valid():
+		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: fmt.Sprintf("unknown HIPAA basis %q (treatment, refill_reminder, own_services_no_remuneration or authorized_marketing)", string(b.HIPAABasis))}}
+	case b.SponsorPaid && (basis == BasisTreatment || basis == BasisOwnServices):
+		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: fmt.Sprintf("a sponsor-paid communication cannot rely on the %s exception: HIPAA makes it marketing that needs the patients' authorization (authorized_marketing)", basis)}}
+	case basis == BasisAuthorizedMarketing && b.Purpose != carecast.Marketing:
+		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: "authorized marketing is marketing: mark the blast as marketing so consent and opt-outs apply"}}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/render"
 )
 
@@ -325,4 +326,49 @@ func TestPHIBlastEstimate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 5, est.Recipients)
 	assert.Equal(t, 4, est.PortalNotices)
+}
+
+// compliance.md HI-06: test 1, a sponsor-paid promotion cannot claim the
+// own-services exception; test 2, authorized marketing skips patients
+// without an authorization as no_hipaa_authorization.
+func TestHIPAAMarketingBasis(t *testing.T) {
+	h, everyone := setup(t, population(4, func(i int, p *carecast.Patient) {
+		p.Consent.HIPAAMarketingAuthorization = i < 2
+	}), nil)
+	d := smsDraft("Try our partner's new whitening kit!", carecast.Marketing, everyone.ID)
+	d.HIPAABasis, d.SponsorPaid = blast.BasisOwnServices, true
+	p := problem(t, sendErr(t, h, d), blast.ProblemHIPAABasis)
+	assert.Contains(t, p.Message, "authorized_marketing")
+	d.HIPAABasis = ""
+	problem(t, sendErr(t, h, d), blast.ProblemHIPAABasis) // marketing defaults to own services
+	d.HIPAABasis = "because"
+	problem(t, sendErr(t, h, d), blast.ProblemHIPAABasis)
+	tx := smsDraft("Your visit is confirmed.", carecast.Transactional, everyone.ID)
+	tx.HIPAABasis = blast.BasisAuthorizedMarketing
+	problem(t, sendErr(t, h, tx), blast.ProblemHIPAABasis)
+	assert.Zero(t, h.SMS.Calls())
+
+	d.HIPAABasis = blast.BasisAuthorizedMarketing
+	b, err := h.Engine.CreateDraft(ctx, org, d)
+	require.NoError(t, err)
+	pv, err := h.Engine.Preview(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, pv.WillSend)
+	assert.Equal(t, 2, pv.Count(eligibility.NoAuthorization), "the preview shows who lacks an authorization")
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, 2, sum.Sent)
+	assert.Len(t, h.SMS.SentTo(phone(0)), 1)
+	assert.Empty(t, h.SMS.SentTo(phone(2)))
+	skipped := allMessages(t, h, b.ID, blast.CardSkipped, 10)
+	require.Len(t, skipped, 2)
+	for _, m := range skipped {
+		assert.Equal(t, "no_hipaa_authorization", m.Reason)
+	}
+
+	refill := smsDraft("Time to refill your prescription.", carecast.Marketing, everyone.ID)
+	refill.HIPAABasis, refill.SponsorPaid = blast.BasisRefillReminder, true
+	_, sum = sendAndRun(t, h, refill)
+	assert.Equal(t, 4, sum.Sent, "a refill reminder paid at cost needs no authorization")
 }

@@ -45,6 +45,9 @@ func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibilit
 	if err != nil {
 		return eligibility.Preview{}, fmt.Errorf("blast: %w", err)
 	}
+	if b, err := fromStore(&sb); err == nil {
+		cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
+	}
 	aud, err := e.audience(ctx, &sb)
 	if err != nil {
 		return eligibility.Preview{}, err

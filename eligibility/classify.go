@@ -34,6 +34,12 @@ type Classifier struct {
 	// accepted. An unsupported region makes every national-format number
 	// unreadable (NoContact); [Classifier.Validate] catches it.
 	Region string
+	// RequireAuthorization adds a last check for every channel and
+	// purpose: a patient without a HIPAA marketing authorization
+	// (carecast.Consent.HIPAAMarketingAuthorization) is NoAuthorization
+	// (compliance.md HI-06). The engine sets it for blasts whose HIPAA
+	// basis is authorized marketing.
+	RequireAuthorization bool
 }
 
 // NewClassifier returns a Classifier for org, reading national-format
@@ -70,7 +76,8 @@ func (c *Classifier) region() string {
 
 // Classify decides whether patient p will be sent a message on channel ch
 // for purpose pu, or else the one reason p is skipped: the first reason
-// of [Precedence](ch, pu) that applies. It never fails: a missing or
+// of [Precedence](ch, pu) that applies, then NoAuthorization when
+// c.RequireAuthorization is set. It never fails: a missing or
 // malformed phone number or email address is NoContact. A nil p, or an
 // undefined channel, is NoContact; an undefined purpose is treated as
 // marketing. Classify does not allocate for numbers stored in E.164 for
@@ -86,6 +93,9 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 		if c.applies(r, p, ch, &addr) {
 			return Decision{Reason: r}
 		}
+	}
+	if c != nil && c.RequireAuthorization && !p.Consent.HIPAAMarketingAuthorization {
+		return Decision{Reason: NoAuthorization}
 	}
 	return Decision{Reason: Send, Address: addr}
 }

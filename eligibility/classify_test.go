@@ -1,6 +1,7 @@
 package eligibility
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -271,4 +272,39 @@ func TestNormalizePhoneIdempotent(t *testing.T) {
 	if _, ok := NormalizePhone("3100000", "US"); ok {
 		t.Error("a 7-digit US number must not normalise")
 	}
+}
+
+// compliance.md HI-06, test 2: with RequireAuthorization, a patient
+// without a HIPAA marketing authorization is NoAuthorization, after every
+// other reason; the preview shows the row.
+func TestRequireAuthorization(t *testing.T) {
+	c := &Classifier{RequireAuthorization: true}
+	authorized := carecast.Patient{ID: "a", Phone: "+12125550100", Email: "a@example.com",
+		Consent: carecast.Consent{SMSMarketingOptIn: true, EmailMarketingOptIn: true, HIPAAMarketingAuthorization: true}}
+	unauthorized := authorized
+	unauthorized.Consent.HIPAAMarketingAuthorization = false
+	optedOut := unauthorized
+	optedOut.Consent.SMSOptedOut = true
+	for _, ch := range []carecast.Channel{carecast.SMS, carecast.Email} {
+		for _, pu := range []carecast.Purpose{carecast.Marketing, carecast.Transactional} {
+			assert.Equal(t, Send, c.Classify(&authorized, ch, pu).Reason)
+			assert.Equal(t, NoAuthorization, c.Classify(&unauthorized, ch, pu).Reason)
+			assert.Equal(t, Send, (&Classifier{}).Classify(&unauthorized, ch, pu).Reason, "only when required")
+		}
+	}
+	assert.Equal(t, OptedOut, c.Classify(&optedOut, carecast.SMS, carecast.Marketing).Reason, "the other reasons come first")
+
+	all := func(yield func(carecast.Patient, error) bool) {
+		for _, p := range []carecast.Patient{authorized, unauthorized, optedOut} {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	pv, err := BuildPreview(context.Background(), all, carecast.SMS, carecast.Marketing, &PreviewOpts{Classifier: c})
+	require.NoError(t, err)
+	assert.Equal(t, 1, pv.WillSend)
+	assert.Equal(t, 1, pv.Count(NoAuthorization))
+	rows := pv.Rows()
+	assert.Equal(t, PreviewRow{Reason: NoAuthorization, Label: "No authorization", Count: 1}, rows[len(rows)-1])
 }

@@ -18,23 +18,27 @@
 //
 // # Reasons
 //
-//	Reason         String()          SMS  Email  Purposes      Means
-//	Send           send              yes  yes    all           will be sent
-//	NoContact      no_contact_info   yes  yes    all           no phone / email, or a malformed one
-//	Landline       landline          yes  -      all           phone recorded as a landline
-//	OptedOut       opted_out         yes  -      all           patient texted STOP
-//	Blocked        blocked           yes  -      all           clinic disabled SMS for the patient
-//	NotOptedIn     not_opted_in      yes  yes    marketing     no marketing opt-in on the channel
-//	Suppressed     suppressed        -    yes    all           address bounced or complained
-//	Unsubscribed   unsubscribed      -    yes    marketing     unsubscribed from marketing email
-//	SharedAddress  shared_address    yes  yes    all           collapsed into a family member's message
+//	Reason           String()                SMS  Email  Purposes   Means
+//	Send             send                    yes  yes    all        will be sent
+//	NoContact        no_contact_info         yes  yes    all        no phone / email, or a malformed one
+//	Landline         landline                yes  -      all        phone recorded as a landline
+//	OptedOut         opted_out               yes  -      all        patient texted STOP
+//	Blocked          blocked                 yes  -      all        clinic disabled SMS for the patient
+//	NotOptedIn       not_opted_in            yes  yes    marketing  no marketing opt-in on the channel
+//	Suppressed       suppressed              -    yes    all        address bounced or complained
+//	Unsubscribed     unsubscribed            -    yes    marketing  unsubscribed from marketing email
+//	SharedAddress    shared_address          yes  yes    all        collapsed into a family member's message
+//	NoAuthorization  no_hipaa_authorization  yes  yes    see below  no HIPAA marketing authorization
 //
 // Transactional blasts ignore marketing opt-in and email unsubscribes but
 // still respect STOP, the clinic's block and email suppression (the
 // guide's "Marketing vs. Transactional" table; compliance J-02: a
 // newsletter unsubscribe must not block appointment reminders).
 // SharedAddress comes only from previews that collapse shared addresses
-// (see below); Classify never returns it.
+// (see below); Classify never returns it. NoAuthorization comes only from
+// a Classifier with RequireAuthorization (a blast whose HIPAA basis is
+// authorized marketing; compliance.md HI-06), checked after every reason
+// of the precedence list; the preview then shows its row last.
 //
 // # Precedence
 //

@@ -38,6 +38,9 @@ type Preview struct {
 	Purpose carecast.Purpose
 	// CollapseShared records whether shared addresses were collapsed.
 	CollapseShared bool
+	// RequireAuthorization records whether the classifier required a
+	// HIPAA marketing authorization (a NoAuthorization row is shown).
+	RequireAuthorization bool
 	// Total is the number of patients read.
 	Total int
 	// WillSend is the number of messages that will be sent: eligible
@@ -83,6 +86,9 @@ type PreviewRow struct {
 // Blocked together.
 func (p Preview) Rows() []PreviewRow {
 	rs := PreviewReasons(p.Channel, p.Purpose, p.CollapseShared)
+	if p.RequireAuthorization {
+		rs = append(rs, NoAuthorization)
+	}
 	rows := make([]PreviewRow, len(rs))
 	for i, r := range rs {
 		rows[i] = PreviewRow{Reason: r, Label: r.Label(p.Channel)}
@@ -167,6 +173,7 @@ func NewTally(ch carecast.Channel, pu carecast.Purpose, opts *PreviewOpts) (*Tal
 		t.cls = opts.Classifier
 		t.collapse = opts.CollapseShared
 		t.p.CollapseShared = opts.CollapseShared
+		t.p.RequireAuthorization = t.cls != nil && t.cls.RequireAuthorization
 	}
 	if t.collapse {
 		t.seed = maphash.MakeSeed()

@@ -44,11 +44,17 @@ const (
 	// message. [Classifier.Classify] never returns it; only previews and
 	// [Tally] do.
 	SharedAddress
+	// NoAuthorization means the blast is HIPAA marketing that needs the
+	// patient's written authorization (45 CFR 164.508(a)(3); a
+	// blast.Draft with HIPAABasis authorized_marketing) and the patient
+	// has none (carecast.Consent.HIPAAMarketingAuthorization). Only a
+	// [Classifier] with RequireAuthorization returns it.
+	NoAuthorization
 )
 
 // NumReasons is the number of defined reasons (Send through
-// SharedAddress): the length of [Preview.ByReason].
-const NumReasons = int(SharedAddress) + 1
+// NoAuthorization): the length of [Preview.ByReason].
+const NumReasons = int(NoAuthorization) + 1
 
 var reasonNames = [NumReasons]string{
 	Send:          "send",
@@ -60,6 +66,8 @@ var reasonNames = [NumReasons]string{
 	Suppressed:    "suppressed",
 	Unsubscribed:  "unsubscribed",
 	SharedAddress: "shared_address",
+
+	NoAuthorization: "no_hipaa_authorization",
 }
 
 var reasonLabels = [NumReasons]string{
@@ -72,6 +80,8 @@ var reasonLabels = [NumReasons]string{
 	Suppressed:    "Suppressed",
 	Unsubscribed:  "Unsubscribed",
 	SharedAddress: "Shared address",
+
+	NoAuthorization: "No authorization",
 }
 
 // Reasons returns every defined reason in declaration order, Send first.

@@ -25,6 +25,7 @@ func TestReasonStrings(t *testing.T) {
 		{Suppressed, "suppressed", "Suppressed", "Suppressed", Suppressed, CardSkipped},
 		{Unsubscribed, "unsubscribed", "Unsubscribed", "Unsubscribed", Unsubscribed, CardSkipped},
 		{SharedAddress, "shared_address", "Shared address", "Shared address", SharedAddress, CardSkipped},
+		{NoAuthorization, "no_hipaa_authorization", "No authorization", "No authorization", NoAuthorization, CardSkipped},
 	}
 	require.Len(t, tests, NumReasons, "every reason is listed")
 	require.Equal(t, Reasons(), func() (rs []Reason) {

@@ -61,7 +61,10 @@
 //	{"name": "Flu shots", "cohort_ids": ["c1"], "channel": "sms",
 //	 "purpose": "marketing", "sms": {"body": "Hi {{first_name|there}}"}}
 //
-// "urgent": true lets a transactional text bypass quiet hours (audited).
+// "urgent": true lets a transactional text bypass quiet hours (audited);
+// "hipaa_basis" (treatment, refill_reminder, own_services_no_remuneration,
+// authorized_marketing) and "sponsor_paid" classify it under HIPAA's
+// marketing rule.
 // Health-content fields (see blast.Draft): "phi" with "portal_sms" or
 // "portal_email" for a PHI-bearing blast, "healthcare_exempt" for the
 // TCPA healthcare-message exemption, and "phi_approved": true to approve

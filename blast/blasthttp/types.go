@@ -39,6 +39,10 @@ type Draft struct {
 	// Urgent lets a transactional text bypass quiet hours
 	// (blast.Draft.Urgent; audited).
 	Urgent bool `json:"urgent,omitempty"`
+	// HIPAABasis and SponsorPaid are the HIPAA marketing classification
+	// (blast.Draft.HIPAABasis, SponsorPaid).
+	HIPAABasis  blast.HIPAABasis `json:"hipaa_basis,omitempty"`
+	SponsorPaid bool             `json:"sponsor_paid,omitempty"`
 }
 
 func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
@@ -46,7 +50,7 @@ func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 		Name: d.Name, CohortIDs: d.CohortIDs, Channel: d.Channel, Purpose: d.Purpose,
 		SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo, CreatedBy: createdBy,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: approvedBy,
-		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent,
+		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid,
 	}
 }
 
@@ -79,6 +83,7 @@ func blastJSON(b *blast.Blast) Blast {
 			SMS: b.SMS, Email: b.Email, From: b.From, ReplyTo: b.ReplyTo,
 			PHI: b.PHI, PortalSMS: b.PortalSMS, PortalEmail: b.PortalEmail,
 			PHIApproved: b.PHIApprovedBy != "", HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
+			HIPAABasis: b.HIPAABasis, SponsorPaid: b.SponsorPaid,
 		},
 		Status: b.Status, CreatedBy: b.CreatedBy, PHIApprovedBy: b.PHIApprovedBy, DuplicatedFrom: b.DuplicatedFrom,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,

@@ -50,6 +50,9 @@ type prepared struct {
 	// cancelled is set by Cancel: workers of this process stop sending
 	// the blast's claimed rows at once.
 	cancelled atomic.Bool
+	// paused is set when the blast is paused (SenderBlockGuard):
+	// workers hand its claimed rows back.
+	paused atomic.Bool
 }
 
 // compile validates a blast's content and compiles it, returning every
@@ -219,6 +222,11 @@ func (e *Engine) checkCohorts(ctx context.Context, sb *store.Blast) []Problem {
 func (e *Engine) preparedFor(ctx context.Context, sb *store.Blast) (*prepared, error) {
 	e.prepMu.Lock()
 	p := e.prepared[sb.ID]
+	if p != nil && p.paused.Load() && sb.Status != store.BlastPaused {
+		// Paused here, resumed by another process: compile afresh.
+		delete(e.prepared, sb.ID)
+		p = nil
+	}
 	e.prepMu.Unlock()
 	if p != nil {
 		return p, nil

@@ -244,6 +244,10 @@ type Config struct {
 	// complaint rate reached Gmail's limit. Defaults to a 0.1% warning,
 	// a 0.3% block and 7 days to recover.
 	ComplaintGuard ComplaintGuard
+	// SenderBlockGuard pauses a blast the provider keeps refusing for the
+	// sender's sake (reputation block, carrier filtering). Defaults to
+	// a pause after SenderBlockThresholdDefault refusals.
+	SenderBlockGuard SenderBlockGuard
 	// PollInterval is how often idle workers look for due rows. Defaults
 	// to PollIntervalDefault.
 	PollInterval time.Duration

@@ -51,6 +51,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.ComplaintGuard.WarnRate, 0.001)
 	setDefault(&c.ComplaintGuard.BlockRate, 0.003)
 	setDefault(&c.ComplaintGuard.RecoveryDays, 7)
+	setDefault(&c.SenderBlockGuard.Threshold, SenderBlockThresholdDefault)
 	if c.FrequencyCaps.States == nil {
 		c.FrequencyCaps.States = StateFrequencyCaps()
 	} else {
@@ -122,6 +123,8 @@ func (c *Config) validate() error {
 		return bad("FrequencyCaps.Window", "must be positive")
 	case !(c.ComplaintGuard.WarnRate > 0 && c.ComplaintGuard.WarnRate <= c.ComplaintGuard.BlockRate && c.ComplaintGuard.BlockRate < 1):
 		return bad("ComplaintGuard", "need 0 < WarnRate ≤ BlockRate < 1")
+	case c.SenderBlockGuard.Threshold < 1:
+		return bad("SenderBlockGuard.Threshold", "must be at least 1")
 	case c.ComplaintGuard.RecoveryDays < 1:
 		return bad("ComplaintGuard.RecoveryDays", "must be at least 1")
 	}

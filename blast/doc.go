@@ -138,8 +138,25 @@
 //
 // Send with [SendOpts].At in the future schedules the blast; its audience
 // is resolved and its ledger written when the time comes (on Config.Clock).
-// [Engine.Cancel] cancels a scheduled or sending blast: queued rows become
-// cancelled, sent rows stay sent, and a message being sent finishes.
+// [Engine.Cancel] cancels a scheduled, sending or paused blast: queued
+// rows become cancelled, sent rows stay sent, and a message being sent
+// finishes.
+//
+// # Sender blocks
+//
+// Some refusals are about the sender, not the patient
+// (provider.SenderBlocked): an SMTP 5.7.x reputation or policy block,
+// Twilio 30007 carrier filtering, an unregistered 10DLC number, a
+// suspended account (compliance.md BO-02, SF-01). They never suppress
+// the patient. A refused row is queued again with backoff (failed after
+// MaxAttempts), and when a blast's refusals reach
+// SenderBlockGuard.Threshold — counted at send time and from delivery
+// events — the blast becomes [StatusPaused] with one alert
+// ([AlertDomainReputationBlock], [AlertCarrierFiltering] or
+// [AlertSenderConfiguration]) in the log and the audit trail;
+// [Summary].Pause reports it. Its rows wait until [Engine.Resume], once the
+// domain or number is fixed, or Cancel. RetryFailed and Add Recipients
+// leave a paused blast paused.
 //
 // # Quiet hours
 //
@@ -322,7 +339,10 @@
 // when the vendor reported it as START. Opting back in restores
 // informational texts only; marketing consent is never granted by it.
 // Events are idempotent (deduplicated by ID) and statuses only move
-// forward.
+// forward. A status callback that arrives before the engine wrote the
+// message's outcome (outcomes are written in batches of up to 512 rows
+// or one second) writes that outcome first, so it is applied, not lost,
+// when it reaches the process that sent the message.
 //
 // # Tracking
 //

@@ -26,6 +26,7 @@ const (
 	StatusSending   = store.BlastSending
 	StatusCompleted = store.BlastCompleted
 	StatusCancelled = store.BlastCancelled
+	StatusPaused    = store.BlastPaused
 )
 
 // Draft is what the user composes: the editable part of a blast.

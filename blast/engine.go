@@ -48,7 +48,17 @@ type Engine struct {
 
 	health   store.DomainHealth // ComplaintGuard; nil when the store keeps no counts
 	auditLog store.AuditLog     // nil when the store keeps none
-	tally    domainTally        // buffered event counts per sending domain
+
+	// unrecorded holds, by provider message ID, the outcomes of messages
+	// the provider accepted that this process has not written yet
+	// (outcomes are written in batches): a status callback that arrives
+	// first writes its outcome itself instead of being lost.
+	unrecMu    sync.Mutex
+	unrecorded map[string]store.Outcome
+
+	blockMu sync.Mutex
+	blocked map[string]int // blast ID → sender refusals counted (SenderBlockGuard)
+	tally   domainTally    // buffered event counts per sending domain
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -106,6 +116,9 @@ func New(cfg *Config) (*Engine, error) {
 		kick:     make(chan struct{}, 1),
 		writing:  make(map[string]bool),
 		rrPos:    make(map[string]int),
+		blocked:  make(map[string]int),
+
+		unrecorded: make(map[string]store.Outcome),
 	}
 	e.initQuiet()
 	e.initFrequencyCaps()

@@ -90,6 +90,10 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		return EventIgnored, nil
 	}
 	r, err := e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
+	if errors.Is(err, store.ErrNotFound) && e.recordEarly(ctx, ev.ProviderMessageID) {
+		// The callback beat this process's batched outcome write.
+		r, err = e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && ev.OrgID != "" && r.OrgID != ev.OrgID) {
 		// A test send or another system's message: remember the ID so
 		// a replay is a duplicate too.
@@ -119,7 +123,7 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		}
 	case provider.EventBounce:
 		p.Kind, p.Reason = store.EventFailed, "bounce"
-		if ev.HardBounce || ev.Class == provider.Suppress {
+		if ev.Class != provider.SenderBlocked && (ev.HardBounce || ev.Class == provider.Suppress) {
 			change, supReason = cohort.ChangeEmailSuppress, supBounce
 		}
 	case provider.EventComplaint:
@@ -148,6 +152,9 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 	res, err := e.applyRowEvent(ctx, p)
 	if err == nil && res == EventApplied && p.Kind == store.EventDelivered {
 		e.countDomain(ctx, &r, ev.At, 1, 0)
+	}
+	if err == nil && res == EventApplied && p.Kind == store.EventFailed && ev.Class == provider.SenderBlocked {
+		e.senderBlocked(ctx, r.OrgID, r.BlastID, r.Channel, ev.Code)
 	}
 	return res, err
 }

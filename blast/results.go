@@ -125,6 +125,9 @@ type Summary struct {
 	// LowDelivery is set when fewer than 90% of attempted messages were
 	// sent (see LowDelivery for the denominator); nil otherwise.
 	LowDelivery *LowDelivery
+	// Pause says why a paused blast (StatusPaused) was paused, from the
+	// audit trail; nil otherwise (see SenderBlockGuard).
+	Pause *Pause
 	// Cards lists the guide's stat cards for the channel, in order.
 	Cards []CardStat
 }
@@ -146,7 +149,11 @@ func (e *Engine) Summary(ctx context.Context, orgID, blastID string) (Summary, e
 	if err != nil {
 		return Summary{}, fmt.Errorf("blast: stats of blast %s: %w", blastID, err)
 	}
-	return summarize(&sb, &st), nil
+	s := summarize(&sb, &st)
+	if sb.Status == store.BlastPaused {
+		s.Pause = e.pauseOf(ctx, orgID, blastID)
+	}
+	return s, nil
 }
 
 func summarize(sb *store.Blast, st *store.Stats) Summary {

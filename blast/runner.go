@@ -354,6 +354,38 @@ func (e *Engine) record(outs []store.Outcome, p *prepared) {
 		// doubt, which is safe.
 		e.log.Error("recording outcomes", "org", p.orgID, "blast", p.id, "rows", len(outs), "err", err)
 	}
+	e.unrecMu.Lock()
+	for i := range outs {
+		if outs[i].ProviderMessageID != "" {
+			delete(e.unrecorded, outs[i].ProviderMessageID)
+		}
+	}
+	e.unrecMu.Unlock()
+}
+
+// noteUnrecorded remembers the outcome of an accepted message until
+// record writes it.
+func (e *Engine) noteUnrecorded(o store.Outcome) {
+	e.unrecMu.Lock()
+	e.unrecorded[o.ProviderMessageID] = o
+	e.unrecMu.Unlock()
+}
+
+// recordEarly writes the outcome of the message with provider ID pid if
+// this process holds it unwritten: a status callback arrived before the
+// batch of outcomes was written. The worker's later write of the same
+// outcome is skipped by the store (the row is no longer sending). It
+// reports whether an outcome was written.
+func (e *Engine) recordEarly(ctx context.Context, pid string) bool {
+	e.unrecMu.Lock()
+	o, ok := e.unrecorded[pid]
+	delete(e.unrecorded, pid)
+	e.unrecMu.Unlock()
+	if !ok {
+		return false
+	}
+	n, err := e.st.RecordOutcomes(ctx, []store.Outcome{o})
+	return err == nil && n == 1
 }
 
 // process sends one claimed batch.
@@ -416,7 +448,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 			e.log.Error("checking the healthcare-exemption frequency", "org", p.orgID, "blast", p.id, "err", w.exErr)
 		}
 	}
-	cancelled := false
+	cancelled, released := false, false
 	lastFlush := e.now()
 	for i := range b.rows {
 		r := &b.rows[i]
@@ -430,8 +462,9 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 			lastFlush = now
 			e.notifyWaiters()
 		}
-		if cancelled = p.cancelled.Load(); cancelled || e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
+		if cancelled = p.cancelled.Load(); cancelled || p.paused.Load() || e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
 			w.outs = e.release(b.rows[i:], nil, w.outs, 0)
+			released = true
 			break
 		}
 		d := w.decs[i]
@@ -443,6 +476,13 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	w.done()
 	e.record(w.outs, p)
 	w.outs = w.outs[:0]
+	if released && !cancelled {
+		// Rows handed back to a blast cancelled meanwhile by another
+		// process (or while paused) must not stay queued.
+		if sb, err := e.st.Blast(context.WithoutCancel(ctx), p.orgID, p.id); err == nil && sb.Status == store.BlastCancelled {
+			cancelled = true
+		}
+	}
 	if cancelled {
 		// The blast was cancelled mid-batch: the rows handed back are
 		// cancelled like every other queued row.
@@ -577,6 +617,9 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		if res.Segments > 0 && p.ch == carecast.SMS && len(w.sms.MediaURLs) == 0 {
 			o.Segments, o.Cost = res.Segments, e.cfg.Pricing.SMSCostOf(res.Segments, false)
 		}
+		if o.ProviderMessageID != "" {
+			e.noteUnrecorded(o)
+		}
 		return o
 	}
 	o.Attempted = true
@@ -612,6 +655,15 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		e.suppress(ctx, p.orgID, carecast.SMS, d.Address, supOptedOut, now)
 	case provider.Ambiguous:
 		o.Status, o.Reason = store.RowInDoubt, class.String()
+	case provider.SenderBlocked:
+		// The sender's problem, not the patient's: never suppressed;
+		// retried with backoff, and the blast is paused once refusals
+		// pile up (SenderBlockGuard).
+		o.Status, o.Reason = store.RowFailed, class.String()
+		if attempt < e.cfg.MaxAttempts {
+			o.Status, o.NextAttemptAt = store.RowQueued, now.Add(e.backoff(attempt, 0))
+		}
+		e.senderBlocked(ctx, p.orgID, p.id, p.ch, o.ErrorCode)
 	case provider.Suppress:
 		o.Status, o.Reason = store.RowFailed, "bounce"
 		if p.ch == carecast.Email {

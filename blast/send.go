@@ -303,7 +303,7 @@ func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error)
 	now := e.now()
 	_, err := e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
 		switch b.Status {
-		case store.BlastScheduled, store.BlastSending:
+		case store.BlastScheduled, store.BlastSending, store.BlastPaused:
 		case store.BlastCancelled:
 			return fmt.Errorf("blast %s: %w", blastID, ErrCancelled)
 		default:
@@ -358,8 +358,8 @@ func (e *Engine) reopen(ctx context.Context, orgID, blastID string) (store.Blast
 	now := e.now()
 	return e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
 		switch b.Status {
-		case store.BlastSending:
-			return nil
+		case store.BlastSending, store.BlastPaused:
+			return nil // a paused blast stays paused: Resume sends the rows
 		case store.BlastCompleted:
 			b.Status, b.UpdatedAt = store.BlastSending, now
 			return nil

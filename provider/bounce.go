@@ -7,7 +7,7 @@ import "strings"
 //
 //	5.1.1, 5.1.2, 5.1.3, 5.1.10, 5.2.1   Suppress (hard bounce: the
 //	                                     mailbox or domain does not exist)
-//	5.7.x                                Permanent (policy, reputation or
+//	5.7.x                                SenderBlocked (policy, reputation or
 //	                                     authentication block: a sender
 //	                                     problem, never suppress the patient)
 //	other 5.x.x                          Permanent
@@ -32,6 +32,9 @@ func ClassifyBounce(enhanced string) Class {
 		switch subject + "." + detail {
 		case "1.1", "1.2", "1.3", "1.10", "2.1":
 			return Suppress
+		}
+		if subject == "7" {
+			return SenderBlocked
 		}
 		return Permanent
 	}

@@ -15,7 +15,7 @@ func TestClassifyBounce(t *testing.T) {
 	}{
 		{"5.1.1", provider.Suppress}, {"5.1.2", provider.Suppress}, {"5.1.3", provider.Suppress},
 		{"5.1.10", provider.Suppress}, {"5.2.1", provider.Suppress}, {" 5.1.1 ", provider.Suppress},
-		{"5.2.2", provider.Permanent}, {"5.7.1", provider.Permanent}, {"5.7.26", provider.Permanent},
+		{"5.2.2", provider.Permanent}, {"5.7.1", provider.SenderBlocked}, {"5.7.26", provider.SenderBlocked},
 		{"5.0.0", provider.Permanent}, {"4.2.2", provider.Transient}, {"4.4.1", provider.Transient},
 		{"4.7.28", provider.RateLimited}, {"", provider.Ambiguous}, {"2.0.0", provider.Ambiguous},
 		{"5.1", provider.Ambiguous}, {"5.x.1", provider.Ambiguous}, {"550", provider.Ambiguous},

@@ -174,9 +174,17 @@ const (
 	// Suppress: the address is dead (SMTP 5.1.1 hard bounce). Recorded as
 	// failed and the address suppressed.
 	Suppress
+	// SenderBlocked: the message was refused because of the sender, not
+	// the recipient (compliance.md SF-01, BO-02): a reputation, policy or
+	// authentication block (SMTP 5.7.x), carrier filtering (Twilio
+	// 30007), an unregistered or suspended sender (30034, 30032, 21408,
+	// 30002). The recipient is never suppressed; the engine retries with
+	// backoff and pauses the blast once refusals pile up (see
+	// blast.SenderBlockGuard), so the sender can be fixed first.
+	SenderBlocked
 )
 
-var classNames = [...]string{"permanent", "transient", "rate_limited", "landline", "opted_out", "ambiguous", "suppress"}
+var classNames = [...]string{"permanent", "transient", "rate_limited", "landline", "opted_out", "ambiguous", "suppress", "sender_blocked"}
 
 // String returns the class's name ("permanent", "transient", …).
 func (c Class) String() string {

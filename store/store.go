@@ -25,8 +25,9 @@ type BlastStatus string
 // Blast statuses. A blast is created as a draft; Send makes it sending
 // (or scheduled, then sending when its time comes); it becomes completed
 // when no row is queued or sending, and may go back to sending when the
-// user retries failed rows or adds recipients. Cancel makes it cancelled,
-// which is final.
+// user retries failed rows or adds recipients. The engine pauses a
+// sending blast the provider keeps refusing for the sender's sake; Resume
+// makes it sending again. Cancel makes it cancelled, which is final.
 const (
 	// BlastDraft: being composed; no ledger rows exist.
 	BlastDraft BlastStatus = "draft"
@@ -39,12 +40,17 @@ const (
 	BlastCompleted BlastStatus = "completed"
 	// BlastCancelled: cancelled by the user; queued rows were cancelled.
 	BlastCancelled BlastStatus = "cancelled"
+	// BlastPaused: sending stopped because the provider refused the
+	// sender (a reputation block, carrier filtering); queued rows wait
+	// until the user resumes or cancels it. ActiveBlasts does not return
+	// it.
+	BlastPaused BlastStatus = "paused"
 )
 
 // Valid reports whether s is one of the defined blast statuses.
 func (s BlastStatus) Valid() bool {
 	switch s {
-	case BlastDraft, BlastScheduled, BlastSending, BlastCompleted, BlastCancelled:
+	case BlastDraft, BlastScheduled, BlastSending, BlastCompleted, BlastCancelled, BlastPaused:
 		return true
 	}
 	return false

@@ -43,7 +43,8 @@
 //	GET  /blasts/{id}/estimate           exact cost estimate (Estimate)
 //	POST /blasts/{id}/test               Send Test to Me: {"to": "+1…", "patient_id": ""}
 //	POST /blasts/{id}/send               send now, or {"at": RFC 3339} to schedule → 202
-//	POST /blasts/{id}/cancel             cancel a scheduled or sending blast
+//	POST /blasts/{id}/cancel             cancel a scheduled, sending or paused blast
+//	POST /blasts/{id}/resume             resume a paused blast (see blast.SenderBlockGuard)
 //	POST /blasts/{id}/duplicate          a new draft with the content → 201
 //	GET  /blasts/{id}/summary            stat cards, progress, spend, low-delivery alert
 //	GET  /blasts/{id}/live               the summary as server-sent events while sending
@@ -116,7 +117,7 @@
 //	403 phi_approval_forbidden                  "phi_approved" by a user Config.CanApprovePHI refuses
 //	404 not_found                               missing, or another organization's
 //	405 method_not_allowed
-//	409 already_sent, not_sent, cancelled, not_cancellable   wrong state
+//	409 already_sent, not_sent, cancelled, not_cancellable, not_paused   wrong state
 //	409 complaint_rate_gate                     marketing email paused (blast.ComplaintGuard)
 //	413 too_large                               body over Config.MaxBodyBytes
 //	422 validation                              problems: [{code, field, message, fields}]

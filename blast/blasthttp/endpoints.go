@@ -130,7 +130,7 @@ func (h *Handler) listBlasts(w http.ResponseWriter, r *request) error {
 	for _, s := range q["status"] {
 		st := blast.Status(s)
 		switch st {
-		case blast.StatusDraft, blast.StatusScheduled, blast.StatusSending, blast.StatusCompleted, blast.StatusCancelled:
+		case blast.StatusDraft, blast.StatusScheduled, blast.StatusSending, blast.StatusCompleted, blast.StatusCancelled, blast.StatusPaused:
 			opts.Statuses = append(opts.Statuses, st)
 		default:
 			return badRequest("bad_request", "unknown status %q", clip(s))
@@ -304,6 +304,15 @@ func (h *Handler) cancel(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"cancelled": n})
+	return nil
+}
+
+func (h *Handler) resume(w http.ResponseWriter, r *request) error {
+	b, err := h.cfg.Engine.Resume(r.Context(), r.org, r.blastID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, blastJSON(&b))
 	return nil
 }
 

@@ -75,6 +75,8 @@ func statusOf(err error) (int, *apiError) {
 		return http.StatusConflict, &apiError{Code: "not_sent", Message: "the blast has not been sent yet"}
 	case errors.Is(err, blast.ErrCancelled):
 		return http.StatusConflict, &apiError{Code: "cancelled", Message: "the blast was cancelled; duplicate it to send again"}
+	case errors.Is(err, blast.ErrNotPaused):
+		return http.StatusConflict, &apiError{Code: "not_paused", Message: "only a paused blast can be resumed"}
 	case errors.Is(err, blast.ErrNotCancellable):
 		return http.StatusConflict, &apiError{Code: "not_cancellable", Message: "only scheduled and sending blasts can be cancelled"}
 	case errors.Is(err, blast.ErrNotRunning):

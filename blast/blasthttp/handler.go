@@ -167,6 +167,7 @@ func (h *Handler) routes() {
 	h.handle("POST /blasts/{id}/test", h.sendTest)
 	h.handle("POST /blasts/{id}/send", h.send)
 	h.handle("POST /blasts/{id}/cancel", h.cancel)
+	h.handle("POST /blasts/{id}/resume", h.resume)
 	h.handle("POST /blasts/{id}/duplicate", h.duplicate)
 
 	h.handle("GET /blasts/{id}/summary", h.summary)

@@ -190,6 +190,17 @@ type Summary struct {
 	Cost        Money            `json:"cost"`
 	Progress    float64          `json:"progress"`
 	LowDelivery *LowDelivery     `json:"low_delivery,omitempty"`
+	// Pause says why a paused blast was paused (POST
+	// /blasts/{id}/resume sends it again).
+	Pause *Pause `json:"pause,omitempty"`
+}
+
+// Pause is a paused blast's alert (blast.Pause).
+type Pause struct {
+	Alert    string    `json:"alert"`
+	Code     string    `json:"code,omitempty"`
+	Refusals int       `json:"refusals"`
+	At       time.Time `json:"at"`
 }
 
 // Card is one stat card; Card.Card is also the messages endpoint's card
@@ -224,6 +235,9 @@ func summaryJSON(s *blast.Summary) Summary {
 	}
 	if s.LowDelivery != nil {
 		out.LowDelivery = &LowDelivery{Rate: s.LowDelivery.Rate, Sent: s.LowDelivery.Sent, Attempted: s.LowDelivery.Attempted}
+	}
+	if s.Pause != nil {
+		out.Pause = &Pause{Alert: s.Pause.Alert, Code: s.Pause.Code, Refusals: s.Pause.Refusals, At: s.Pause.At}
 	}
 	return out
 }

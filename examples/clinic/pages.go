@@ -63,6 +63,7 @@ func (a *app) routes() *http.ServeMux {
 	mux.HandleFunc("POST /blasts/{id}/duplicate", a.duplicateBlast)
 	mux.HandleFunc("POST /blasts/{id}/retry", a.retryBlast)
 	mux.HandleFunc("POST /blasts/{id}/cancel", a.cancelBlast)
+	mux.HandleFunc("POST /blasts/{id}/resume", a.resumeBlast)
 	mux.HandleFunc("POST /blasts/{id}/recipients", a.addRecipients)
 	mux.HandleFunc("GET /outbox", a.outboxPage)
 	return mux
@@ -87,7 +88,7 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, blast.ErrNotFound):
 		http.Error(w, "blast not found", http.StatusNotFound)
 	case errors.Is(err, blast.ErrAlreadySent), errors.Is(err, blast.ErrNotSent),
-		errors.Is(err, blast.ErrCancelled), errors.Is(err, blast.ErrNotCancellable):
+		errors.Is(err, blast.ErrCancelled), errors.Is(err, blast.ErrNotCancellable), errors.Is(err, blast.ErrNotPaused):
 		http.Error(w, "the blast is not in a state that allows this", http.StatusConflict)
 	default:
 		log.Printf("clinic: %s %s: %v", r.Method, r.Pattern, err)
@@ -430,6 +431,14 @@ func (a *app) cancelBlast(w http.ResponseWriter, r *http.Request) {
 	redirectDone(w, r, "cancelled", n)
 }
 
+func (a *app) resumeBlast(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.engine.Resume(r.Context(), a.org.ID, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	redirectDone(w, r, "resumed", 0)
+}
+
 func (a *app) addRecipients(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
@@ -459,6 +468,8 @@ func notice(q url.Values) string {
 		return fmt.Sprintf("Blast cancelled; %d queued message(s) will not be sent.", n)
 	case "added":
 		return fmt.Sprintf("%d recipient(s) added.", n)
+	case "resumed":
+		return "Sending resumed."
 	}
 	return ""
 }

@@ -38,7 +38,7 @@ func emailErr(o providertest.EmailOutcome) error {
 	case providertest.EmailMailboxUnknown:
 		return fake.Bounce()
 	case providertest.EmailPolicyBlock:
-		return fake.Permanent("550 5.7.1")
+		return fake.SenderBlocked("550 5.7.1")
 	case providertest.EmailRateLimited:
 		return fake.RateLimited(0)
 	case providertest.EmailCutAfterRequest:

@@ -364,7 +364,13 @@ func OptedOut() error {
 	return &provider.Error{Class: provider.OptedOut, Code: "21610", Message: "fake unsubscribed recipient"}
 }
 
-// Bounce returns a hard-bounce error (SMTP 550 5.1.1).
+// SenderBlocked returns a refusal for the sender's sake (code "550 5.7.1"
+// or "30007"): a reputation block or carrier filtering.
+func SenderBlocked(code string) error {
+	return &provider.Error{Class: provider.SenderBlocked, Code: code, Message: "fake sender block"}
+}
+
+// Bounce returns the error of a dead mailbox (SMTP 550 5.1.1).
 func Bounce() error {
 	return &provider.Error{Class: provider.Suppress, Code: "550 5.1.1", Message: "fake mailbox unavailable"}
 }

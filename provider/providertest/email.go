@@ -32,7 +32,8 @@ const (
 	// 5.1.1"). Suppress.
 	EmailMailboxUnknown
 	// EmailPolicyBlock: refused for the sender's reputation or policy
-	// (SMTP "550 5.7.1"). Permanent: the recipient is not suppressed.
+	// (SMTP "550 5.7.1"). SenderBlocked: the recipient is not
+	// suppressed.
 	EmailPolicyBlock
 	// EmailRateLimited: throttled (SMTP "421 4.7.28"). RateLimited or
 	// Transient.
@@ -176,7 +177,7 @@ func TestEmailSender(t *testing.T, h EmailHarness) {
 	}{
 		{EmailTempFail, []provider.Class{provider.Transient}},
 		{EmailMailboxUnknown, []provider.Class{provider.Suppress}},
-		{EmailPolicyBlock, []provider.Class{provider.Permanent}},
+		{EmailPolicyBlock, []provider.Class{provider.SenderBlocked}},
 		{EmailRateLimited, []provider.Class{provider.RateLimited, provider.Transient}},
 		{EmailCutAfterRequest, []provider.Class{provider.Ambiguous}},
 	}

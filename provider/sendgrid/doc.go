@@ -23,7 +23,8 @@
 // [Webhook.ParseBody] documents the mapping. Bounces are classified by
 // their enhanced status code ([provider.ClassifyBounce]): a dead mailbox
 // (5.1.1, 5.2.1, …) is a hard bounce that suppresses the address; a block
-// (type "blocked", 5.7.x) never suppresses the patient. Spam reports are
+// (type "blocked", 5.7.x) is SenderBlocked and never suppresses the
+// patient. Spam reports are
 // complaints. Event IDs come from sg_event_id, so SendGrid's duplicate
 // deliveries (observed up to 46 times over 29 hours) are harmless.
 //

@@ -227,7 +227,10 @@ func translate(e *event) (provider.Event, bool) {
 		c := provider.ClassifyBounce(e.Status)
 		unknownStatus := c == provider.Ambiguous || c == provider.Permanent && !strings.HasPrefix(e.Status, "5.7.")
 		deadMailbox := e.Classification == "Invalid Address" || e.Classification == "Mailbox Unavailable"
-		if e.Type != "blocked" && (c == provider.Suppress || unknownStatus && deadMailbox) {
+		switch {
+		case e.Type == "blocked" || c == provider.SenderBlocked:
+			ev.Class = provider.SenderBlocked
+		case c == provider.Suppress || unknownStatus && deadMailbox:
 			ev.Class = provider.Suppress
 		}
 		ev.HardBounce = ev.Class == provider.Suppress

@@ -199,9 +199,9 @@ func TestEventMapping(t *testing.T) {
 	assert.Equal(t, []row{
 		{"sendgrid:e1", provider.EventDelivered, provider.Permanent, false},
 		{"sendgrid:e2", provider.EventBounce, provider.Suppress, true},
-		{"sendgrid:e3", provider.EventBounce, provider.Permanent, false},
+		{"sendgrid:e3", provider.EventBounce, provider.SenderBlocked, false},
 		{"sendgrid:e4", provider.EventBounce, provider.Suppress, true},
-		{"sendgrid:e4b", provider.EventBounce, provider.Permanent, false},
+		{"sendgrid:e4b", provider.EventBounce, provider.SenderBlocked, false},
 		{"sendgrid:e5", provider.EventComplaint, provider.Permanent, false},
 		{"sendgrid:e6", provider.EventOpen, provider.Permanent, false},
 		{"sendgrid:e6m", provider.EventOpen, provider.Permanent, false},

@@ -32,7 +32,7 @@
 //
 // [ParseNotification] documents the mapping. Permanent bounces are hard
 // (the address is suppressed) unless the recipient's status is 5.7.x, a
-// block that never suppresses the patient; transient bounces are soft.
+// block (SenderBlocked) that never suppresses the patient; transient bounces are soft.
 // One SES notification may name several recipients: each becomes an
 // event. Event IDs are built from the SNS MessageId, which SNS reuses on
 // retries, so redeliveries are harmless.

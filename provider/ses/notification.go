@@ -56,8 +56,8 @@ type notification struct {
 // notification or event record into events, one per recipient:
 //
 //	Bounce     EventBounce. Permanent bounces are hard (Suppress), unless
-//	           the recipient's status is 5.7.x (a block: Permanent, the
-//	           patient is not suppressed); Transient and Undetermined
+//	           the recipient's status is 5.7.x (a block: SenderBlocked,
+//	           the patient is not suppressed); Transient and Undetermined
 //	           bounces are soft (Transient).
 //	Complaint  EventComplaint
 //	Delivery   EventDelivered
@@ -103,7 +103,7 @@ func ParseNotification(orgID string, m *Message) ([]provider.Event, error) {
 			if n.Bounce.BounceType == "Permanent" {
 				ev.Class, ev.HardBounce = provider.Suppress, true
 				if strings.HasPrefix(r.Status, "5.7.") {
-					ev.Class, ev.HardBounce = provider.Permanent, false
+					ev.Class, ev.HardBounce = provider.SenderBlocked, false
 				}
 			}
 			add(ev, n.Bounce.Timestamp)

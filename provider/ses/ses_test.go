@@ -177,7 +177,7 @@ func TestBounceNotification(t *testing.T) {
 				At: at, Code: "5.1.1", Class: provider.Suppress, HardBounce: true, To: "a@example.net"}, rec.events[0])
 			assert.Equal(t, "ses:sns-1:1", rec.events[1].ID)
 			assert.Equal(t, provider.Suppress, rec.events[1].Class)
-			assert.Equal(t, provider.Permanent, rec.events[2].Class, "5.7.1 never suppresses")
+			assert.Equal(t, provider.SenderBlocked, rec.events[2].Class, "5.7.1 never suppresses")
 			assert.False(t, rec.events[2].HardBounce)
 		})
 	}

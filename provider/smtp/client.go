@@ -168,7 +168,7 @@ func replyError(te *textproto.Error) *provider.Error {
 // BO-01/BO-02. With an enhanced code, [provider.ClassifyBounce] decides:
 //
 //	5.1.1, 5.1.2, 5.1.3, 5.1.10, 5.2.1  Suppress (hard bounce: the address is dead)
-//	5.7.x                               Permanent (policy, reputation or
+//	5.7.x                               SenderBlocked (policy, reputation or
 //	                                    authentication: never suppress the patient)
 //	other 5.x.x                         Permanent
 //	4.7.x                               RateLimited (throttling)

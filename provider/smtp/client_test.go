@@ -333,7 +333,7 @@ func TestClassifyReply(t *testing.T) {
 	}{
 		{550, "5.1.1", provider.Suppress}, {550, "5.2.1", provider.Suppress}, {553, "5.1.3", provider.Suppress},
 		{550, "5.1.10", provider.Suppress}, {552, "5.2.2", provider.Permanent},
-		{550, "5.7.1", provider.Permanent}, {550, "5.7.26", provider.Permanent}, {554, "", provider.Permanent},
+		{550, "5.7.1", provider.SenderBlocked}, {550, "5.7.26", provider.SenderBlocked}, {554, "", provider.Permanent},
 		{452, "4.2.2", provider.Transient}, {451, "4.3.0", provider.Transient}, {421, "", provider.Transient},
 		{421, "4.7.28", provider.RateLimited}, {250, "2.0.0", provider.Ambiguous},
 	}

@@ -50,8 +50,9 @@
 // Replies are classified by reply code and enhanced status code
 // ([ClassifyReply], compliance.md BO-01/BO-02): 4xx Transient (4.7.x
 // throttling RateLimited); 5.1.1, 5.1.2, 5.1.3, 5.1.10 and 5.2.1 Suppress
-// (hard bounce); 5.7.x and other 5xx Permanent, so a policy or reputation
-// block never suppresses the patient. Network failures before the message
+// (hard bounce); 5.7.x SenderBlocked (a policy or reputation block never
+// suppresses the patient; the engine pauses the blast when they pile up);
+// other 5xx Permanent. Network failures before the message
 // data was complete are Transient; a lost connection or cancelled context
 // after the data was sent, before the final reply, is Ambiguous. Rejected
 // credentials, untrusted certificates and a server without STARTTLS are

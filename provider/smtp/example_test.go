@@ -15,7 +15,7 @@ func ExampleClassifyReply() {
 	}
 	// Output:
 	// 550 5.1.1 suppress
-	// 550 5.7.1 permanent
+	// 550 5.7.1 sender_blocked
 	// 452 4.2.2 transient
 	// 421 4.7.28 rate_limited
 }

@@ -100,7 +100,7 @@ func TestClassifyCode(t *testing.T) {
 	}{
 		{21211, provider.Permanent}, {21614, provider.Landline}, {21635, provider.Landline},
 		{21610, provider.OptedOut}, {30003, provider.Transient}, {30005, provider.Permanent},
-		{30006, provider.Landline}, {30007, provider.Permanent}, {30008, provider.Transient},
+		{30006, provider.Landline}, {30007, provider.SenderBlocked}, {30034, provider.SenderBlocked}, {30002, provider.SenderBlocked}, {30008, provider.Transient},
 		{20429, provider.RateLimited}, {30500, provider.Transient}, {99999, provider.Permanent},
 	}
 	for _, tt := range tests {

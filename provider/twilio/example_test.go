@@ -32,7 +32,7 @@ func ExampleClassifyCode() {
 	// 21610 opted_out false
 	// 21614 landline true
 	// 30006 landline true
-	// 30007 permanent false
+	// 30007 sender_blocked false
 	// 20429 rate_limited false
 	// 30003 transient false
 }

@@ -354,6 +354,7 @@ func testActiveBlasts(t *testing.T, h *Harness) {
 	mk("draft", orgA, store.BlastDraft, time.Time{})
 	mk("done", orgA, store.BlastCompleted, time.Time{})
 	mk("cancelled", orgA, store.BlastCancelled, time.Time{})
+	mk("paused", orgA, store.BlastPaused, time.Time{})
 	got, err := s.ActiveBlasts(ctx, at(2*time.Minute))
 	require.NoError(t, err)
 	var names []string

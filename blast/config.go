@@ -157,6 +157,16 @@ type Config struct {
 	SMS provider.SMSSender
 	// Email sends email; nil disables email blasts.
 	Email provider.EmailSender
+	// LineTypes, when not nil, looks up the line type of a number whose
+	// patient has none recorded (PhoneLineType unknown) before its first
+	// text: landlines are skipped with the landline reason instead of
+	// failing, and every answer is recorded on the patient through
+	// Patients.ApplyContactChange, so each number is looked up once
+	// (compliance.md SF-03; twilio.Client implements it with Lookup v2,
+	// which Twilio bills per request). A failed lookup never holds the
+	// text: it is sent, and a landline answer from the carrier still
+	// marks the number. nil skips lookups.
+	LineTypes provider.LineTypeLookup
 	// DomainVerifier checks that an organization's sending domain is
 	// verified for a purpose before an email blast is sent. nil skips
 	// the check (document that choice in your host).

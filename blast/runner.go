@@ -436,6 +436,9 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	}
 	w.outs = w.outs[:0]
 	w.changes = w.changes[:0]
+	if p.ch == carecast.SMS && e.cfg.LineTypes != nil {
+		e.lookupLineTypes(ctx, p, w)
+	}
 	w.capSent, w.capErr = nil, nil
 	if p.capped {
 		if w.capSent, w.capErr = e.capCounts(ctx, p, w.decs); w.capErr != nil {

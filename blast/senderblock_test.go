@@ -192,3 +192,37 @@ func TestEarlyStatusCallback(t *testing.T) {
 	assert.Equal(t, 1, sum.Delivered, "the early callback counted")
 	blasttest.RequireNoDuplicates(t, h.SMS)
 }
+
+// compliance.md SF-03: with a line-type lookup configured, a number whose
+// line type is unknown is looked up before its first text: a landline is
+// skipped as landline and recorded, a mobile recorded, and a failed lookup
+// never holds the text. Known numbers are not looked up again.
+func TestLineTypeLookup(t *testing.T) {
+	var lookup *fake.Provider
+	h, everyone := setup(t, population(4, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		lookup = fake.New(nil)
+		c.LineTypes = lookup
+	}})
+	lookup.SetLineType(phone(0), carecast.LineMobile, nil)
+	lookup.SetLineType(phone(1), carecast.LineLandline, nil)
+	lookup.SetLineType(phone(2), carecast.LineUnknown, fake.Transient())
+	b, sum := sendAndRun(t, h, smsDraft("Flu shots this week", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 3, sum.Sent, "mobile, failed lookup and unknown type are sent")
+	assert.Equal(t, 1, sum.SkippedBy["landline"])
+	blasttest.RequireNotSent(t, h.SMS, phone(1))
+	msgs := allMessages(t, h, b.ID, blast.CardSkipped, 10)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, patient(1).ID, msgs[0].PatientID)
+	assert.Equal(t, 4, lookup.Lookups())
+
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{patient(0).ID, patient(1).ID, patient(2).ID})
+	require.NoError(t, err)
+	assert.Equal(t, carecast.LineMobile, ps[0].PhoneLineType)
+	assert.Equal(t, carecast.LineLandline, ps[1].PhoneLineType)
+	assert.Equal(t, carecast.LineUnknown, ps[2].PhoneLineType)
+
+	_, sum = sendAndRun(t, h, smsDraft("Flu shots this week", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 3, sum.Sent)
+	assert.Equal(t, 1, sum.SkippedBy["landline"], "now skipped from the ledger on")
+	assert.Equal(t, 6, lookup.Lookups(), "only the two numbers still unknown are looked up again")
+}

@@ -105,12 +105,19 @@ const (
 	// ChangePhoneLandline sets PhoneLineType to carecast.LineLandline (a
 	// send discovered the number cannot receive texts).
 	ChangePhoneLandline ChangeKind = "phone_landline"
+	// ChangePhoneMobile and ChangePhoneVoIP set PhoneLineType to
+	// carecast.LineMobile or LineVoIP (a line-type lookup answered;
+	// compliance.md SF-03). Recording them spares a paid lookup next
+	// time.
+	ChangePhoneMobile ChangeKind = "phone_mobile"
+	ChangePhoneVoIP   ChangeKind = "phone_voip"
 )
 
 // Valid reports whether k is one of the defined change kinds.
 func (k ChangeKind) Valid() bool {
 	switch k {
-	case ChangeSMSOptOut, ChangeSMSOptIn, ChangeEmailUnsubscribe, ChangeEmailSuppress, ChangePhoneLandline:
+	case ChangeSMSOptOut, ChangeSMSOptIn, ChangeEmailUnsubscribe, ChangeEmailSuppress, ChangePhoneLandline,
+		ChangePhoneMobile, ChangePhoneVoIP:
 		return true
 	}
 	return false
@@ -132,6 +139,10 @@ func (k ChangeKind) Apply(p *carecast.Patient) bool {
 		p.Consent.EmailSuppressed = true
 	case ChangePhoneLandline:
 		p.PhoneLineType = carecast.LineLandline
+	case ChangePhoneMobile:
+		p.PhoneLineType = carecast.LineMobile
+	case ChangePhoneVoIP:
+		p.PhoneLineType = carecast.LineVoIP
 	default:
 		return false
 	}

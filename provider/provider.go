@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/carecast/carecast"
 )
 
 // SMSMessage is one text or MMS to send. The engine fills it per recipient;
@@ -124,6 +126,17 @@ type BAACoverage interface {
 func CoversPHI(sender any) bool {
 	c, ok := sender.(BAACoverage)
 	return ok && c.CoversPHI()
+}
+
+// LineTypeLookup looks up the line type of a phone number (Twilio Lookup
+// v2 Line Type Intelligence), so the engine can skip landlines before the
+// first send instead of paying for a failed one (compliance.md SF-03). It
+// returns carecast.LineUnknown, without error, for types that say nothing
+// about texting. Lookups are usually paid per request: the engine looks a
+// number up only while the patient's PhoneLineType is unknown and records
+// the answer through cohort.PatientStore.ApplyContactChange.
+type LineTypeLookup interface {
+	LookupLineType(ctx context.Context, phone string) (carecast.LineType, error)
 }
 
 // Redaction is an optional interface an SMS sender implements to say that

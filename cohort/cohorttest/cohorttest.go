@@ -402,6 +402,14 @@ func testChanges(t *testing.T, ps cohort.PatientStore) {
 	if p := get("a10"); p.FirstName != "Jon" || p.Attributes[AttrMembership].String != "platinum" {
 		t.Errorf("a contact change damaged other fields: %+v", p)
 	}
+	apply("a09", cohort.ChangePhoneMobile)
+	if get("a09").PhoneLineType != carecast.LineMobile {
+		t.Error("mobile line type not recorded")
+	}
+	apply("a09", cohort.ChangePhoneVoIP)
+	if get("a09").PhoneLineType != carecast.LineVoIP {
+		t.Error("VoIP line type not recorded")
+	}
 	err := ps.ApplyContactChange(ctx, OrgA, cohort.ContactChange{PatientID: "nobody", Kind: cohort.ChangeSMSOptOut, At: Now()})
 	if !errors.Is(err, cohort.ErrNotFound) {
 		t.Errorf("unknown patient: %v, want ErrNotFound", err)

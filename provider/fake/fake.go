@@ -89,6 +89,14 @@ type Provider struct {
 	failTo     map[string][]error
 	outages    [][2]time.Time
 	script     ScriptFunc
+	lineTypes  map[string]lineAnswer // LookupLineType answers by number
+	lookups    int
+}
+
+// lineAnswer is a scripted LookupLineType answer.
+type lineAnswer struct {
+	lt  carecast.LineType
+	err error
 }
 
 type idStat struct{ calls, accepted int }
@@ -96,11 +104,43 @@ type idStat struct{ calls, accepted int }
 const sentChunk = 4096
 
 var (
-	_ provider.SMSSender   = (*Provider)(nil)
-	_ provider.EmailSender = (*Provider)(nil)
-	_ provider.BAACoverage = (*Provider)(nil)
-	_ provider.Redaction   = (*Provider)(nil)
+	_ provider.SMSSender      = (*Provider)(nil)
+	_ provider.EmailSender    = (*Provider)(nil)
+	_ provider.BAACoverage    = (*Provider)(nil)
+	_ provider.Redaction      = (*Provider)(nil)
+	_ provider.LineTypeLookup = (*Provider)(nil)
 )
+
+// SetLineType makes LookupLineType answer lt for phone, or fail with err
+// when err is not nil.
+func (p *Provider) SetLineType(phone string, lt carecast.LineType, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lineTypes == nil {
+		p.lineTypes = make(map[string]lineAnswer)
+	}
+	p.lineTypes[phone] = lineAnswer{lt, err}
+}
+
+// LookupLineType implements provider.LineTypeLookup with the answers of
+// SetLineType (carecast.LineUnknown for other numbers).
+func (p *Provider) LookupLineType(ctx context.Context, phone string) (carecast.LineType, error) {
+	if err := ctx.Err(); err != nil {
+		return carecast.LineUnknown, &provider.Error{Class: provider.Transient, Message: "fake lookup cancelled", Err: err}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lookups++
+	a := p.lineTypes[phone]
+	return a.lt, a.err
+}
+
+// Lookups returns how many LookupLineType calls were made.
+func (p *Provider) Lookups() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lookups
+}
 
 // RedactsNumbers implements provider.Redaction: it reports
 // Config.RedactsNumbers.

@@ -66,6 +66,9 @@ type Config struct {
 	// and Advanced Opt-Out do not work with it, so the engine answers
 	// STOP, START and HELP itself (compliance.md SM-08).
 	PhoneNumberRedaction bool
+	// LookupBaseURL is the Lookup v2 API root (LookupLineType). Defaults
+	// to DefaultLookupBaseURL.
+	LookupBaseURL string
 }
 
 // Client sends SMS and MMS through Twilio's Messages REST API. It is safe

@@ -50,9 +50,16 @@ type Organization struct {
 	// ID identifies the organization; every blast, cohort and ledger row
 	// belongs to exactly one.
 	ID string `json:"id"`
-	// Name is shown to patients (the "organization name" merge field,
-	// email footers, SMS opt-out lines).
+	// Name is the practice's name: shown to patients (the "organization
+	// name" merge field, email footers, SMS opt-out lines) unless
+	// MessageName is set.
 	Name string `json:"name"`
+	// MessageName, when set, replaces Name in messages (the "organization
+	// name" merge field and everything built on it): a neutral name for
+	// a practice whose name reveals a condition ("Lakeside Health" for
+	// "Lakeside Fertility Center"; compliance.md HI-02). The email
+	// footer's legal identification keeps Name.
+	MessageName string `json:"message_name,omitempty"`
 	// PostalAddress is the physical address that CAN-SPAM requires in
 	// the footer of every marketing email, one line per element.
 	PostalAddress []string `json:"postal_address,omitempty"`
@@ -64,6 +71,15 @@ type Organization struct {
 	PhoneRegion string `json:"phone_region,omitempty"`
 	// Currency is the ISO 4217 code Money amounts are in. Empty means "USD".
 	Currency string `json:"currency,omitempty"`
+}
+
+// DisplayName returns the name messages show: MessageName, or Name when
+// it is empty.
+func (o *Organization) DisplayName() string {
+	if o.MessageName != "" {
+		return o.MessageName
+	}
+	return o.Name
 }
 
 // Location returns the organization's time zone, or UTC when it is empty

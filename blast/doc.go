@@ -264,6 +264,10 @@
 //     each recipient when the message is sent, so an acknowledgement
 //     recorded after Send counts. [Estimate] counts and prices the
 //     notices apart.
+//   - The sender's name (HI-02). [Engine.Warnings] flags a practice name
+//     shown in the content that reveals a condition ("Lakeside Fertility
+//     Center"); carecast.Organization.MessageName sets the neutral name
+//     every message then shows.
 //   - The HIPAA marketing rule (Draft.HIPAABasis, SponsorPaid; HI-06).
 //     Every blast has a basis: treatment (the default for transactional
 //     blasts), a refill reminder, the practice's own services without

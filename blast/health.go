@@ -257,7 +257,7 @@ func (e *Engine) checkExempt(b *Blast, p *prepared) []Problem {
 	if fs := render.ScanExemptContent(b.SMS.Body); len(fs) > 0 {
 		add("SMS.Body", "a healthcare-exempt text may not carry billing, collection or advertising content: "+describeFindings(fs))
 	}
-	if !strings.Contains(b.SMS.Body, "{{organization_name") && (p.org.Name == "" || !strings.Contains(strings.ToLower(b.SMS.Body), strings.ToLower(p.org.Name))) {
+	if !strings.Contains(b.SMS.Body, "{{organization_name") && !namesPractice(b.SMS.Body, &p.org) {
 		add("SMS.Body", "a healthcare-exempt text must name the practice: add @Organization name")
 	}
 	if p.sms != nil {
@@ -349,4 +349,58 @@ func checkBasis(b *Blast) []Problem {
 		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: "authorized marketing is marketing: mark the blast as marketing so consent and opt-outs apply"}}
 	}
 	return nil
+}
+
+// namesPractice reports whether body writes out the practice's name or
+// its message name.
+func namesPractice(body string, org *carecast.Organization) bool {
+	lower := strings.ToLower(body)
+	for _, n := range []string{org.Name, org.MessageName} {
+		if n != "" && strings.Contains(lower, strings.ToLower(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// WarningSenderNameRevealsCondition is the Warnings code for a practice
+// whose name, shown in messages, reveals a condition (compliance.md
+// HI-02).
+const WarningSenderNameRevealsCondition ProblemCode = "sender_name_reveals_condition"
+
+// Warnings returns advice on a blast that does not prevent sending, for
+// the editor to show next to the draft. Today it reports
+// WarningSenderNameRevealsCondition when the organization's name as
+// messages show it (Organization.DisplayName) names a condition
+// ("Lakeside Fertility Center", "… Oncology", "… Behavioral Health";
+// render.ScanSensitive) and the blast's content shows it: set
+// Organization.MessageName to a neutral name ("Lakeside Health"), which
+// every message then uses.
+func (e *Engine) Warnings(ctx context.Context, orgID, blastID string) ([]Problem, error) {
+	sb, err := e.st.Blast(ctx, orgID, blastID)
+	if err != nil {
+		return nil, fmt.Errorf("blast: %w", err)
+	}
+	b, err := fromStore(&sb)
+	if err != nil {
+		return nil, err
+	}
+	org, err := e.org(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Problem
+	fs := render.ScanSensitive(org.DisplayName())
+	if len(fs) == 0 {
+		return out, nil
+	}
+	shows := false
+	for _, t := range texts(b.Channel, b.SMS, b.Email, "") {
+		shows = shows || strings.Contains(t.text, "{{organization_name") || namesPractice(t.text, &org)
+	}
+	if shows {
+		out = append(out, Problem{Code: WarningSenderNameRevealsCondition, Field: "Organization.MessageName",
+			Message: "the practice name shown to patients reveals a condition (" + describeFindings(fs) + "); set a neutral message name, such as the practice's first word and \"Health\""})
+	}
+	return out, nil
 }

@@ -372,3 +372,36 @@ func TestHIPAAMarketingBasis(t *testing.T) {
 	_, sum = sendAndRun(t, h, refill)
 	assert.Equal(t, 4, sum.Sent, "a refill reminder paid at cost needs no authorization")
 }
+
+// compliance.md HI-02: a practice name that reveals a condition draws a
+// warning; the configured neutral message name is what texts show.
+func TestSenderNameRevealsCondition(t *testing.T) {
+	orgv := carecast.Organization{Name: "Lakeside Fertility Center", TimeZone: "America/New_York"}
+	h, everyone := setup(t, population(1, nil), &blasttest.Options{Organization: &orgv})
+	reminder := "{{organization_name}}: appt Tue 3/10 2:30pm. Reply C to confirm."
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft(reminder, carecast.Transactional, everyone.ID))
+	require.NoError(t, err)
+	ws, err := h.Engine.Warnings(ctx, org, b.ID)
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	assert.Equal(t, blast.WarningSenderNameRevealsCondition, ws[0].Code)
+	assert.Contains(t, ws[0].Message, `"Fertility"`)
+
+	plain, err := h.Engine.CreateDraft(ctx, org, smsDraft("Your appointment is Tuesday at 2:30pm.", carecast.Transactional, everyone.ID))
+	require.NoError(t, err)
+	ws, err = h.Engine.Warnings(ctx, org, plain.ID)
+	require.NoError(t, err)
+	assert.Empty(t, ws, "content that does not show the name draws no warning")
+
+	orgv.MessageName = "Lakeside Health"
+	h2, everyone2 := setup(t, population(1, nil), &blasttest.Options{Organization: &orgv})
+	d := smsDraft(reminder, carecast.Transactional, everyone2.ID)
+	b2, sum := sendAndRun(t, h2, d)
+	require.Equal(t, 1, sum.Sent)
+	ws, err = h2.Engine.Warnings(ctx, org, b2.ID)
+	require.NoError(t, err)
+	assert.Empty(t, ws)
+	body := h2.SMS.SentTo(phone(0))[0].Body
+	assert.True(t, strings.HasPrefix(body, "Lakeside Health: appt"), body)
+	assert.NotContains(t, body, "Fertility")
+}

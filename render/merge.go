@@ -323,7 +323,7 @@ func mergeAppendValue(dst []byte, k mergeKey, d Data) []byte {
 		if d.Org == nil {
 			return dst
 		}
-		return append(dst, strings.TrimSpace(d.Org.Name)...)
+		return append(dst, strings.TrimSpace(d.Org.DisplayName())...)
 	}
 	p := d.Patient
 	if p == nil {

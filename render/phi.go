@@ -134,7 +134,8 @@ var sensitiveTerms = append([]scanTerm{{text: "AIDS", kind: FindingSensitiveTerm
 		"abortion", "miscarriage", "fertility", "infertility", "ivf",
 		"methadone", "suboxone", "buprenorphine", "opioid",
 		"rehab", "substance use", "substance abuse", "addiction", "overdose",
-		"psychiatric", "psychiatry", "mental health", "depression", "schizophrenia", "bipolar",
+		"psychiatric", "psychiatry", "mental health", "behavioral health", "depression", "schizophrenia", "bipolar",
+		"sexual health", "hospice",
 		"dialysis", "diabetes", "diagnosis", "diagnosed",
 		"test results", "lab results", "positive",
 	)...)
@@ -179,8 +180,8 @@ func scanTerms(kind FindingKind, texts ...string) []scanTerm {
 // leukemia, biopsy, pregnancy test, pregnancy, pregnant, prenatal,
 // abortion, miscarriage, fertility, infertility, ivf, methadone, suboxone,
 // buprenorphine, opioid, rehab, substance use, substance abuse, addiction,
-// overdose, psychiatric, psychiatry, mental health, depression,
-// schizophrenia, bipolar, dialysis, diabetes, diagnosis, diagnosed, test
+// overdose, psychiatric, psychiatry, mental health, behavioral health,
+// depression, schizophrenia, bipolar, sexual health, hospice, dialysis, diabetes, diagnosis, diagnosed, test
 // results, lab results, positive. Words an ordinary reminder uses —
 // appointment, test, results, care, visit, exam — are deliberately not on
 // it.

@@ -38,7 +38,7 @@
 //	POST /blasts                         create a draft (Draft) → 201
 //	GET  /blasts/{id}                    one blast (Blast)
 //	PUT  /blasts/{id}                    replace a draft's content and settings
-//	POST /blasts/{id}/validate           the problems Send would report (422), or none
+//	POST /blasts/{id}/validate           the problems Send would report (422), or none and the warnings
 //	GET  /blasts/{id}/preview            the send preview: counts and labelled rows
 //	GET  /blasts/{id}/estimate           exact cost estimate (Estimate)
 //	POST /blasts/{id}/test               Send Test to Me: {"to": "+1…", "patient_id": ""}

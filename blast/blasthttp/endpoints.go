@@ -220,7 +220,15 @@ func (h *Handler) validate(w http.ResponseWriter, r *request) error {
 	if err := h.cfg.Engine.Validate(r.Context(), r.org, r.blastID); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]Problem{"problems": {}})
+	ws, err := h.cfg.Engine.Warnings(r.Context(), r.org, r.blastID)
+	if err != nil {
+		return err
+	}
+	out := map[string][]Problem{"problems": {}, "warnings": make([]Problem, 0, len(ws))}
+	for _, p := range ws {
+		out["warnings"] = append(out["warnings"], Problem{Code: p.Code, Field: p.Field, Message: p.Message})
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

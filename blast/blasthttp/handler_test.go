@@ -188,10 +188,11 @@ func TestComposeEndpoints(t *testing.T) {
 	assert.Equal(t, int64(5), est.SMS.Segments)
 	assert.Equal(t, int64(5*7900), est.Cost.Micros)
 
-	var vr struct{ Problems []blasthttp.Problem }
-	st, _ = e.do(t, org, "POST", "/blasts/"+b.ID+"/validate", "", &vr)
+	var vr struct{ Problems, Warnings []blasthttp.Problem }
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/validate", "", &vr)
 	require.Equal(t, http.StatusOK, st)
 	assert.Empty(t, vr.Problems)
+	assert.Contains(t, raw, `"warnings":[]`, "the practice name reveals nothing")
 
 	var tr map[string]string
 	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/test", `{"to":"+15125550777"}`, &tr)

@@ -60,6 +60,11 @@ type Organization struct {
 	// "Lakeside Fertility Center"; compliance.md HI-02). The email
 	// footer's legal identification keeps Name.
 	MessageName string `json:"message_name,omitempty"`
+	// SupportContact is the phone number or URL patients reach for help
+	// ("(555) 010-2000", "https://clinic.example/help"). The engine's
+	// default HELP reply gives it, as carriers require (CTIA; compliance.md
+	// SM-06); without it the reply says to contact the clinic.
+	SupportContact string `json:"support_contact,omitempty"`
 	// PostalAddress is the physical address that CAN-SPAM requires in
 	// the footer of every marketing email, one line per element.
 	PostalAddress []string `json:"postal_address,omitempty"`

@@ -276,7 +276,10 @@ type Config struct {
 	ProviderKeywordReplies bool
 	// HelpReply, StopReply and StartReply are the texts answering HELP,
 	// STOP and START (merge fields allowed). Default to HelpReplyDefault,
-	// StopReplyDefault and StartReplyDefault.
+	// StopReplyDefault and StartReplyDefault; the default HELP reply
+	// gives the organization's SupportContact instead of "contact your
+	// clinic" when it has one (compliance.md SM-06: the practice name, a
+	// phone number or URL, and how to opt out).
 	HelpReply  string
 	StopReply  string
 	StartReply string

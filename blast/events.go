@@ -365,6 +365,9 @@ func (e *Engine) reply(ctx context.Context, ev provider.Event, to string, t *ren
 		return
 	}
 	body := t.Render(render.Data{Org: &org})
+	if t == e.helpT && e.cfg.HelpReply == HelpReplyDefault && org.SupportContact != "" {
+		body = strings.TrimSpace(org.DisplayName()) + ": for help, " + org.SupportContact + ". Reply STOP to opt out, START to opt back in. Msg&data rates may apply."
+	}
 	if _, err := e.wait(ctx, e.limSMS, false); err != nil {
 		return
 	}

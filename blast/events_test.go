@@ -272,3 +272,15 @@ func TestRedactionNeedsEngineKeywordHandling(t *testing.T) {
 		assert.Zero(t, h.SMS.Count(), "the provider answers keywords")
 	})
 }
+
+// compliance.md SM-06 test 1: HELP is answered with the practice name, a
+// phone number or URL, and the opt-out instructions, and no PHI.
+func TestHelpReplyGivesSupportContact(t *testing.T) {
+	orgv := carecast.Organization{Name: "Bright Smile Dental", TimeZone: "America/New_York", SupportContact: "(212) 555-0199"}
+	h, _ := setup(t, population(1, nil), &blasttest.Options{Organization: &orgv})
+	event(t, h, provider.Event{ID: "h1", OrgID: org, Kind: provider.EventInbound, From: phone(0), To: "+12125550000", Body: "help"})
+	got := h.SMS.SentTo(phone(0))
+	require.Len(t, got, 1)
+	assert.Equal(t, "Bright Smile Dental: for help, (212) 555-0199. Reply STOP to opt out, START to opt back in. Msg&data rates may apply.", got[0].Body)
+	assert.NotContains(t, got[0].Body, patient(0).FirstName)
+}

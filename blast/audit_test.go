@@ -102,7 +102,7 @@ func TestAuditTrailOfEventsAndConsent(t *testing.T) {
 		got = append(got, e.Action+" by "+e.Actor+": "+e.Detail)
 		assert.NotContains(t, e.Detail, phone(1)[2:], "no phone numbers in the trail")
 	}
-	assert.Equal(t, []string{"event.delivered by provider: ", "consent.sms_opt_out by provider: inbound STOP"}, got,
+	assert.Equal(t, []string{"event.delivered by provider: ", "consent.sms_opt_out by provider: inbound STOP matched=STOP"}, got,
 		"the replayed delivery is not audited twice")
 	assert.NotZero(t, trail[len(trail)-2].RowID, "a provider event names its ledger row")
 	assert.Equal(t, "p00001", trail[len(trail)-1].PatientID)

@@ -289,6 +289,12 @@ type Config struct {
 	// the email template carries its own link; Send rejects marketing
 	// email otherwise.
 	UnsubscribeURL func(orgID, blastID string, rowID int64) string
+	// UnsubscribeMailto, when not nil, returns a mailto: URI listed after
+	// UnsubscribeURL in a marketing email's List-Unsubscribe header
+	// ("mailto:unsub+TOKEN@clinic.example"; compliance.md EM-01), for mail
+	// clients that do not do one-click. It must carry an opaque token, never
+	// PHI, and never stands in for UnsubscribeURL.
+	UnsubscribeMailto func(orgID, blastID string, rowID int64) string
 	// StatusCallbackURL, when not nil, returns the delivery-status
 	// webhook URL put on each text (provider.SMSMessage.StatusCallback):
 	// the host's endpoint that verifies the vendor's callbacks and passes

@@ -314,7 +314,7 @@ func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string)
 	if _, err := e.suppressOnce(ctx, ev.OrgID, carecast.SMS, from, supOptedOut, ev.At); err != nil {
 		return "", fmt.Errorf("blast: recording opt-out: %w", err)
 	}
-	e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, "inbound STOP")
+	e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, stopSource(ev))
 	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
 	if err != nil {
 		return "", fmt.Errorf("blast: recording event: %w", err)
@@ -327,6 +327,21 @@ func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string)
 	}
 	e.notify()
 	return EventApplied, nil
+}
+
+// stopSource is the evidence recorded with an opt-out (compliance.md
+// SM-03): the canonical keyword or phrase that matched ("inbound STOP
+// matched=OPTOUT"), "fuzzy" for a phrase a reasonable person reads as an
+// opt-out, or the vendor's keyword verdict. Never the body.
+func stopSource(ev provider.Event) string {
+	m := provider.MatchKeyword(ev.Body)
+	switch {
+	case m.Keyword != provider.KeywordStop:
+		return "inbound STOP matched=provider"
+	case m.Fuzzy:
+		return "inbound STOP matched=" + m.Matched + " fuzzy"
+	}
+	return "inbound STOP matched=" + m.Matched
 }
 
 // providerReplied reports whether the provider answered an inbound

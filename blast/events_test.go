@@ -1,6 +1,7 @@
 package blast_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +284,28 @@ func TestHelpReplyGivesSupportContact(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "Bright Smile Dental: for help, (212) 555-0199. Reply STOP to opt out, START to opt back in. Msg&data rates may apply.", got[0].Body)
 	assert.NotContains(t, got[0].Body, patient(0).FirstName)
+}
+
+// compliance.md SM-03 test 1: each opt-out is recorded with the canonical
+// keyword that matched, never the body.
+func TestOptOutRecordsMatchedKeyword(t *testing.T) {
+	h, _ := setup(t, population(4, nil), nil)
+	for i, body := range []string{"Stop!", "opt out", "please stop texting me", "ＳＴＯＰ"} {
+		res := event(t, h, provider.Event{ID: fmt.Sprintf("s%d", i), OrgID: org, Kind: provider.EventInbound, From: phone(i), To: "+12125550000", Body: body})
+		require.Equal(t, blast.EventApplied, res, body)
+	}
+	trail, err := h.Engine.AuditTrail(ctx, org, "", 0, 100)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, a := range trail {
+		if a.Action == "consent.sms_opt_out" {
+			got[a.PatientID] = a.Detail
+		}
+	}
+	assert.Equal(t, map[string]string{
+		patient(0).ID: "inbound STOP matched=STOP",
+		patient(1).ID: "inbound STOP matched=OPTOUT",
+		patient(2).ID: "inbound STOP matched=STOP fuzzy",
+		patient(3).ID: "inbound STOP matched=STOP",
+	}, got)
 }

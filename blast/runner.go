@@ -578,8 +578,12 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, &w.sms) }
 	default:
 		opts := &render.EmailRenderOpts{}
+		mailto := ""
 		if p.pu == carecast.Marketing && e.cfg.UnsubscribeURL != nil {
 			opts.UnsubscribeURL = e.cfg.UnsubscribeURL(p.orgID, p.id, r.ID)
+			if e.cfg.UnsubscribeMailto != nil {
+				mailto = e.cfg.UnsubscribeMailto(p.orgID, p.id, r.ID)
+			}
 		}
 		if e.cfg.RewriteLink != nil {
 			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
@@ -595,7 +599,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		cost = e.cfg.Pricing.EmailRecipient
 		w.email = provider.EmailMessage{ID: msgID, OrgID: p.orgID, From: p.from, ReplyTo: p.replyTo, To: d.Address,
 			Subject: re.Subject, HTML: re.HTML, Text: re.Text, Marketing: p.pu == carecast.Marketing,
-			ListUnsubscribeURL: opts.UnsubscribeURL, Attachments: atts,
+			ListUnsubscribeURL: opts.UnsubscribeURL, ListUnsubscribeMailto: mailto, Attachments: atts,
 			Headers: map[string]string{"X-Carecast-Blast": p.id}}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, &w.email) }
 	}

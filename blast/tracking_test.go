@@ -2,6 +2,7 @@ package blast_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -182,4 +183,24 @@ func TestMachineEngagement(t *testing.T) {
 	assert.Equal(t, 1, msgs[2].MachineClicks)
 	assert.Zero(t, msgs[2].Opens+msgs[2].Clicks)
 	assert.Error(t, h.Engine.RecordMachineOpen(ctx, "other-org", msgs[2].ID, "", "apple_mpp", at), "other organizations' rows are not found")
+}
+
+// compliance.md EM-01: with Config.UnsubscribeMailto, a marketing email
+// carries the mailto address after the one-click URL; transactional email
+// carries neither.
+func TestUnsubscribeMailto(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.UnsubscribeMailto = func(orgID, blastID string, rowID int64) string {
+			return fmt.Sprintf("mailto:unsub+%s.%d@clinic.example", blastID, rowID)
+		}
+	}})
+	b, _ := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	m := h.Email.SentTo(email(0))[0]
+	assert.True(t, strings.HasPrefix(m.ListUnsubscribeURL, "https://"))
+	assert.True(t, strings.HasPrefix(m.ListUnsubscribeMailto, "mailto:unsub+"+b.ID+"."), m.ListUnsubscribeMailto)
+	h.Email.Reset()
+	sendAndRun(t, h, emailDraft(carecast.Transactional, everyone.ID))
+	m = h.Email.SentTo(email(0))[0]
+	assert.Empty(t, m.ListUnsubscribeURL)
+	assert.Empty(t, m.ListUnsubscribeMailto)
 }

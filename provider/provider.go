@@ -56,6 +56,11 @@ type EmailMessage struct {
 	// into List-Unsubscribe and List-Unsubscribe-Post headers.
 	Marketing          bool
 	ListUnsubscribeURL string
+	// ListUnsubscribeMailto is an optional mailto: URI
+	// ("mailto:unsub+token@clinic.example") listed after the HTTPS URL
+	// in List-Unsubscribe (RFC 2369, RFC 8058 §3.1), for clients that do
+	// not do one-click. It never replaces ListUnsubscribeURL.
+	ListUnsubscribeMailto string
 	// Attachments are sent as MIME parts.
 	Attachments []Attachment
 	// Headers are extra headers (for example X-Carecast-Blast with an

@@ -50,12 +50,13 @@ type Message struct {
 	StatusCallback string
 	// Subject, HTML and Text are an email's content; Marketing and
 	// ListUnsubscribeURL its unsubscribe settings; Attachments its files.
-	Subject            string
-	HTML               string
-	Text               string
-	Marketing          bool
-	ListUnsubscribeURL string
-	Attachments        []provider.Attachment
+	Subject               string
+	HTML                  string
+	Text                  string
+	Marketing             bool
+	ListUnsubscribeURL    string
+	ListUnsubscribeMailto string
+	Attachments           []provider.Attachment
 	// ProviderMessageID is the ID the fake assigned.
 	ProviderMessageID string
 	// At is the provider-clock time of the call.
@@ -179,7 +180,8 @@ func (p *Provider) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provi
 // SendEmail implements provider.EmailSender.
 func (p *Provider) SendEmail(ctx context.Context, msg *provider.EmailMessage) (provider.Result, error) {
 	m := Message{ID: msg.ID, OrgID: msg.OrgID, Channel: carecast.Email, To: msg.To, From: msg.From,
-		Subject: msg.Subject, Marketing: msg.Marketing, ListUnsubscribeURL: msg.ListUnsubscribeURL}
+		Subject: msg.Subject, Marketing: msg.Marketing, ListUnsubscribeURL: msg.ListUnsubscribeURL,
+		ListUnsubscribeMailto: msg.ListUnsubscribeMailto}
 	if !p.cfg.DiscardBodies {
 		m.HTML, m.Text = msg.HTML, msg.Text
 		m.Attachments = append([]provider.Attachment(nil), msg.Attachments...)

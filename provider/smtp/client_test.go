@@ -303,6 +303,11 @@ func TestComposeRejects(t *testing.T) {
 		{"bad to", func(m *provider.EmailMessage) { m.To = "not an address" }, "To"},
 		{"bad from", func(m *provider.EmailMessage) { m.From = "" }, "From"},
 		{"http unsubscribe", func(m *provider.EmailMessage) { m.ListUnsubscribeURL = "http://u.example/x" }, "https"},
+		{"mailto only (EM-01 test 2)", func(m *provider.EmailMessage) {
+			m.ListUnsubscribeURL, m.ListUnsubscribeMailto = "", "mailto:unsub+tok@oakclinic.example"
+		}, "https"},
+		{"bad mailto", func(m *provider.EmailMessage) { m.ListUnsubscribeMailto = "mailto:x>@y, <https://evil" }, "mailto"},
+		{"javascript unsubscribe (EM-03)", func(m *provider.EmailMessage) { m.ListUnsubscribeURL = "javascript:alert(1)" }, "https"},
 		{"header injection", func(m *provider.EmailMessage) { m.Headers = map[string]string{"X-A": "a\r\nBcc: x@evil.example"} }, "line break"},
 		{"reserved header", func(m *provider.EmailMessage) { m.Headers = map[string]string{"bcc": "x@evil.example"} }, "Bcc"},
 		{"subject injection", func(m *provider.EmailMessage) { m.Subject = "Hi\r\nBcc: x" }, "Subject"},
@@ -410,4 +415,22 @@ func TestNonASCIIDisplayNameAndAttachment(t *testing.T) {
 	h := headerBlock(raw)
 	assert.Contains(t, h, "From: =?utf-8?q?Praxis_M=C3=BCller?= <news@mail.oakclinic.example>\r\n")
 	assert.Contains(t, h, "Reply-To: \"Empfang\" <desk@oakclinic.example>\r\n")
+}
+
+// compliance.md EM-01 test 1: a marketing email lists the https one-click
+// URL and the mailto address in one List-Unsubscribe header, with one
+// List-Unsubscribe-Post, each exactly once.
+func TestListUnsubscribeMailto(t *testing.T) {
+	t.Parallel()
+	ms := newMailServer(t)
+	c := newClient(t, config(ms))
+	m := message(true)
+	m.ListUnsubscribeMailto = "mailto:unsub+tok123@oakclinic.example"
+	_, err := c.SendEmail(context.Background(), m)
+	require.NoError(t, err)
+	hdr := headerBlock(ms.Received()[0].Raw)
+	assert.Equal(t, 1, strings.Count(hdr, "\r\nList-Unsubscribe: "))
+	assert.Equal(t, 1, strings.Count(hdr, "\r\nList-Unsubscribe-Post: "))
+	assert.Contains(t, hdr, "\r\nList-Unsubscribe: <https://u.oakclinic.example/u/tok123>, <mailto:unsub+tok123@oakclinic.example>\r\n")
+	assert.Contains(t, hdr, "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
 }

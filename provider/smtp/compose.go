@@ -66,6 +66,12 @@ func (c *Client) compose(msg *provider.EmailMessage) (*composed, error) {
 		if err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsAny(msg.ListUnsubscribeURL, "<>, \r\n") {
 			return nil, invalid("marketing email needs an https ListUnsubscribeURL (RFC 8058)")
 		}
+		if m := msg.ListUnsubscribeMailto; m != "" {
+			u, err := url.Parse(m)
+			if err != nil || u.Scheme != "mailto" || u.Opaque == "" || !strings.Contains(u.Opaque, "@") || strings.ContainsAny(m, "<>, \r\n") {
+				return nil, invalid("ListUnsubscribeMailto is not a mailto: URI")
+			}
+		}
 	}
 	domain := c.cfg.MessageIDDomain
 	if domain == "" {
@@ -102,7 +108,11 @@ func (c *Client) compose(msg *provider.EmailMessage) (*composed, error) {
 	}
 	keys := dkimHeaders
 	if msg.Marketing {
-		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, "<"+msg.ListUnsubscribeURL+">")
+		lu := "<" + msg.ListUnsubscribeURL + ">"
+		if msg.ListUnsubscribeMailto != "" {
+			lu += ", <" + msg.ListUnsubscribeMailto + ">"
+		}
+		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribe, lu)
 		m.SetGenHeaderPreformatted(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
 		keys = append(append([]string(nil), dkimHeaders...), "List-Unsubscribe", "List-Unsubscribe-Post")
 	}

@@ -254,6 +254,10 @@ type Config struct {
 	// complaint rate reached Gmail's limit. Defaults to a 0.1% warning,
 	// a 0.3% block and 7 days to recover.
 	ComplaintGuard ComplaintGuard
+	// SoftFailures suppresses an address whose messages keep failing
+	// softly (a full mailbox, an unreachable handset). Defaults to 3
+	// failures at least 72 hours apart within 7 days.
+	SoftFailures SoftFailures
 	// SenderBlockGuard pauses a blast the provider keeps refusing for the
 	// sender's sake (reputation block, carrier filtering). Defaults to
 	// a pause after SenderBlockThresholdDefault refusals.

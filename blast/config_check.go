@@ -52,6 +52,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.ComplaintGuard.BlockRate, 0.003)
 	setDefault(&c.ComplaintGuard.RecoveryDays, 7)
 	setDefault(&c.SenderBlockGuard.Threshold, SenderBlockThresholdDefault)
+	setDefault(&c.SoftFailures.Count, 3)
+	setDefault(&c.SoftFailures.Span, 72*time.Hour)
+	setDefault(&c.SoftFailures.Window, 7*24*time.Hour)
 	if c.FrequencyCaps.States == nil {
 		c.FrequencyCaps.States = StateFrequencyCaps()
 	} else {
@@ -123,6 +126,8 @@ func (c *Config) validate() error {
 		return bad("FrequencyCaps.Window", "must be positive")
 	case !(c.ComplaintGuard.WarnRate > 0 && c.ComplaintGuard.WarnRate <= c.ComplaintGuard.BlockRate && c.ComplaintGuard.BlockRate < 1):
 		return bad("ComplaintGuard", "need 0 < WarnRate ≤ BlockRate < 1")
+	case c.SoftFailures.Count < 1 || c.SoftFailures.Span < 0 || c.SoftFailures.Window <= c.SoftFailures.Span:
+		return bad("SoftFailures", "need Count ≥ 1 and 0 ≤ Span < Window")
 	case c.SenderBlockGuard.Threshold < 1:
 		return bad("SenderBlockGuard.Threshold", "must be at least 1")
 	case c.ComplaintGuard.RecoveryDays < 1:

@@ -145,6 +145,17 @@
 // rows become cancelled, sent rows stay sent, and a message being sent
 // finishes.
 //
+// # Soft failures
+//
+// A soft email bounce (a full mailbox: a delivery event of class
+// Transient) fails its message as "soft_bounce", a handset reported
+// unreachable (Twilio 30003) as "unreachable". When an address has
+// SoftFailures.Count of them (3) within Window (7 days), the first and
+// last at least Span (72 hours) apart, it is suppressed: every email, or
+// every text (compliance.md BO-02, SF-01). Failures bunched together (two
+// bounces in an hour) are an outage and suppress nothing; a text from the
+// number lifts an "unreachable" suppression.
+//
 // # Sender blocks
 //
 // Some refusals are about the sender, not the patient

@@ -114,7 +114,7 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 	case provider.EventDelivered:
 		p.Kind = store.EventDelivered
 	case provider.EventUndelivered:
-		p.Kind, p.Reason = store.EventFailed, "undelivered"
+		p.Kind, p.Reason = store.EventFailed, softFailureReason(&ev, "undelivered")
 		switch ev.Class {
 		case provider.Landline:
 			change = cohort.ChangePhoneLandline
@@ -122,7 +122,7 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 			change, supReason = cohort.ChangeSMSOptOut, supOptedOut
 		}
 	case provider.EventBounce:
-		p.Kind, p.Reason = store.EventFailed, "bounce"
+		p.Kind, p.Reason = store.EventFailed, softFailureReason(&ev, "bounce")
 		if ev.Class != provider.SenderBlocked && (ev.HardBounce || ev.Class == provider.Suppress) {
 			change, supReason = cohort.ChangeEmailSuppress, supBounce
 		}
@@ -155,6 +155,9 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 	}
 	if err == nil && res == EventApplied && p.Kind == store.EventFailed && ev.Class == provider.SenderBlocked {
 		e.senderBlocked(ctx, r.OrgID, r.BlastID, r.Channel, ev.Code)
+	}
+	if err == nil && res == EventApplied && (p.Reason == supSoftBounce || p.Reason == supUnreachable) {
+		e.softFailure(ctx, &r, p.Reason, ev.At)
 	}
 	return res, err
 }
@@ -248,6 +251,11 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 	}
 	if !first {
 		return EventDuplicate, nil
+	}
+	// A text from the number proves its handset reachable: lift an
+	// "unreachable" suppression (see SoftFailures).
+	if _, err := e.st.Unsuppress(ctx, ev.OrgID, carecast.SMS, from, []string{supUnreachable}); err != nil {
+		return "", fmt.Errorf("blast: removing unreachable suppression: %w", err)
 	}
 	switch kw {
 	case provider.KeywordStart:

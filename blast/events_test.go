@@ -49,7 +49,7 @@ func TestEventsDeliveryAndFailure(t *testing.T) {
 	assert.Equal(t, 2, sum.Failed)
 	failed := allMessages(t, h, b.ID, blast.CardFailed, 10)
 	require.Len(t, failed, 2)
-	assert.Equal(t, "undelivered", failed[0].Reason)
+	assert.Equal(t, "unreachable", failed[0].Reason, "30003: a soft failure (see SoftFailures)")
 	assert.Equal(t, "30003", failed[0].ErrorCode)
 	ps, err := h.Patients.PatientsByID(ctx, org, []string{"p00002"})
 	require.NoError(t, err)

@@ -725,7 +725,7 @@ func (e *Engine) suppress(ctx context.Context, orgID string, ch carecast.Channel
 // suppressionRank orders suppression reasons by scope, so a narrower one
 // never replaces a wider one (compliance.md J-02): a hard bounce blocks
 // every email, a complaint all marketing, an unsubscribe marketing.
-var suppressionRank = map[string]int{supUnsubscribed: 1, supComplaint: 2, supBounce: 3, supOptedOut: 3}
+var suppressionRank = map[string]int{supUnsubscribed: 1, supComplaint: 2, supBounce: 3, supSoftBounce: 3, supOptedOut: 3, supUnreachable: 2}
 
 // suppressOnce records a suppression unless one at least as wide exists;
 // it reports whether it wrote one.

@@ -280,7 +280,9 @@ func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) 
 	switch {
 	case ch == carecast.SMS && reason == supOptedOut:
 		return eligibility.OptedOut.String()
-	case ch == carecast.Email && reason == supBounce:
+	case ch == carecast.Email && (reason == supBounce || reason == supSoftBounce):
+		return eligibility.Suppressed.String()
+	case ch == carecast.SMS && reason == supUnreachable:
 		return eligibility.Suppressed.String()
 	case ch == carecast.Email && reason == supComplaint && pu == carecast.Marketing:
 		return eligibility.Suppressed.String()

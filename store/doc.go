@@ -55,6 +55,17 @@
 // channel, address, sent_at); events (id) unique; suppressions (org_id,
 // channel, address).
 //
+// # Optional capabilities
+//
+// The engine detects these with type assertions; every store of this
+// module implements them, and a host's store may leave any out (the
+// engine then logs which feature is off): [RateBudget] (one rate limit
+// shared by every process), [PendingCounter], [SentCounter] (state
+// frequency caps and the healthcare-exemption limit), [FailureLog]
+// (suppressing an address that keeps failing softly), [DomainHealth]
+// (the complaint-rate guardrail) and [AuditLog] (the append-only audit
+// trail).
+//
 // # Multi-tenancy
 //
 // Every method that reads or writes a blast's data takes the organization

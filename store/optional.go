@@ -123,6 +123,20 @@ type SentCounter interface {
 	SentCounts(ctx context.Context, orgID string, ch carecast.Channel, pu carecast.Purpose, addresses []string, since time.Time) (map[string]int, error)
 }
 
+// FailureLog is an optional interface of stores that list an address's
+// recent failures of one kind, for suppressing an address that keeps
+// failing softly (compliance.md BO-02: a mailbox full on three days
+// spread over 72 hours; SF-01: a handset unreachable three times in four
+// days). All the stores of this module implement it; without it the engine
+// does not suppress for repeated soft failures (it logs that once).
+type FailureLog interface {
+	// FailureTimes returns, oldest first, the FailedAt times of
+	// organization orgID's ledger rows on channel ch to address that were
+	// sent (SentAt set), then failed with Reason reason (a provider event)
+	// at or after since.
+	FailureTimes(ctx context.Context, orgID string, ch carecast.Channel, address, reason string, since time.Time) ([]time.Time, error)
+}
+
 // DomainHealth is an optional interface of stores that keep daily counts
 // of delivered emails and complaints per sending domain, for the
 // complaint-rate guardrail (compliance.md EM-08: Gmail's 0.1% warning and

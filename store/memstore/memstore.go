@@ -970,6 +970,28 @@ func (s *Store) SentCounts(ctx context.Context, orgID string, ch carecast.Channe
 	return out, nil
 }
 
+var _ store.FailureLog = (*Store)(nil)
+
+// FailureTimes implements store.FailureLog.
+func (s *Store) FailureTimes(ctx context.Context, orgID string, ch carecast.Channel, address, reason string, since time.Time) ([]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUp()
+	var out []time.Time
+	for _, id := range s.sentTo[address] {
+		r := s.rows.at(id)
+		if r.OrgID == orgID && r.Channel == ch && r.Address == address && r.Status == store.RowFailed && !r.SentAt.IsZero() &&
+			r.Reason == reason && !r.FailedAt.Before(since) {
+			out = append(out, r.FailedAt)
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out, nil
+}
+
 var _ store.DomainHealth = (*Store)(nil)
 
 type domainKey struct {

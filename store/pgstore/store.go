@@ -940,6 +940,21 @@ func (s *Store) SentCounts(ctx context.Context, orgID string, ch carecast.Channe
 	return out, wrap("sent counts", sqlrow.CollectCounts(rows, out))
 }
 
+var _ store.FailureLog = (*Store)(nil)
+
+// FailureTimes implements store.FailureLog.
+func (s *Store) FailureTimes(ctx context.Context, orgID string, ch carecast.Channel, address, reason string, since time.Time) ([]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `SELECT r.failed_at FROM rows r JOIN blasts b ON b.seq = r.blast_seq
+		WHERE r.address = $1 AND r.status = 'failed' AND r.sent_at <> 0 AND r.reason = $2 AND r.failed_at >= $3 AND b.org_id = $4 AND b.channel = $5
+		ORDER BY r.failed_at`, address, reason, sqlrow.NS(since), orgID, string(ch))
+	if err != nil {
+		return nil, wrap("failure times", err)
+	}
+	defer rows.Close()
+	out, err := sqlrow.CollectTimes(rows)
+	return out, wrap("failure times", err)
+}
+
 var _ store.DomainHealth = (*Store)(nil)
 
 // AddDomainCounts implements store.DomainHealth.

@@ -78,6 +78,7 @@ func Run(t *testing.T, h Harness) {
 		{"RateBudgetSharedCeiling", testRateBudget},
 		{"PendingCounter", testPending},
 		{"SentCounter", testSentCount},
+		{"FailureLog", testFailureLog},
 		{"DomainHealth", testDomainHealth},
 		{"AuditLog", testAuditLog},
 	}
@@ -122,6 +123,7 @@ func mustBlast(t *testing.T, s store.Store, org, id string, ch carecast.Channel)
 
 func patient(i int) string { return fmt.Sprintf("p%05d", i) }
 func phone(i int) string   { return fmt.Sprintf("+1555%07d", i) }
+func email(i int) string   { return fmt.Sprintf("patient%d@example.com", i) }
 
 // queued returns n queued rows for patients from..from+n-1.
 func queued(from, n int) []store.NewRow {
@@ -1654,6 +1656,56 @@ func testSentCount(t *testing.T, h *Harness) {
 	none, err := sc.SentCounts(ctx, orgA, carecast.SMS, carecast.Marketing, nil, T0)
 	require.NoError(t, err)
 	assert.Empty(t, none)
+}
+
+// testFailureLog checks store.FailureLog, when implemented: only rows
+// that were sent and then failed with the reason count, per organization
+// and channel, since inclusive, oldest first.
+func testFailureLog(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	fl, ok := s.(store.FailureLog)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.FailureLog")
+	}
+	ctx := ctxT(t)
+	addr := email(1)
+	// fail sends one row of a new blast to addr and fails it with reason
+	// at when (by a provider event when sent, else at send time).
+	fail := func(org, id string, ch carecast.Channel, reason string, sent bool, when time.Time) {
+		t.Helper()
+		_, err := s.CreateBlast(ctx, func() store.Blast { b := sampleBlast(org, id, T0); b.Channel = ch; return b }())
+		require.NoError(t, err)
+		mustInsert(t, s, org, id, []store.NewRow{{PatientID: patient(1), Status: store.RowQueued, Address: addr}}, T0)
+		c := claim(t, s, org, id, "w", T0, 1)
+		require.Len(t, c, 1)
+		if !sent {
+			record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowFailed, Reason: reason, Attempted: true, At: when})
+			return
+		}
+		record(t, s, store.Outcome{RowID: c[0].ID, Owner: "w", Status: store.RowSent, Attempted: true, ProviderMessageID: "pm-" + id, At: T0})
+		applied, err := s.ApplyEvent(ctx, store.EventParams{EventID: "ev-" + id, OrgID: org, RowID: c[0].ID, Kind: store.EventFailed, Reason: reason, At: when})
+		require.NoError(t, err)
+		require.True(t, applied)
+	}
+	fail(orgA, "f-3", carecast.Email, "soft_bounce", true, at(72*time.Hour))
+	fail(orgA, "f-1", carecast.Email, "soft_bounce", true, at(time.Hour))
+	fail(orgA, "f-2", carecast.Email, "soft_bounce", true, at(25*time.Hour))
+	fail(orgA, "hard", carecast.Email, "bounce", true, at(2*time.Hour))
+	fail(orgA, "never-sent", carecast.Email, "soft_bounce", false, at(3*time.Hour))
+	fail(orgA, "sms", carecast.SMS, "soft_bounce", true, at(4*time.Hour))
+	fail(orgB, "other-org", carecast.Email, "soft_bounce", true, at(5*time.Hour))
+	got, err := fl.FailureTimes(ctx, orgA, carecast.Email, addr, "soft_bounce", T0)
+	require.NoError(t, err)
+	require.Len(t, got, 3, "sent-then-failed rows with the reason, of this organization and channel")
+	for i, want := range []time.Time{at(time.Hour), at(25 * time.Hour), at(72 * time.Hour)} {
+		assert.True(t, want.Equal(got[i]), "failure %d: %v, want %v (oldest first)", i, got[i], want)
+	}
+	got, err = fl.FailureTimes(ctx, orgA, carecast.Email, addr, "soft_bounce", at(25*time.Hour))
+	require.NoError(t, err)
+	assert.Len(t, got, 2, "since is inclusive")
+	got, err = fl.FailureTimes(ctx, orgA, carecast.Email, email(2), "soft_bounce", T0)
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }
 
 // testDomainHealth checks store.DomainHealth, when implemented: counts

@@ -1,6 +1,10 @@
 package sqlrow
 
-import "github.com/carecast/carecast/store"
+import (
+	"time"
+
+	"github.com/carecast/carecast/store"
+)
 
 // Rows is satisfied by *sql.Rows and pgx.Rows (the callers close them).
 type Rows interface {
@@ -21,6 +25,19 @@ func CollectCounts(rows Rows, out map[string]int) error {
 		out[k] += int(n)
 	}
 	return rows.Err()
+}
+
+// CollectTimes reads rows of one nanosecond timestamp column.
+func CollectTimes(rows Rows) ([]time.Time, error) {
+	var out []time.Time
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, Time(n))
+	}
+	return out, rows.Err()
 }
 
 // DomainDayColumns selects a domain_days row in the order

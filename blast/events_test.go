@@ -2,6 +2,7 @@ package blast_test
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -308,4 +309,30 @@ func TestOptOutRecordsMatchedKeyword(t *testing.T) {
 		patient(2).ID: "inbound STOP matched=STOP fuzzy",
 		patient(3).ID: "inbound STOP matched=STOP",
 	}, got)
+}
+
+// compliance.md WH-05 test 2 and HI-04 test 1: inbound bodies (untrusted,
+// maybe PHI) and full numbers never reach the logs, even at debug level;
+// the engine keeps no inbound body at all (so none can be rendered
+// unescaped: WH-05 test 1 has nothing to render).
+func TestInboundBodiesNeverLogged(t *testing.T) {
+	logs := &syncBuffer{}
+	h, everyone := setup(t, population(2, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}})
+	sendAndRun(t, h, smsDraft("Reply YES to confirm", carecast.Transactional, everyone.ID))
+	bodies := []string{"<script>alert(1)</script> is my HIV test back?", "STOP texting me about my chemo", "help", "YES"}
+	for i, body := range bodies {
+		_, err := h.Engine.HandleEvent(ctx, provider.Event{ID: fmt.Sprintf("in%d", i), OrgID: org, Kind: provider.EventInbound,
+			From: phone(i % 2), To: "+12125550000", Body: body})
+		require.NoError(t, err)
+	}
+	_, err := h.Engine.HandleEvent(ctx, provider.Event{ID: "in-unknown", OrgID: org, Kind: provider.EventInbound,
+		From: "+13125550177", To: "+12125550000", Body: "<script>x</script> who is this"})
+	require.NoError(t, err)
+	out := logs.String()
+	require.NotEmpty(t, out, "the engine did log")
+	for _, s := range []string{"<script>", "HIV", "chemo", "who is this", "5550177", phone(0)[2:], phone(1)[2:]} {
+		assert.NotContains(t, out, s)
+	}
 }

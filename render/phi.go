@@ -137,7 +137,7 @@ var sensitiveTerms = append([]scanTerm{{text: "AIDS", kind: FindingSensitiveTerm
 		"psychiatric", "psychiatry", "mental health", "behavioral health", "depression", "schizophrenia", "bipolar",
 		"sexual health", "hospice",
 		"dialysis", "diabetes", "diagnosis", "diagnosed",
-		"test results", "lab results", "positive",
+		"test results", "lab results", "tested positive",
 	)...)
 
 // exemptBlockedTerms is the list behind ScanExemptContent and
@@ -181,10 +181,11 @@ func scanTerms(kind FindingKind, texts ...string) []scanTerm {
 // abortion, miscarriage, fertility, infertility, ivf, methadone, suboxone,
 // buprenorphine, opioid, rehab, substance use, substance abuse, addiction,
 // overdose, psychiatric, psychiatry, mental health, behavioral health,
-// depression, schizophrenia, bipolar, sexual health, hospice, dialysis, diabetes, diagnosis, diagnosed, test
-// results, lab results, positive. Words an ordinary reminder uses —
-// appointment, test, results, care, visit, exam — are deliberately not on
-// it.
+// depression, schizophrenia, bipolar, sexual health, hospice, dialysis,
+// diabetes, diagnosis, diagnosed, test results, lab results, tested
+// positive. Words an ordinary reminder uses — appointment, test, results,
+// care, visit, exam, and "positive" alone, as in "a positive visit" — are
+// deliberately not on it.
 func SensitiveTerms() []string {
 	return termTexts(sensitiveTerms)
 }

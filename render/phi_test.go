@@ -162,7 +162,9 @@ func TestScanSensitive(t *testing.T) {
 		{"phrase across spaces", "pregnancy  test", []Finding{fnd(FindingSensitiveTerm, "pregnancy  test", 0)}},
 		{"phrase across a line break", "lab\nresults", []Finding{fnd(FindingSensitiveTerm, "lab\nresults", 0)}},
 		{"phrase with hyphen", "STD-test", []Finding{fnd(FindingSensitiveTerm, "STD-test", 0)}},
-		{"hyphenated words", "HIV-positive", []Finding{fnd(FindingSensitiveTerm, "HIV", 0), fnd(FindingSensitiveTerm, "positive", 4)}},
+		{"hyphenated words", "HIV-positive", []Finding{fnd(FindingSensitiveTerm, "HIV", 0)}},
+		{"positive alone is ordinary", "Thanks for a positive visit!", nil},
+		{"tested positive", "You tested positive for strep.", []Finding{fnd(FindingSensitiveTerm, "tested positive", 4)}},
 		{"case-insensitive", "hiv Hiv", []Finding{fnd(FindingSensitiveTerm, "hiv", 0), fnd(FindingSensitiveTerm, "Hiv", 4)}},
 		{"AIDS in capitals", "AIDS clinic", []Finding{fnd(FindingSensitiveTerm, "AIDS", 0)}},
 		{"several kinds in order", "E11.9 and diabetes; test results are in",
@@ -252,7 +254,7 @@ func TestScanExemptContent(t *testing.T) {
 
 func TestTermLists(t *testing.T) {
 	s := SensitiveTerms()
-	for _, want := range []string{"hiv", "AIDS", "chemotherapy", "pregnancy test", "pregnancy", "std test", "positive", "lab results"} {
+	for _, want := range []string{"hiv", "AIDS", "chemotherapy", "pregnancy test", "pregnancy", "std test", "tested positive", "lab results"} {
 		assert.Contains(t, s, want)
 	}
 	for _, not := range []string{"appointment", "test", "results", "care", "aids"} {

@@ -110,6 +110,10 @@ type Consent struct {
 	SMSBlocked bool `json:"sms_blocked,omitempty"`
 	// SMSMarketingOptIn records the patient's consent to marketing texts.
 	SMSMarketingOptIn bool `json:"sms_marketing_opt_in,omitempty"`
+	// SMSMarketingConsent is the evidence of that consent (PEWC; see
+	// ConsentEvidence), or nil. With blast.Config.RequirePEWC a marketing
+	// text needs it complete and naming the patient's current number.
+	SMSMarketingConsent *ConsentEvidence `json:"sms_marketing_consent,omitempty"`
 
 	// EmailMarketingOptIn records consent to marketing email.
 	EmailMarketingOptIn bool `json:"email_marketing_opt_in,omitempty"`

@@ -70,6 +70,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	if err != nil {
 		return nil, fmt.Errorf("blast: organization %s: %w", org.ID, err)
 	}
+	cls.RequirePEWC = e.cfg.RequirePEWC
 	var probs []Problem
 	add := func(c ProblemCode, field, msg string) {
 		probs = append(probs, Problem{Code: c, Field: field, Message: msg})

@@ -254,6 +254,13 @@ type Config struct {
 	// complaint rate reached Gmail's limit. Defaults to a 0.1% warning,
 	// a 0.3% block and 7 days to recover.
 	ComplaintGuard ComplaintGuard
+	// RequirePEWC sends marketing texts only to patients with complete
+	// prior express written consent for their current number
+	// (carecast.Consent.SMSMarketingConsent; compliance.md SM-01); the
+	// others are skipped as no_pewc, which replaces "not opted in" for
+	// marketing texts. Off by default, for hosts that keep only the
+	// opt-in flag; a host that records the evidence should turn it on.
+	RequirePEWC bool
 	// SoftFailures suppresses an address whose messages keep failing
 	// softly (a full mailbox, an unreachable handset). Defaults to 3
 	// failures at least 72 hours apart within 7 days.

@@ -279,6 +279,10 @@
 //     shown in the content that reveals a condition ("Lakeside Fertility
 //     Center"); carecast.Organization.MessageName sets the neutral name
 //     every message then shows.
+//   - Written consent to marketing texts (Config.RequirePEWC; SM-01):
+//     only patients whose carecast.ConsentEvidence is complete and names
+//     their current number get marketing texts; the others are skipped
+//     as eligibility.NoPEWC ("no_pewc").
 //   - The HIPAA marketing rule (Draft.HIPAABasis, SponsorPaid; HI-06).
 //     Every blast has a basis: treatment (the default for transactional
 //     blasts), a refill reminder, the practice's own services without

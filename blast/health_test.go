@@ -405,3 +405,35 @@ func TestSenderNameRevealsCondition(t *testing.T) {
 	assert.True(t, strings.HasPrefix(body, "Lakeside Health: appt"), body)
 	assert.NotContains(t, body, "Fertility")
 }
+
+// compliance.md SM-01 test 1 through the engine: with RequirePEWC a
+// marketing text skips patients without complete written consent for
+// their current number as no_pewc; transactional texts are unaffected.
+func TestRequirePEWC(t *testing.T) {
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	h, everyone := setup(t, population(3, func(i int, p *carecast.Patient) {
+		switch i {
+		case 0:
+			p.Consent.SMSMarketingConsent = &carecast.ConsentEvidence{Phone: p.Phone, At: at, Source: "web_form", DisclosureVersion: "v3"}
+		case 1:
+			p.Consent.SMSMarketingOptIn = false // informational consent only
+		case 2:
+			p.Consent.SMSMarketingConsent = &carecast.ConsentEvidence{Phone: "+12125559999", At: at, Source: "paper", DisclosureVersion: "v3"}
+		}
+	}), &blasttest.Options{Config: func(c *blast.Config) { c.RequirePEWC = true }})
+	d := smsDraft("Spring whitening special", carecast.Marketing, everyone.ID)
+	b, err := h.Engine.CreateDraft(ctx, org, d)
+	require.NoError(t, err)
+	pv, err := h.Engine.Preview(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, pv.Count(eligibility.NoPEWC))
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 2, sum.SkippedBy["no_pewc"])
+	blasttest.RequireSent(t, h.SMS, phone(0))
+
+	_, sum = sendAndRun(t, h, smsDraft("Your appointment is tomorrow", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 3, sum.Sent, "informational texts need no written consent")
+}

@@ -45,6 +45,7 @@ func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibilit
 	if err != nil {
 		return eligibility.Preview{}, fmt.Errorf("blast: %w", err)
 	}
+	cls.RequirePEWC = e.cfg.RequirePEWC
 	if b, err := fromStore(&sb); err == nil {
 		cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
 	}

@@ -40,6 +40,12 @@ type Classifier struct {
 	// (compliance.md HI-06). The engine sets it for blasts whose HIPAA
 	// basis is authorized marketing.
 	RequireAuthorization bool
+	// RequirePEWC makes marketing texts need complete written consent
+	// for the patient's current number (carecast.Consent.
+	// SMSMarketingConsent valid and naming the number): a patient
+	// without it is NoPEWC, which then also replaces NotOptedIn for
+	// marketing texts (compliance.md SM-01).
+	RequirePEWC bool
 }
 
 // NewClassifier returns a Classifier for org, reading national-format
@@ -89,10 +95,17 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 		return Decision{Reason: NoContact}
 	}
 	var addr string
+	pewc := c != nil && c.RequirePEWC && ch == carecast.SMS && pu != carecast.Transactional
 	for _, r := range order {
 		if c.applies(r, p, ch, &addr) {
+			if r == NotOptedIn && pewc {
+				r = NoPEWC
+			}
 			return Decision{Reason: r}
 		}
+	}
+	if pewc && !c.hasPEWC(p, addr) {
+		return Decision{Reason: NoPEWC}
 	}
 	if c != nil && c.RequireAuthorization && !p.Consent.HIPAAMarketingAuthorization {
 		return Decision{Reason: NoAuthorization}
@@ -131,6 +144,17 @@ func (c *Classifier) applies(r Reason, p *carecast.Patient, ch carecast.Channel,
 		return cs.EmailUnsubscribed
 	}
 	return false
+}
+
+// hasPEWC reports whether p's written consent to marketing texts is
+// complete and names addr, the patient's current number (E.164).
+func (c *Classifier) hasPEWC(p *carecast.Patient, addr string) bool {
+	ev := p.Consent.SMSMarketingConsent
+	if ev.Validate() != nil {
+		return false
+	}
+	n, ok := NormalizePhone(ev.Phone, c.region())
+	return ok && n == addr
 }
 
 // Classify is [Classifier.Classify] with the zero Classifier (phone region

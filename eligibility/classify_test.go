@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carecast/carecast"
 	"github.com/stretchr/testify/assert"
@@ -307,4 +308,68 @@ func TestRequireAuthorization(t *testing.T) {
 	assert.Equal(t, 1, pv.Count(NoAuthorization))
 	rows := pv.Rows()
 	assert.Equal(t, PreviewRow{Reason: NoAuthorization, Label: "No authorization", Count: 1}, rows[len(rows)-1])
+}
+
+// compliance.md SM-01: with RequirePEWC a marketing text needs complete
+// written consent naming the current number. Test 1: informational consent
+// only → no_pewc; test 2: evidence without a disclosure version is not
+// valid; test 3: consent to an old number does not carry over.
+func TestRequirePEWC(t *testing.T) {
+	c := &Classifier{RequirePEWC: true}
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	valid := func(phone string) *carecast.ConsentEvidence {
+		return &carecast.ConsentEvidence{Phone: phone, At: at, Source: "web_form", DisclosureVersion: "pewc-v3", IP: "203.0.113.9"}
+	}
+	base := carecast.Patient{ID: "a", Phone: "+12125550100", Consent: carecast.Consent{SMSMarketingOptIn: true, SMSMarketingConsent: valid("(212) 555-0100")}}
+	informational := base
+	informational.Consent = carecast.Consent{} // informational texts only
+	noDisclosure := base
+	noDisclosure.Consent.SMSMarketingConsent = &carecast.ConsentEvidence{Phone: "+12125550100", At: at, Source: "paper"}
+	newNumber := base
+	newNumber.Phone = "+12125550199"
+	optedOut := informational
+	optedOut.Consent.SMSOptedOut = true
+
+	for name, tt := range map[string]struct {
+		p    carecast.Patient
+		want Reason
+	}{
+		"complete, national format of the same number": {base, Send},
+		"1 informational consent only":                 {informational, NoPEWC},
+		"2 no disclosure version":                      {noDisclosure, NoPEWC},
+		"3 the number changed":                         {newNumber, NoPEWC},
+		"STOP still comes first":                       {optedOut, OptedOut},
+	} {
+		assert.Equal(t, tt.want, c.Classify(&tt.p, carecast.SMS, carecast.Marketing).Reason, name)
+		assert.Equal(t, Send, (&Classifier{}).Classify(&base, carecast.SMS, carecast.Marketing).Reason, name)
+	}
+	assert.Equal(t, Send, c.Classify(&informational, carecast.SMS, carecast.Transactional).Reason, "informational texts need no PEWC")
+	assert.Equal(t, NotOptedIn, (&Classifier{}).Classify(&informational, carecast.SMS, carecast.Marketing).Reason, "without RequirePEWC")
+	email := informational
+	email.Email, email.Consent.EmailMarketingOptIn = "a@example.com", true
+	assert.Equal(t, Send, c.Classify(&email, carecast.Email, carecast.Marketing).Reason, "email is not a text")
+
+	err := noDisclosure.Consent.SMSMarketingConsent.Validate()
+	require.ErrorIs(t, err, carecast.ErrConsentEvidence)
+	var ce *carecast.ConsentEvidenceError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{"DisclosureVersion"}, ce.Missing)
+	assert.NotContains(t, err.Error(), "555")
+
+	all := func(yield func(carecast.Patient, error) bool) {
+		for _, p := range []carecast.Patient{base, informational, newNumber} {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	pv, err := BuildPreview(context.Background(), all, carecast.SMS, carecast.Marketing, &PreviewOpts{Classifier: c})
+	require.NoError(t, err)
+	assert.Equal(t, 2, pv.Count(NoPEWC))
+	var labels []string
+	for _, r := range pv.Rows() {
+		labels = append(labels, r.Label)
+	}
+	assert.Contains(t, labels, "No written consent")
+	assert.NotContains(t, labels, "Not opted in", "the PEWC row replaces it")
 }

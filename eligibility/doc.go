@@ -29,6 +29,7 @@
 //	Unsubscribed     unsubscribed            -    yes    marketing  unsubscribed from marketing email
 //	SharedAddress    shared_address          yes  yes    all        collapsed into a family member's message
 //	NoAuthorization  no_hipaa_authorization  yes  yes    see below  no HIPAA marketing authorization
+//	NoPEWC           no_pewc                 yes  -      marketing  no written consent for this number (see below)
 //
 // Transactional blasts ignore marketing opt-in and email unsubscribes but
 // still respect STOP, the clinic's block and email suppression (the
@@ -38,7 +39,11 @@
 // (see below); Classify never returns it. NoAuthorization comes only from
 // a Classifier with RequireAuthorization (a blast whose HIPAA basis is
 // authorized marketing; compliance.md HI-06), checked after every reason
-// of the precedence list; the preview then shows its row last.
+// of the precedence list; the preview then shows its row last. NoPEWC
+// comes only from a Classifier with RequirePEWC (compliance.md SM-01): for
+// marketing texts it replaces NotOptedIn, and an opted-in patient whose
+// carecast.ConsentEvidence is incomplete or names another number is
+// NoPEWC too, after every other reason.
 //
 // # Precedence
 //

@@ -41,6 +41,9 @@ type Preview struct {
 	// RequireAuthorization records whether the classifier required a
 	// HIPAA marketing authorization (a NoAuthorization row is shown).
 	RequireAuthorization bool
+	// RequirePEWC records whether the classifier required written
+	// consent for marketing texts (the NoPEWC row replaces Not opted in).
+	RequirePEWC bool
 	// Total is the number of patients read.
 	Total int
 	// WillSend is the number of messages that will be sent: eligible
@@ -86,6 +89,13 @@ type PreviewRow struct {
 // Blocked together.
 func (p Preview) Rows() []PreviewRow {
 	rs := PreviewReasons(p.Channel, p.Purpose, p.CollapseShared)
+	if p.RequirePEWC && p.Channel == carecast.SMS && p.Purpose != carecast.Transactional {
+		for i := range rs {
+			if rs[i] == NotOptedIn {
+				rs[i] = NoPEWC
+			}
+		}
+	}
 	if p.RequireAuthorization {
 		rs = append(rs, NoAuthorization)
 	}
@@ -174,6 +184,7 @@ func NewTally(ch carecast.Channel, pu carecast.Purpose, opts *PreviewOpts) (*Tal
 		t.collapse = opts.CollapseShared
 		t.p.CollapseShared = opts.CollapseShared
 		t.p.RequireAuthorization = t.cls != nil && t.cls.RequireAuthorization
+		t.p.RequirePEWC = t.cls != nil && t.cls.RequirePEWC
 	}
 	if t.collapse {
 		t.seed = maphash.MakeSeed()

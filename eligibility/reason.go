@@ -50,11 +50,17 @@ const (
 	// has none (carecast.Consent.HIPAAMarketingAuthorization). Only a
 	// [Classifier] with RequireAuthorization returns it.
 	NoAuthorization
+	// NoPEWC means the blast is a marketing text, written consent is
+	// required (a [Classifier] with RequirePEWC) and the patient has no
+	// complete prior express written consent for the current number
+	// (carecast.Consent.SMSMarketingConsent; compliance.md SM-01). With
+	// RequirePEWC it takes the place of NotOptedIn for marketing texts.
+	NoPEWC
 )
 
 // NumReasons is the number of defined reasons (Send through
-// NoAuthorization): the length of [Preview.ByReason].
-const NumReasons = int(NoAuthorization) + 1
+// NoPEWC): the length of [Preview.ByReason].
+const NumReasons = int(NoPEWC) + 1
 
 var reasonNames = [NumReasons]string{
 	Send:          "send",
@@ -68,6 +74,7 @@ var reasonNames = [NumReasons]string{
 	SharedAddress: "shared_address",
 
 	NoAuthorization: "no_hipaa_authorization",
+	NoPEWC:          "no_pewc",
 }
 
 var reasonLabels = [NumReasons]string{
@@ -82,6 +89,7 @@ var reasonLabels = [NumReasons]string{
 	SharedAddress: "Shared address",
 
 	NoAuthorization: "No authorization",
+	NoPEWC:          "No written consent",
 }
 
 // Reasons returns every defined reason in declaration order, Send first.

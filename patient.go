@@ -135,6 +135,16 @@ type Consent struct {
 	SMSInsecureChannelAck   bool `json:"sms_insecure_channel_ack,omitempty"`
 	EmailInsecureChannelAck bool `json:"email_insecure_channel_ack,omitempty"`
 
+	// ConfidentialChannels, when not empty, is a confidential-
+	// communication request (45 CFR 164.522(b); compliance.md HI-07):
+	// the patient may be contacted only on these channels ("no texts,
+	// email only" is []Channel{Email}). DoNotContact lists phone numbers
+	// and email addresses the patient asked never to be used ("not at my
+	// home number"). Both override every blast, transactional ones too;
+	// the patient is skipped as confidential_request.
+	ConfidentialChannels []Channel `json:"confidential_channels,omitempty"`
+	DoNotContact         []string  `json:"do_not_contact,omitempty"`
+
 	// HIPAAMarketingAuthorization records the patient's signed HIPAA
 	// authorization for marketing communications (45 CFR 164.508(a)(3);
 	// compliance.md HI-06), stating any third-party remuneration. A blast

@@ -279,6 +279,10 @@
 //     shown in the content that reveals a condition ("Lakeside Fertility
 //     Center"); carecast.Organization.MessageName sets the neutral name
 //     every message then shows.
+//   - Confidential-communication requests (HI-07):
+//     carecast.Consent.ConfidentialChannels and DoNotContact override
+//     every blast, transactional ones too (eligibility.Confidential,
+//     "confidential_request").
 //   - Written consent to marketing texts (Config.RequirePEWC; SM-01):
 //     only patients whose carecast.ConsentEvidence is complete and names
 //     their current number get marketing texts; the others are skipped

@@ -437,3 +437,24 @@ func TestRequirePEWC(t *testing.T) {
 	_, sum = sendAndRun(t, h, smsDraft("Your appointment is tomorrow", carecast.Transactional, everyone.ID))
 	assert.Equal(t, 3, sum.Sent, "informational texts need no written consent")
 }
+
+// compliance.md HI-07 through the engine: a patient's "no texts, email
+// only" request skips them in an SMS blast (as confidential_request) and
+// not in the email one; a number they asked never to be used is skipped.
+func TestConfidentialCommunicationRequests(t *testing.T) {
+	h, everyone := setup(t, population(3, func(i int, p *carecast.Patient) {
+		switch i {
+		case 0:
+			p.Consent.ConfidentialChannels = []carecast.Channel{carecast.Email}
+		case 1:
+			p.Consent.DoNotContact = []string{p.Phone}
+		}
+	}), nil)
+	_, sum := sendAndRun(t, h, smsDraft("Your appointment is tomorrow", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 1, sum.Sent)
+	assert.Equal(t, 2, sum.SkippedBy["confidential_request"])
+	blasttest.RequireNotSent(t, h.SMS, phone(0))
+	blasttest.RequireNotSent(t, h.SMS, phone(1))
+	_, sum = sendAndRun(t, h, emailDraft(carecast.Transactional, everyone.ID))
+	assert.Equal(t, 3, sum.Sent, "the email version reaches all three")
+}

@@ -95,6 +95,9 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 		return Decision{Reason: NoContact}
 	}
 	var addr string
+	if confidentialChannel(&p.Consent, ch) {
+		return Decision{Reason: Confidential}
+	}
 	pewc := c != nil && c.RequirePEWC && ch == carecast.SMS && pu != carecast.Transactional
 	for _, r := range order {
 		if c.applies(r, p, ch, &addr) {
@@ -103,6 +106,9 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 			}
 			return Decision{Reason: r}
 		}
+	}
+	if len(p.Consent.DoNotContact) > 0 && c.doNotContact(p, ch, addr) {
+		return Decision{Reason: Confidential}
 	}
 	if pewc && !c.hasPEWC(p, addr) {
 		return Decision{Reason: NoPEWC}
@@ -142,6 +148,38 @@ func (c *Classifier) applies(r Reason, p *carecast.Patient, ch carecast.Channel,
 		return cs.EmailSuppressed
 	case Unsubscribed:
 		return cs.EmailUnsubscribed
+	}
+	return false
+}
+
+// confidentialChannel reports whether cs restricts contact to channels
+// other than ch.
+func confidentialChannel(cs *carecast.Consent, ch carecast.Channel) bool {
+	if len(cs.ConfidentialChannels) == 0 {
+		return false
+	}
+	for _, allowed := range cs.ConfidentialChannels {
+		if allowed == ch {
+			return false
+		}
+	}
+	return true
+}
+
+// doNotContact reports whether addr, p's normalised address on ch, is one
+// of the addresses p asked never to be used.
+func (c *Classifier) doNotContact(p *carecast.Patient, ch carecast.Channel, addr string) bool {
+	for _, a := range p.Consent.DoNotContact {
+		var n string
+		var ok bool
+		if ch == carecast.SMS {
+			n, ok = NormalizePhone(a, c.region())
+		} else {
+			n, ok = NormalizeEmail(a)
+		}
+		if ok && n == addr {
+			return true
+		}
 	}
 	return false
 }

@@ -373,3 +373,35 @@ func TestRequirePEWC(t *testing.T) {
 	assert.Contains(t, labels, "No written consent")
 	assert.NotContains(t, labels, "Not opted in", "the PEWC row replaces it")
 }
+
+// compliance.md HI-07: a confidential-communication request overrides the
+// campaign's channel (test 1) and rules out an address (test 2), for
+// transactional messages too.
+func TestConfidentialCommunication(t *testing.T) {
+	c := &Classifier{}
+	emailOnly := carecast.Patient{ID: "a", Phone: "+12125550100", Email: "a@example.com",
+		Consent: carecast.Consent{SMSMarketingOptIn: true, EmailMarketingOptIn: true, ConfidentialChannels: []carecast.Channel{carecast.Email}}}
+	notHome := carecast.Patient{ID: "b", Phone: "+12125550101", Email: "b@example.com",
+		Consent: carecast.Consent{SMSMarketingOptIn: true, DoNotContact: []string{"(212) 555-0101", "OLD@example.com"}}}
+	for _, pu := range []carecast.Purpose{carecast.Marketing, carecast.Transactional} {
+		assert.Equal(t, Confidential, c.Classify(&emailOnly, carecast.SMS, pu).Reason, "1 no texts")
+		assert.Equal(t, Send, c.Classify(&emailOnly, carecast.Email, pu).Reason, "1 email allowed")
+		assert.Equal(t, Confidential, c.Classify(&notHome, carecast.SMS, pu).Reason, "2 the home number, in national format")
+		assert.Equal(t, Send, c.Classify(&notHome, carecast.Email, carecast.Transactional).Reason, "2 other addresses are fine")
+	}
+	moved := notHome
+	moved.Email = "old@example.com"
+	assert.Equal(t, Confidential, c.Classify(&moved, carecast.Email, carecast.Transactional).Reason, "emails compare normalised")
+
+	all := func(yield func(carecast.Patient, error) bool) {
+		for _, p := range []carecast.Patient{emailOnly, notHome} {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+	pv, err := BuildPreview(context.Background(), all, carecast.SMS, carecast.Transactional, &PreviewOpts{Classifier: c})
+	require.NoError(t, err)
+	rows := pv.Rows()
+	assert.Equal(t, PreviewRow{Reason: Confidential, Label: "Confidential request", Count: 2}, rows[len(rows)-1], "the row shows when it counts")
+}

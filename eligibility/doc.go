@@ -30,6 +30,7 @@
 //	SharedAddress    shared_address          yes  yes    all        collapsed into a family member's message
 //	NoAuthorization  no_hipaa_authorization  yes  yes    see below  no HIPAA marketing authorization
 //	NoPEWC           no_pewc                 yes  -      marketing  no written consent for this number (see below)
+//	Confidential     confidential_request    yes  yes    all        the patient's confidential-communication request
 //
 // Transactional blasts ignore marketing opt-in and email unsubscribes but
 // still respect STOP, the clinic's block and email suppression (the
@@ -43,7 +44,11 @@
 // comes only from a Classifier with RequirePEWC (compliance.md SM-01): for
 // marketing texts it replaces NotOptedIn, and an opted-in patient whose
 // carecast.ConsentEvidence is incomplete or names another number is
-// NoPEWC too, after every other reason.
+// NoPEWC too, after every other reason. Confidential (compliance.md
+// HI-07) is decided first when the patient allowed only other channels
+// (carecast.Consent.ConfidentialChannels), and after the precedence list
+// when the address is one the patient asked never to be used
+// (DoNotContact); the preview shows its row whenever it counts someone.
 //
 // # Precedence
 //

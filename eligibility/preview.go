@@ -96,6 +96,9 @@ func (p Preview) Rows() []PreviewRow {
 			}
 		}
 	}
+	if p.ByReason[Confidential] > 0 {
+		rs = append(rs, Confidential)
+	}
 	if p.RequireAuthorization {
 		rs = append(rs, NoAuthorization)
 	}

@@ -56,11 +56,19 @@ const (
 	// (carecast.Consent.SMSMarketingConsent; compliance.md SM-01). With
 	// RequirePEWC it takes the place of NotOptedIn for marketing texts.
 	NoPEWC
+	// Confidential means the patient's confidential-communication
+	// request rules the message out: the channel is not one the patient
+	// allowed (carecast.Consent.ConfidentialChannels) or the address is
+	// one the patient asked never to be used (DoNotContact; compliance.md
+	// HI-07). It applies to every purpose: a channel the patient ruled out
+	// is decided before any other reason, an address ruled out after the
+	// precedence list (the address must be read first).
+	Confidential
 )
 
 // NumReasons is the number of defined reasons (Send through
-// NoPEWC): the length of [Preview.ByReason].
-const NumReasons = int(NoPEWC) + 1
+// Confidential): the length of [Preview.ByReason].
+const NumReasons = int(Confidential) + 1
 
 var reasonNames = [NumReasons]string{
 	Send:          "send",
@@ -75,6 +83,7 @@ var reasonNames = [NumReasons]string{
 
 	NoAuthorization: "no_hipaa_authorization",
 	NoPEWC:          "no_pewc",
+	Confidential:    "confidential_request",
 }
 
 var reasonLabels = [NumReasons]string{
@@ -90,6 +99,7 @@ var reasonLabels = [NumReasons]string{
 
 	NoAuthorization: "No authorization",
 	NoPEWC:          "No written consent",
+	Confidential:    "Confidential request",
 }
 
 // Reasons returns every defined reason in declaration order, Send first.

@@ -27,6 +27,7 @@ func TestReasonStrings(t *testing.T) {
 		{SharedAddress, "shared_address", "Shared address", "Shared address", SharedAddress, CardSkipped},
 		{NoAuthorization, "no_hipaa_authorization", "No authorization", "No authorization", NoAuthorization, CardSkipped},
 		{NoPEWC, "no_pewc", "No written consent", "No written consent", NoPEWC, CardSkipped},
+		{Confidential, "confidential_request", "Confidential request", "Confidential request", Confidential, CardSkipped},
 	}
 	require.Len(t, tests, NumReasons, "every reason is listed")
 	require.Equal(t, Reasons(), func() (rs []Reason) {

@@ -3,6 +3,7 @@ package blast
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/store"
@@ -87,7 +88,20 @@ func (e *Engine) AuditTrail(ctx context.Context, orgID, blastID string, afterSeq
 func (e *Engine) initAudit() {
 	if al, ok := e.st.(store.AuditLog); ok {
 		e.auditLog = al
-		return
+	} else {
+		e.log.Warn("the store does not implement store.AuditLog: no audit trail (compliance.md HI-09) is kept")
 	}
-	e.log.Warn("the store does not implement store.AuditLog: no audit trail (compliance.md HI-09) is kept")
+	if e.cfg.DebugLogBodies && e.now().Before(e.cfg.DebugLogBodiesUntil) {
+		e.log.Warn("DEBUG: message bodies are logged at debug level (they contain PHI)", "until", e.cfg.DebugLogBodiesUntil, "instance", e.cfg.InstanceID)
+		e.audit(context.Background(), store.AuditEntry{OrgID: "*", Actor: ActorSystem, Action: "debug.log_bodies",
+			Detail: "until=" + e.cfg.DebugLogBodiesUntil.UTC().Format(time.RFC3339) + " instance=" + e.cfg.InstanceID})
+	}
+}
+
+// debugBody logs a rendered body while Config.DebugLogBodies is on and
+// not expired.
+func (e *Engine) debugBody(p *prepared, rowID int64, body string) {
+	if e.cfg.DebugLogBodies && e.now().Before(e.cfg.DebugLogBodiesUntil) {
+		e.log.Debug("DEBUG message body", "org", p.orgID, "blast", p.id, "row", rowID, "body", body)
+	}
 }

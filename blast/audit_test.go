@@ -1,13 +1,16 @@
 package blast_test
 
 import (
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/blast/blasttest"
 	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/store"
 )
@@ -115,4 +118,35 @@ func TestAuditActorDefaults(t *testing.T) {
 	trail := auditTrail(t, h.Engine, b.ID)
 	require.NotEmpty(t, trail)
 	assert.Equal(t, blast.ActorSystem, trail[0].Actor, "no CreatedBy and no WithActor")
+}
+
+// compliance.md HI-04 test 2: debug body logging needs an expiry (New
+// refuses it otherwise), is announced and audited, and stops on its own.
+func TestDebugLogBodies(t *testing.T) {
+	hb := blasttest.NewEngine(t, &blasttest.Options{NoStart: true})
+	base := blast.Config{Store: hb.Store, Patients: hb.Patients, Cohorts: hb.Cohorts, Organizations: hb.Orgs, Clock: hb.Clock}
+	for name, until := range map[string]time.Time{"no expiry": {}, "too long": hb.Clock.Now().Add(48 * time.Hour)} {
+		cfg := base
+		cfg.DebugLogBodies, cfg.DebugLogBodiesUntil = true, until
+		_, err := blast.New(&cfg)
+		var ce *blast.ConfigError
+		require.ErrorAs(t, err, &ce, name)
+		assert.Equal(t, "DebugLogBodiesUntil", ce.Field, name)
+	}
+
+	logs := &syncBuffer{}
+	h, everyone := setup(t, population(1, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.DebugLogBodies, c.DebugLogBodiesUntil = true, blasttest.Epoch.Add(time.Hour)
+	}})
+	assert.Contains(t, logs.String(), "message bodies are logged")
+	trail, err := h.Engine.AuditTrail(ctx, "*", "", 0, 10)
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	assert.Equal(t, "debug.log_bodies", trail[0].Action)
+	sendAndRun(t, h, smsDraft("First body-1234", carecast.Transactional, everyone.ID))
+	assert.Contains(t, logs.String(), "First body-1234", "logged while on")
+	h.Clock.Advance(2 * time.Hour)
+	sendAndRun(t, h, smsDraft("Second body-5678", carecast.Transactional, everyone.ID))
+	assert.NotContains(t, logs.String(), "Second body-5678", "expired")
 }

@@ -180,6 +180,14 @@ type Config struct {
 	// Logger receives operational logs (IDs and counts only, never
 	// PHI). Defaults to a logger that discards everything.
 	Logger *slog.Logger
+	// DebugLogBodies, for a support investigation, also logs every
+	// rendered message body at debug level — PHI in the logs, so it is
+	// off by default, must expire (DebugLogBodiesUntil, at most
+	// DebugLogBodiesMax after New; New refuses it otherwise) and is
+	// announced at warning level and written to the audit trail under
+	// organization "*" when the engine is built (compliance.md HI-04).
+	DebugLogBodies      bool
+	DebugLogBodiesUntil time.Time
 	// InstanceID names this engine instance in row leases. Defaults to
 	// a random ID. Instances sharing a store must use distinct IDs.
 	InstanceID string
@@ -321,6 +329,9 @@ type Config struct {
 	// click tracking (package tracking). index counts links from 0.
 	RewriteLink func(orgID, blastID string, rowID int64, index int, url string) string
 }
+
+// DebugLogBodiesMax is the longest a DebugLogBodies window may last.
+const DebugLogBodiesMax = 24 * time.Hour
 
 // ConfigError reports an invalid Config field.
 type ConfigError struct {

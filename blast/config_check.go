@@ -126,6 +126,10 @@ func (c *Config) validate() error {
 		return bad("FrequencyCaps.Window", "must be positive")
 	case !(c.ComplaintGuard.WarnRate > 0 && c.ComplaintGuard.WarnRate <= c.ComplaintGuard.BlockRate && c.ComplaintGuard.BlockRate < 1):
 		return bad("ComplaintGuard", "need 0 < WarnRate ≤ BlockRate < 1")
+	case c.DebugLogBodies && c.DebugLogBodiesUntil.IsZero():
+		return bad("DebugLogBodiesUntil", "debug body logging needs an expiry")
+	case c.DebugLogBodies && c.DebugLogBodiesUntil.Sub(c.Clock.Now()) > DebugLogBodiesMax:
+		return bad("DebugLogBodiesUntil", fmt.Sprintf("debug body logging may last at most %s", DebugLogBodiesMax))
 	case c.SoftFailures.Count < 1 || c.SoftFailures.Span < 0 || c.SoftFailures.Window <= c.SoftFailures.Span:
 		return bad("SoftFailures", "need Count ≥ 1 and 0 ≤ Span < Window")
 	case c.SenderBlockGuard.Threshold < 1:

@@ -437,5 +437,10 @@
 //
 // Logs carry organization, blast, row and patient IDs, counts and vendor
 // codes; never names, phone numbers, email addresses or message bodies.
-// Errors follow the same rule.
+// Errors follow the same rule. The one exception is deliberate and
+// bounded (compliance.md HI-04): Config.DebugLogBodies logs rendered
+// bodies at debug level for a support investigation, only with an expiry
+// at most DebugLogBodiesMax away (New refuses it otherwise), announced at
+// warning level and audited ("debug.log_bodies" under organization "*"),
+// and it stops by itself when the time passes.
 package blast

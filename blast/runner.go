@@ -571,6 +571,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		}
 		segments = rs.Count.Segments
 		cost = e.cfg.Pricing.SMSCostOf(segments, rs.MMS)
+		e.debugBody(p, r.ID, rs.Body)
 		w.sms = provider.SMSMessage{ID: msgID, OrgID: p.orgID, To: d.Address, From: p.from, Body: rs.Body, MediaURLs: media}
 		if e.cfg.StatusCallbackURL != nil {
 			w.sms.StatusCallback = e.cfg.StatusCallbackURL(p.orgID, p.id, r.ID)
@@ -597,6 +598,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			re.HTML = withPixel(re.HTML, e.cfg.OpenPixelURL(p.orgID, p.id, r.ID))
 		}
 		cost = e.cfg.Pricing.EmailRecipient
+		e.debugBody(p, r.ID, re.Text)
 		w.email = provider.EmailMessage{ID: msgID, OrgID: p.orgID, From: p.from, ReplyTo: p.replyTo, To: d.Address,
 			Subject: re.Subject, HTML: re.HTML, Text: re.Text, Marketing: p.pu == carecast.Marketing,
 			ListUnsubscribeURL: opts.UnsubscribeURL, ListUnsubscribeMailto: mailto, Attachments: atts,

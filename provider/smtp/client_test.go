@@ -307,6 +307,7 @@ func TestComposeRejects(t *testing.T) {
 			m.ListUnsubscribeURL, m.ListUnsubscribeMailto = "", "mailto:unsub+tok@oakclinic.example"
 		}, "https"},
 		{"bad mailto", func(m *provider.EmailMessage) { m.ListUnsubscribeMailto = "mailto:x>@y, <https://evil" }, "mailto"},
+		{"two From addresses (EM-07 test 1)", func(m *provider.EmailMessage) { m.From = "news@oakclinic.example, other@oakclinic.example" }, "From"},
 		{"javascript unsubscribe (EM-03)", func(m *provider.EmailMessage) { m.ListUnsubscribeURL = "javascript:alert(1)" }, "https"},
 		{"header injection", func(m *provider.EmailMessage) { m.Headers = map[string]string{"X-A": "a\r\nBcc: x@evil.example"} }, "line break"},
 		{"reserved header", func(m *provider.EmailMessage) { m.Headers = map[string]string{"bcc": "x@evil.example"} }, "Bcc"},

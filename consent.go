@@ -43,6 +43,7 @@ type ConsentEvidenceError struct {
 	Missing []string
 }
 
+// Error implements error.
 func (e *ConsentEvidenceError) Error() string {
 	return "carecast: consent evidence is not valid for marketing texts: missing " + strings.Join(e.Missing, ", ")
 }

@@ -58,6 +58,7 @@ type ComplaintRateError struct {
 	Limit                 float64
 }
 
+// Error implements error.
 func (e *ComplaintRateError) Error() string {
 	return fmt.Sprintf("blast: complaint-rate gate: %s had %d complaints for %d delivered emails on %s (%.2f%%, limit %.2f%%); marketing email from it is paused until the rate has stayed below the limit long enough",
 		e.Domain, e.Complaints, e.Delivered, e.Day.Format(time.DateOnly), 100*float64(e.Complaints)/float64(e.Delivered), 100*e.Limit)

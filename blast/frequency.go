@@ -67,6 +67,7 @@ type FrequencyCapError struct {
 	Window    time.Duration
 }
 
+// Error implements error.
 func (e *FrequencyCapError) Error() string {
 	return fmt.Sprintf("blast: state frequency cap: %s allows %d marketing texts per number in %s; %d sent", e.State, e.Cap, e.Window, e.Sent)
 }

@@ -36,6 +36,7 @@ type ExemptFrequencyError struct {
 	Day, Week int
 }
 
+// Error implements error.
 func (e *ExemptFrequencyError) Error() string {
 	return fmt.Sprintf("blast: healthcare-exemption frequency cap: at most %d text a day and %d a week per number; %d in the last 24 h, %d in the last 7 days",
 		ExemptPerDay, ExemptPerWeek, e.Day, e.Week)

@@ -279,6 +279,11 @@
 //     shown in the content that reveals a condition ("Lakeside Fertility
 //     Center"); carecast.Organization.MessageName sets the neutral name
 //     every message then shows.
+//   - Mixed email (EM-06): a transactional email whose subject or preview
+//     text advertises ("20% off whitening – your appointment tomorrow")
+//     is commercial under CAN-SPAM; Send refuses it as
+//     [ProblemMixedCommercial] until it is sent as marketing, with the
+//     postal address, unsubscribe link and one-click headers.
 //   - Confidential-communication requests (HI-07):
 //     carecast.Consent.ConfidentialChannels and DoNotContact override
 //     every blast, transactional ones too (eligibility.Confidential,

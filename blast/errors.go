@@ -103,6 +103,11 @@ const (
 	// ProblemHIPAABasis: the HIPAA basis is unknown, or does not fit the
 	// purpose or a sponsor's payment (compliance.md HI-06).
 	ProblemHIPAABasis ProblemCode = "hipaa_basis"
+	// ProblemMixedCommercial: a transactional email's subject or preview
+	// text reads as an advertisement ("20% off whitening"): CAN-SPAM
+	// treats such a mixed message as commercial (16 CFR 316.3;
+	// compliance.md EM-06), so it must be sent as marketing.
+	ProblemMixedCommercial ProblemCode = "mixed_commercial"
 	// ProblemExempt: a blast claiming the healthcare-message exemption
 	// breaks one of its conditions (compliance.md SM-02).
 	ProblemExempt ProblemCode = "healthcare_exempt"

@@ -151,11 +151,34 @@ func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
 				"; remove it, or have a privileged user approve it (PHIApprovedBy)")
 		}
 	}
+	if b.Channel == carecast.Email && b.Purpose == carecast.Transactional && b.Email != nil {
+		probs = append(probs, mixedCommercial(b.Email)...)
+	}
 	if b.PHI {
 		probs = append(probs, e.checkPHI(b, p)...)
 	}
 	if b.HealthcareExempt {
 		probs = append(probs, e.checkExempt(b, p)...)
+	}
+	return probs
+}
+
+// mixedCommercial flags a transactional email whose subject or preview
+// text advertises (compliance.md EM-06 test 3): what the recipient reads
+// first decides whether a mixed message is commercial (16 CFR 316.3).
+func mixedCommercial(c *render.EmailContent) []Problem {
+	var probs []Problem
+	for _, t := range []contentText{{"Email.Subject", c.Subject}, {"Email.PreviewText", c.PreviewText}} {
+		var ads []render.Finding
+		for _, f := range render.ScanExemptContent(t.text) {
+			if f.Kind == render.FindingAdvertising {
+				ads = append(ads, f)
+			}
+		}
+		if len(ads) > 0 {
+			probs = append(probs, Problem{Code: ProblemMixedCommercial, Field: t.field,
+				Message: "reads as an advertisement (" + describeFindings(ads) + "): CAN-SPAM treats the email as commercial, so send it as marketing (postal address, unsubscribe, consent) or take the offer out"})
+		}
 	}
 	return probs
 }

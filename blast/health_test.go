@@ -458,3 +458,34 @@ func TestConfidentialCommunicationRequests(t *testing.T) {
 	_, sum = sendAndRun(t, h, emailDraft(carecast.Transactional, everyone.ID))
 	assert.Equal(t, 3, sum.Sent, "the email version reaches all three")
 }
+
+// compliance.md EM-06 test 3: a "transactional" reminder whose subject
+// advertises is commercial under CAN-SPAM: Send refuses it as
+// mixed_commercial until it is sent as marketing, which applies the
+// postal address, unsubscribe link and one-click headers.
+func TestMixedCommercialEmail(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	d := emailDraft(carecast.Transactional, everyone.ID)
+	d.Email.Subject = "20% off whitening – your appointment tomorrow"
+	p := problem(t, sendErr(t, h, d), blast.ProblemMixedCommercial)
+	assert.Equal(t, "Email.Subject", p.Field)
+	assert.Contains(t, p.Message, `"20% off" (advertising)`)
+	assert.Zero(t, h.Email.Calls())
+
+	d.Email.Subject = "Your appointment tomorrow"
+	d.Email.PreviewText = "Don't miss our spring sale"
+	assert.Equal(t, "Email.PreviewText", problem(t, sendErr(t, h, d), blast.ProblemMixedCommercial).Field)
+
+	d.Email.PreviewText = "Your balance and appointment details" // billing is transactional
+	_, sum := sendAndRun(t, h, d)
+	assert.Equal(t, 1, sum.Sent)
+
+	d.Purpose, d.Email.Subject = carecast.Marketing, "20% off whitening – your appointment tomorrow"
+	h.Email.Reset()
+	_, sum = sendAndRun(t, h, d)
+	require.Equal(t, 1, sum.Sent)
+	m := h.Email.SentTo(email(0))[0]
+	assert.True(t, m.Marketing)
+	assert.NotEmpty(t, m.ListUnsubscribeURL, "one-click applies")
+	assert.Contains(t, m.Text, "1 Main St", "the postal address is in the footer")
+}

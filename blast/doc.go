@@ -370,7 +370,10 @@
 // when the vendor reported it as START. Opting back in restores
 // informational texts only; marketing consent is never granted by it.
 // Events are idempotent (deduplicated by ID) and statuses only move
-// forward. A status callback that arrives before the engine wrote the
+// forward. [Engine.Resubscribe] lifts an email unsubscribe when the
+// patient subscribes again in the host's preference center (audited;
+// a hard bounce or a complaint stays suppressed; compliance.md J-02). A
+// status callback that arrives before the engine wrote the
 // message's outcome (outcomes are written in batches of up to 512 rows
 // or one second) writes that outcome first, so it is applied, not lost,
 // when it reaches the process that sent the message.

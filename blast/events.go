@@ -501,3 +501,37 @@ func (e *Engine) Unsubscribe(ctx context.Context, orgID string, rowID int64) err
 	}
 	return nil
 }
+
+// Resubscribe records that the patient with email address addr
+// subscribed again to organization orgID's marketing email (the host's
+// preference center; compliance.md J-02): the "unsubscribed" suppression
+// the unsubscribe link or List-Unsubscribe wrote is lifted, the patients
+// with that address get ChangeEmailResubscribe, and the change is audited
+// with source (the actor comes from ctx, see WithActor). A hard bounce or
+// a spam complaint stays suppressed. Marketing email resumes once the
+// host's record also has the patient's EmailMarketingOptIn. It reports
+// whether a suppression was lifted.
+func (e *Engine) Resubscribe(ctx context.Context, orgID, addr, source string) (bool, error) {
+	n, ok := eligibility.NormalizeEmail(addr)
+	if !ok {
+		return false, fmt.Errorf("blast: Resubscribe: not an email address: %w", ErrInvalid)
+	}
+	removed, err := e.st.Unsuppress(ctx, orgID, carecast.Email, n, []string{supUnsubscribed})
+	if err != nil {
+		return false, fmt.Errorf("blast: lifting the unsubscribe: %w", err)
+	}
+	ps, err := e.ps.FindByContact(ctx, orgID, n)
+	if err != nil {
+		return removed > 0, fmt.Errorf("blast: finding patients by email: %w", err)
+	}
+	now := e.now()
+	for _, p := range ps {
+		c := cohort.ContactChange{PatientID: p.ID, Kind: cohort.ChangeEmailResubscribe, At: now, Source: source}
+		if err := e.ps.ApplyContactChange(ctx, orgID, c); err != nil {
+			return removed > 0, fmt.Errorf("blast: recording the resubscribe: %w", err)
+		}
+		e.auditConsent(ctx, actorOf(ctx), orgID, c)
+	}
+	e.log.Info("email resubscribed", "org", orgID, "patients", len(ps), "lifted", removed > 0)
+	return removed > 0, nil
+}

@@ -336,3 +336,60 @@ func TestInboundBodiesNeverLogged(t *testing.T) {
 		assert.NotContains(t, out, s)
 	}
 }
+
+// compliance.md J-02: test 2, a hard bounce stops reminder emails but not
+// texts; test 3, a newsletter unsubscribe followed by a re-subscription in
+// the preference center resumes the newsletter, audited.
+func TestScopedSuppressionsAndResubscribe(t *testing.T) {
+	h, everyone := setup(t, population(2, nil), nil)
+	b, _ := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	msgs := allMessages(t, h, b.ID, blast.CardSent, 10)
+	require.Len(t, msgs, 2)
+	for _, m := range msgs {
+		if m.PatientID == patient(0).ID {
+			require.NoError(t, h.Engine.Unsubscribe(ctx, org, m.ID))
+		}
+	}
+	pm := h.Email.SentTo(email(1))[0].ProviderMessageID
+	event(t, h, provider.Event{ID: "hb", Kind: provider.EventBounce, ProviderMessageID: pm, HardBounce: true, Code: "5.1.1", Class: provider.Suppress})
+
+	h.Email.Reset()
+	_, sum := sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	assert.Zero(t, sum.Sent, "unsubscribed and bounced")
+	_, sum = sendAndRun(t, h, emailDraft(carecast.Transactional, everyone.ID))
+	assert.Equal(t, 1, sum.Sent, "1: the reminder still reaches the unsubscribed patient")
+	blasttest.RequireNotSent(t, h.Email, email(1))
+	_, sum = sendAndRun(t, h, smsDraft("Reminder: appointment tomorrow", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 2, sum.Sent, "2: texts are not affected by an email bounce")
+
+	lifted, err := h.Engine.Resubscribe(blast.WithActor(ctx, "frontdesk-3"), org, strings.ToUpper(email(0)), "preference center")
+	require.NoError(t, err)
+	assert.True(t, lifted)
+	// The host records the patient's fresh opt-in from its preference center.
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{patient(0).ID})
+	require.NoError(t, err)
+	assert.False(t, ps[0].Consent.EmailUnsubscribed)
+	ps[0].Consent.EmailMarketingOptIn = true
+	h.Patients.Put(org, ps[0])
+	h.Email.Reset()
+	_, sum = sendAndRun(t, h, emailDraft(carecast.Marketing, everyone.ID))
+	assert.Equal(t, 1, sum.Sent, "3: the newsletter resumes")
+	blasttest.RequireSent(t, h.Email, email(0))
+	trail, err := h.Engine.AuditTrail(ctx, org, "", 0, 200)
+	require.NoError(t, err)
+	var found bool
+	for _, a := range trail {
+		if a.Action == "consent.email_resubscribe" {
+			found = true
+			assert.Equal(t, "frontdesk-3", a.Actor)
+			assert.Equal(t, "preference center", a.Detail)
+		}
+	}
+	assert.True(t, found, "the re-subscription is audited")
+
+	lifted, err = h.Engine.Resubscribe(ctx, org, email(1), "preference center")
+	require.NoError(t, err)
+	assert.False(t, lifted, "a hard bounce stays suppressed")
+	_, err = h.Engine.Resubscribe(ctx, org, "not-an-address", "x")
+	assert.ErrorIs(t, err, blast.ErrInvalid)
+}

@@ -111,13 +111,18 @@ const (
 	// time.
 	ChangePhoneMobile ChangeKind = "phone_mobile"
 	ChangePhoneVoIP   ChangeKind = "phone_voip"
+	// ChangeEmailResubscribe clears Consent.EmailUnsubscribed (the
+	// patient subscribed again in the host's preference center; see
+	// blast.Engine.Resubscribe). It does not grant marketing consent:
+	// the host sets EmailMarketingOptIn from the patient's own choice.
+	ChangeEmailResubscribe ChangeKind = "email_resubscribe"
 )
 
 // Valid reports whether k is one of the defined change kinds.
 func (k ChangeKind) Valid() bool {
 	switch k {
 	case ChangeSMSOptOut, ChangeSMSOptIn, ChangeEmailUnsubscribe, ChangeEmailSuppress, ChangePhoneLandline,
-		ChangePhoneMobile, ChangePhoneVoIP:
+		ChangePhoneMobile, ChangePhoneVoIP, ChangeEmailResubscribe:
 		return true
 	}
 	return false
@@ -143,6 +148,8 @@ func (k ChangeKind) Apply(p *carecast.Patient) bool {
 		p.PhoneLineType = carecast.LineMobile
 	case ChangePhoneVoIP:
 		p.PhoneLineType = carecast.LineVoIP
+	case ChangeEmailResubscribe:
+		p.Consent.EmailUnsubscribed = false
 	default:
 		return false
 	}

@@ -391,6 +391,10 @@ func testChanges(t *testing.T, ps cohort.PatientStore) {
 	if c := get("a01").Consent; !c.EmailUnsubscribed || c.EmailMarketingOptIn {
 		t.Errorf("unsubscribe: consent %+v, want unsubscribed and no marketing opt-in", c)
 	}
+	apply("a01", cohort.ChangeEmailResubscribe)
+	if get("a01").Consent.EmailUnsubscribed {
+		t.Error("resubscribe did not clear EmailUnsubscribed")
+	}
 	apply("a08", cohort.ChangeEmailSuppress)
 	if !get("a08").Consent.EmailSuppressed {
 		t.Error("suppression not recorded")

@@ -155,7 +155,12 @@ func TestComplaintCountsAreBuffered(t *testing.T) {
 	assert.Equal(t, store.DomainDay{Delivered: 1}, stored(), "the first event is written, the next two wait")
 	h.Clock.Advance(time.Second)
 	event(t, h, provider.Event{ID: "c1", Kind: provider.EventComplaint, ProviderMessageID: pm(1), At: h.Clock.Now()})
-	assert.Equal(t, store.DomainDay{Delivered: 3, Complaints: 1}, stored(), "a second later, everything")
+	// A second later the waiting deliveries are written: by this event,
+	// or by the scheduler just before it (the complaint then waits for
+	// the next write, at most a second).
+	got := stored()
+	assert.Equal(t, 3, got.Delivered, "a second later, the waiting deliveries")
+	assert.LessOrEqual(t, got.Complaints, 1)
 	event(t, h, provider.Event{ID: "c2", Kind: provider.EventComplaint, ProviderMessageID: pm(2), At: h.Clock.Now()})
 	require.NoError(t, h.Engine.Stop(ctx))
 	assert.Equal(t, store.DomainDay{Delivered: 3, Complaints: 2}, stored(), "Stop writes what waits")

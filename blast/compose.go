@@ -71,14 +71,11 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		return nil, fmt.Errorf("blast: organization %s: %w", org.ID, err)
 	}
 	cls.RequirePEWC = e.cfg.RequirePEWC
-	var probs []Problem
-	add := func(c ProblemCode, field, msg string) {
-		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
-	}
+	var probs problems
 	p := &prepared{id: sb.ID, version: sb.Version, orgID: sb.OrgID, org: org, ch: sb.Channel, pu: sb.Purpose,
 		from: b.From, replyTo: b.ReplyTo, cls: cls}
 	if !p.pu.Valid() {
-		add(ProblemPurpose, "Purpose", "must be marketing or transactional")
+		probs.add(ProblemPurpose, "Purpose", "must be marketing or transactional")
 	}
 	if checkCohorts {
 		probs = append(probs, e.checkCohorts(ctx, sb)...)
@@ -88,14 +85,14 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		p.lims = e.limitersFor(e.limSMS, b.From)
 		p.quiet, p.urgent = !b.Urgent && !e.cfg.QuietHours.Disabled, b.Urgent
 		if b.Urgent && sb.Purpose == carecast.Marketing {
-			add(ProblemPurpose, "Urgent", "only a transactional text can be urgent")
+			probs.add(ProblemPurpose, "Urgent", "only a transactional text can be urgent")
 		}
-		p.capped = sb.Purpose == carecast.Marketing && e.sent != nil
+		p.capped = sb.Purpose == carecast.Marketing && e.capsOn()
 		switch {
 		case e.cfg.SMS == nil:
-			add(ProblemChannel, "Channel", "no SMS provider is configured")
+			probs.add(ProblemChannel, "Channel", "no SMS provider is configured")
 		case b.SMS == nil || strings.TrimSpace(b.SMS.Body) == "" && len(b.SMS.Images) == 0:
-			add(ProblemEmptyBody, "SMS.Body", "the message is empty")
+			probs.add(ProblemEmptyBody, "SMS.Body", "the message is empty")
 		default:
 			content := *b.SMS
 			if b.HealthcareExempt {
@@ -109,7 +106,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 			p.sms = t
 			for i, im := range t.Images() {
 				if im.URL == "" {
-					add(ProblemAttachments, "SMS.Images", fmt.Sprintf("image %d has no URL the provider can fetch it from", i))
+					probs.add(ProblemAttachments, "SMS.Images", fmt.Sprintf("image %d has no URL the provider can fetch it from", i))
 				}
 				p.media = append(p.media, im.URL)
 			}
@@ -117,15 +114,15 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	case carecast.Email:
 		p.lims = e.limitersFor(e.limEmail, b.From)
 		if b.Urgent {
-			add(ProblemChannel, "Urgent", "urgent applies to texts only (email is never held)")
+			probs.add(ProblemChannel, "Urgent", "urgent applies to texts only (email is never held)")
 		}
 		switch {
 		case e.cfg.Email == nil:
-			add(ProblemChannel, "Channel", "no email provider is configured")
+			probs.add(ProblemChannel, "Channel", "no email provider is configured")
 		case b.Email == nil || strings.TrimSpace(b.Email.Subject) == "":
-			add(ProblemEmptyBody, "Email.Subject", "the subject is empty")
+			probs.add(ProblemEmptyBody, "Email.Subject", "the subject is empty")
 		case strings.TrimSpace(b.Email.Body) == "":
-			add(ProblemEmptyBody, "Email.Body", "the email body is empty")
+			probs.add(ProblemEmptyBody, "Email.Body", "the email body is empty")
 		default:
 			t, err := render.CompileEmail(*b.Email, sb.Purpose, org)
 			if err != nil {
@@ -145,23 +142,23 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 				p.atts = append(p.atts, provider.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
 			}
 			if sb.Purpose == carecast.Marketing && e.cfg.UnsubscribeURL == nil {
-				add(ProblemUnsubscribe, "Config.UnsubscribeURL", "marketing email needs an unsubscribe URL; configure the engine with one")
+				probs.add(ProblemUnsubscribe, "Config.UnsubscribeURL", "marketing email needs an unsubscribe URL; configure the engine with one")
 			}
 		}
 		if b.From == "" {
-			add(ProblemContent, "From", "the From address is empty")
+			probs.add(ProblemContent, "From", "the From address is empty")
 		}
 		if checkCohorts && e.cfg.DomainVerifier != nil && sb.Purpose.Valid() {
 			st, err := e.cfg.DomainVerifier.VerifyDomain(ctx, sb.OrgID, sb.Purpose)
 			switch {
 			case err != nil:
-				add(ProblemDomain, "From", "the sending domain could not be checked: "+err.Error())
+				probs.add(ProblemDomain, "From", "the sending domain could not be checked: "+err.Error())
 			case !st.Verified:
-				add(ProblemDomain, "From", fmt.Sprintf("the %s sending domain %q is not verified (see Settings > Emails)", sb.Purpose, st.Domain))
+				probs.add(ProblemDomain, "From", fmt.Sprintf("the %s sending domain %q is not verified (see Settings > Emails)", sb.Purpose, st.Domain))
 			}
 		}
 	default:
-		add(ProblemChannel, "Channel", "must be SMS or Email")
+		probs.add(ProblemChannel, "Channel", "must be SMS or Email")
 	}
 	probs = append(probs, e.checkHealth(&b, p)...)
 	if len(probs) > 0 {

@@ -43,8 +43,8 @@ type Engine struct {
 	npas               []areaZone
 	federal, strictest QuietWindow
 
-	sent    store.SentCounter // FrequencyCaps; nil when not applied
-	counter store.SentCounter // the store's, or nil (healthcare-exempt counts)
+	counter  store.SentCounter // the store's, or nil (frequency caps, healthcare-exempt counts)
+	failures store.FailureLog  // the store's, or nil (SoftFailures)
 
 	health   store.DomainHealth // ComplaintGuard; nil when the store keeps no counts
 	auditLog store.AuditLog     // nil when the store keeps none
@@ -122,6 +122,7 @@ func New(cfg *Config) (*Engine, error) {
 	}
 	e.initQuiet()
 	e.initFrequencyCaps()
+	e.initSoftFailures()
 	e.initComplaintGuard()
 	e.initAudit()
 	e.limSender = make(map[string]*limiter, len(c.SenderLimits))

@@ -126,6 +126,14 @@ type Problem struct {
 	Fields []string
 }
 
+// problems collects the problems of one validation.
+type problems []Problem
+
+// add appends a problem.
+func (ps *problems) add(c ProblemCode, field, msg string) {
+	*ps = append(*ps, Problem{Code: c, Field: field, Message: msg})
+}
+
 // ValidationError lists every problem that prevents a blast from being
 // sent. errors.Is(err, ErrInvalid) is true for it.
 type ValidationError struct {

@@ -221,8 +221,8 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 	if n, ok := eligibility.NormalizePhone(from, ""); ok {
 		from = n
 	}
+	m := provider.MatchKeyword(ev.Body)
 	if kw == provider.KeywordNone || kw == provider.KeywordStart {
-		m := provider.MatchKeyword(ev.Body)
 		if kw == provider.KeywordNone {
 			kw = m.Keyword
 		}
@@ -241,7 +241,7 @@ func (e *Engine) handleInbound(ctx context.Context, ev provider.Event) (EventRes
 		}
 	}
 	if kw == provider.KeywordStop {
-		return e.handleStop(ctx, ev, from)
+		return e.handleStop(ctx, ev, from, m)
 	}
 	// Other texts are recorded first: a redelivered START must never
 	// undo a STOP that arrived after it.
@@ -313,7 +313,7 @@ func (e *Engine) smsOptedOut(ctx context.Context, orgID, from string) (bool, err
 // crash in between can only make the redelivered STOP apply again
 // (harmless), never lose it. The one confirmation goes out only for a
 // number not opted out before, and only once.
-func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string) (EventResult, error) {
+func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string, m provider.KeywordMatch) (EventResult, error) {
 	sups, err := e.st.Suppressed(ctx, ev.OrgID, carecast.SMS, []string{from})
 	if err != nil {
 		return "", fmt.Errorf("blast: reading suppressions: %w", err)
@@ -322,7 +322,7 @@ func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string)
 	if _, err := e.suppressOnce(ctx, ev.OrgID, carecast.SMS, from, supOptedOut, ev.At); err != nil {
 		return "", fmt.Errorf("blast: recording opt-out: %w", err)
 	}
-	e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, stopSource(ev))
+	e.patientsByContact(ctx, ev.OrgID, from, cohort.ChangeSMSOptOut, ev.At, stopSource(m))
 	first, err := e.st.MarkEvent(ctx, ev.ID, ev.At)
 	if err != nil {
 		return "", fmt.Errorf("blast: recording event: %w", err)
@@ -340,9 +340,9 @@ func (e *Engine) handleStop(ctx context.Context, ev provider.Event, from string)
 // stopSource is the evidence recorded with an opt-out (compliance.md
 // SM-03): the canonical keyword or phrase that matched ("inbound STOP
 // matched=OPTOUT"), "fuzzy" for a phrase a reasonable person reads as an
-// opt-out, or the vendor's keyword verdict. Never the body.
-func stopSource(ev provider.Event) string {
-	m := provider.MatchKeyword(ev.Body)
+// opt-out, or the vendor's keyword verdict. Never the body. m is the
+// library's own match of the body.
+func stopSource(m provider.KeywordMatch) string {
 	switch {
 	case m.Keyword != provider.KeywordStop:
 		return "inbound STOP matched=provider"

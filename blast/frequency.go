@@ -121,17 +121,23 @@ func (e *Engine) capCounts(ctx context.Context, p *prepared, decs []eligibility.
 // sentCounts returns the organization's marketing texts sent to each of
 // addrs in the frequency window.
 func (e *Engine) sentCounts(ctx context.Context, orgID string, addrs []string) (map[string]int, error) {
-	counts, err := e.sent.SentCounts(ctx, orgID, carecast.SMS, carecast.Marketing, addrs, e.now().Add(-e.cfg.FrequencyCaps.Window))
+	counts, err := e.counter.SentCounts(ctx, orgID, carecast.SMS, carecast.Marketing, addrs, e.now().Add(-e.cfg.FrequencyCaps.Window))
 	if err != nil {
 		return nil, fmt.Errorf("blast: checking the frequency cap: %w", err)
 	}
 	return counts, nil
 }
 
+// capsOn reports whether the frequency caps apply: configured, and the
+// store can count sends.
+func (e *Engine) capsOn() bool {
+	return e.counter != nil && !e.cfg.FrequencyCaps.Disabled && len(e.cfg.FrequencyCaps.States) > 0
+}
+
 // frequencyCap returns the region of addr's area code and its cap (0: no
 // cap applies, or the caps are off).
 func (e *Engine) frequencyCap(addr string) (string, int) {
-	if e.sent == nil {
+	if !e.capsOn() {
 		return "", 0
 	}
 	npa, ok := nanpAreaCode(addr)
@@ -145,13 +151,7 @@ func (e *Engine) frequencyCap(addr string) (string, int) {
 // initFrequencyCaps finds the store's SentCounter.
 func (e *Engine) initFrequencyCaps() {
 	e.counter, _ = e.st.(store.SentCounter)
-	if e.cfg.FrequencyCaps.Disabled || len(e.cfg.FrequencyCaps.States) == 0 {
-		return
-	}
-	sc, ok := e.st.(store.SentCounter)
-	if !ok {
+	if e.counter == nil && !e.cfg.FrequencyCaps.Disabled && len(e.cfg.FrequencyCaps.States) > 0 {
 		e.log.Warn("the store does not implement store.SentCounter: state frequency caps (compliance.md TM-02) are not applied")
-		return
 	}
-	e.sent = sc
 }

@@ -136,10 +136,7 @@ func describeFindings(fs []render.Finding) string {
 // HI-08), and a healthcare-exempt text its conditions (SM-02). It fills
 // p's fields and returns the problems.
 func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
-	var probs []Problem
-	add := func(c ProblemCode, field, msg string) {
-		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
-	}
+	var probs problems
 	p.phiApprovedBy = b.PHIApprovedBy
 	probs = append(probs, checkBasis(b)...)
 	p.cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
@@ -147,7 +144,7 @@ func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
 		fs := render.ScanSensitive(t.text)
 		p.sensitive += len(fs)
 		if len(fs) > 0 && b.PHIApprovedBy == "" {
-			add(ProblemSensitiveContent, t.field, "carries sensitive clinical information: "+describeFindings(fs)+
+			probs.add(ProblemSensitiveContent, t.field, "carries sensitive clinical information: "+describeFindings(fs)+
 				"; remove it, or have a privileged user approve it (PHIApprovedBy)")
 		}
 	}
@@ -185,10 +182,7 @@ func mixedCommercial(c *render.EmailContent) []Problem {
 
 // checkPHI checks a PHI-bearing blast and compiles its portal notice.
 func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
-	var probs []Problem
-	add := func(c ProblemCode, field, msg string) {
-		probs = append(probs, Problem{Code: c, Field: field, Message: msg})
-	}
+	var probs problems
 	p.phi = true
 	var sender any
 	switch b.Channel {
@@ -198,7 +192,7 @@ func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
 		sender = e.cfg.Email
 	}
 	if sender != nil && !provider.CoversPHI(sender) {
-		add(ProblemNoBAA, "PHI", fmt.Sprintf("the %s provider is not covered by a BAA for PHI (provider.BAACoverage); send PHI-bearing messages only through a covered provider", b.Channel))
+		probs.add(ProblemNoBAA, "PHI", fmt.Sprintf("the %s provider is not covered by a BAA for PHI (provider.BAACoverage); send PHI-bearing messages only through a covered provider", b.Channel))
 	}
 	field := "PortalSMS"
 	if b.Channel == carecast.Email {
@@ -206,16 +200,16 @@ func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
 	}
 	for _, t := range texts(b.Channel, b.PortalSMS, b.PortalEmail, "Portal") {
 		if fs := render.ScanSensitive(t.text); len(fs) > 0 {
-			add(ProblemPortalNotice, t.field, "the portal notice goes to patients who did not accept the channel's risk and must carry no clinical information: "+describeFindings(fs))
+			probs.add(ProblemPortalNotice, t.field, "the portal notice goes to patients who did not accept the channel's risk and must carry no clinical information: "+describeFindings(fs))
 		}
 	}
 	switch b.Channel {
 	case carecast.SMS:
 		switch {
 		case b.PortalSMS == nil || strings.TrimSpace(b.PortalSMS.Body) == "":
-			add(ProblemPortalNotice, field, "a PHI-bearing text needs a PHI-free portal notice for patients who did not acknowledge that texts are not encrypted")
+			probs.add(ProblemPortalNotice, field, "a PHI-bearing text needs a PHI-free portal notice for patients who did not acknowledge that texts are not encrypted")
 		case len(b.PortalSMS.Images) > 0:
-			add(ProblemPortalNotice, field+".Images", "the portal notice is text only")
+			probs.add(ProblemPortalNotice, field+".Images", "the portal notice is text only")
 		default:
 			t, err := render.CompileSMS(*b.PortalSMS, b.Purpose, p.org)
 			if err != nil {
@@ -227,9 +221,9 @@ func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
 	case carecast.Email:
 		switch {
 		case b.PortalEmail == nil || strings.TrimSpace(b.PortalEmail.Subject) == "" || strings.TrimSpace(b.PortalEmail.Body) == "":
-			add(ProblemPortalNotice, field, "a PHI-bearing email needs a PHI-free portal notice (subject and body) for patients who did not acknowledge that email is not encrypted")
+			probs.add(ProblemPortalNotice, field, "a PHI-bearing email needs a PHI-free portal notice (subject and body) for patients who did not acknowledge that email is not encrypted")
 		case len(b.PortalEmail.Attachments) > 0:
-			add(ProblemPortalNotice, field+".Attachments", "the portal notice carries no attachments")
+			probs.add(ProblemPortalNotice, field+".Attachments", "the portal notice carries no attachments")
 		default:
 			t, err := render.CompileEmail(*b.PortalEmail, b.Purpose, p.org)
 			if err != nil {
@@ -255,10 +249,8 @@ func portalProblem(field string, err error) Problem {
 // checkExempt checks the healthcare-message exemption's conditions that
 // the content decides; the frequency condition is applied per recipient.
 func (e *Engine) checkExempt(b *Blast, p *prepared) []Problem {
-	var probs []Problem
-	add := func(field, msg string) {
-		probs = append(probs, Problem{Code: ProblemExempt, Field: field, Message: msg})
-	}
+	var probs problems
+	add := func(field, msg string) { probs.add(ProblemExempt, field, msg) }
 	if b.Channel != carecast.SMS {
 		add("HealthcareExempt", "the healthcare-message exemption covers texts only")
 		return probs

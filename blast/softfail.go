@@ -54,15 +54,22 @@ func softFailureReason(ev *provider.Event, fallback string) string {
 	return fallback
 }
 
+// initSoftFailures finds the store's FailureLog.
+func (e *Engine) initSoftFailures() {
+	e.failures, _ = e.st.(store.FailureLog)
+	if e.failures == nil && !e.cfg.SoftFailures.Disabled {
+		e.log.Warn("the store does not implement store.FailureLog: repeated soft failures (compliance.md BO-02, SF-01) suppress nothing")
+	}
+}
+
 // softFailure counts a soft failure of row r's address and suppresses the
 // address at the threshold.
 func (e *Engine) softFailure(ctx context.Context, r *store.Row, reason string, at time.Time) {
-	fl, ok := e.st.(store.FailureLog)
-	if !ok || e.cfg.SoftFailures.Disabled || r.Address == "" {
+	if e.failures == nil || e.cfg.SoftFailures.Disabled || r.Address == "" {
 		return
 	}
 	sf := &e.cfg.SoftFailures
-	times, err := fl.FailureTimes(context.WithoutCancel(ctx), r.OrgID, r.Channel, r.Address, reason, at.Add(-sf.Window))
+	times, err := e.failures.FailureTimes(context.WithoutCancel(ctx), r.OrgID, r.Channel, r.Address, reason, at.Add(-sf.Window))
 	if err != nil {
 		e.log.Error("reading soft failures", "org", r.OrgID, "err", err)
 		return

@@ -65,9 +65,14 @@ const (
 // recorded first, so a redelivered START can never undo a later STOP.
 //
 // Inbound events need Event.OrgID; status events find the row by
-// ProviderMessageID (and, when Event.OrgID is set, only in that
-// organization). Errors are storage failures (the webhook should answer
-// 500 so the vendor retries) or an event missing its ID.
+// ProviderMessageID, and the row names the organization. When Event.OrgID
+// is set (an adapter that knows the organization from signed data or from
+// its own configuration), an event naming another organization's message
+// is ignored. An event that matched no row (an unknown message ID, or
+// another organization's) is EventIgnored and its ID is not recorded, so
+// it can never make a later, matching event with the same ID a duplicate.
+// Errors are storage failures (the webhook should answer 500 so the vendor
+// retries) or an event missing its ID.
 func (e *Engine) HandleEvent(ctx context.Context, ev provider.Event) (EventResult, error) {
 	if ev.ID == "" {
 		return "", errors.New("blast: HandleEvent: event has no ID")
@@ -95,13 +100,11 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		r, err = e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
 	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && ev.OrgID != "" && r.OrgID != ev.OrgID) {
-		// A test send or another system's message: remember the ID so
-		// a replay is a duplicate too.
-		if first, err := e.st.MarkEvent(ctx, ev.ID, ev.At); err != nil {
-			return "", fmt.Errorf("blast: recording event: %w", err)
-		} else if !first {
-			return EventDuplicate, nil
-		}
+		// A test send, another system's message, or an event for
+		// another organization's message: nothing changes, and the ID
+		// is NOT recorded as handled. An event that matched no row must
+		// never burn its ID, or a replay carrying the wrong
+		// organization would make the genuine event a "duplicate".
 		return EventIgnored, nil
 	}
 	if err != nil {

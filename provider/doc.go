@@ -36,9 +36,33 @@
 // verify each request's signature before translating it into [Event]
 // values and handing them to an [EventSink]. Rejected requests wrap
 // [ErrWebhookSignature], [ErrWebhookStale], [ErrWebhookForbidden] or
-// [ErrWebhookMalformed]; [WebhookStatus] maps them to 403, 401, 403 and
-// 400, and [WebhookHandler] is the shared HTTP side. Event IDs are stable
-// across a vendor's redeliveries, so duplicates are harmless.
+// [ErrWebhookMalformed] ([ErrWebhookTooLarge] and [ErrWebhookTimeout] are
+// kinds of malformed); [WebhookStatus] maps them to 403, 401, 403, 400,
+// 413 and 408, and [WebhookHandler] is the shared HTTP side. Event IDs are
+// stable across a vendor's redeliveries, so duplicates are harmless.
+//
+// Nothing an attacker can change routes an event. [Event.OrgID] comes
+// only from data the vendor signed (Twilio signs the whole callback URL,
+// query included) or from the adapter's configuration (a SendGrid or SES
+// webhook dedicated to one organisation); SendGrid and SNS do not sign
+// the URL, so their adapters never read the organisation from it, and
+// the engine takes it from the ledger row the signed message ID names.
+//
+// # Reading request bodies
+//
+// Every webhook handler reads its body through [ReadBody]: at most the
+// adapter's MaxBodyBytes ([http.MaxBytesReader]; 413 past it, without
+// reading the rest) and within the adapter's ReadTimeout, a read deadline
+// of its own set through [http.ResponseController] (408 past it;
+// [DefaultWebhookReadTimeout], 10 s, by default). A client trickling a
+// byte a second therefore holds a connection and its goroutine for
+// ReadTimeout at most, whatever the host's server does. When the
+// ResponseWriter cannot set deadlines (middleware without an Unwrap
+// method), the size bound still applies and only the server's own
+// ReadTimeout bounds the wait. Hosts should still configure their
+// http.Server with ReadHeaderTimeout, ReadTimeout, WriteTimeout and
+// IdleTimeout (the examples do): the handler's deadline covers only its
+// body.
 // [ClassifyBounce] classifies email bounces by enhanced status code (hard
 // bounces suppress; 5.7.x blocks never suppress the patient).
 //

@@ -44,7 +44,12 @@ type Event struct {
 	// stable hash of its fields). Handling the same ID twice is a no-op.
 	ID string
 	// OrgID is the organization the event belongs to, when the adapter
-	// knows it (from the callback URL, a sub-account, …).
+	// knows it from something an attacker cannot change: data the vendor
+	// signed (Twilio signs the whole callback URL, query included) or the
+	// adapter's own configuration (one webhook per organization). Never
+	// from an unsigned request part such as the query string of a
+	// SendGrid or SNS callback. Empty for status events means "the
+	// organization of the ledger row ProviderMessageID names".
 	OrgID string
 	// Kind is what happened.
 	Kind EventKind

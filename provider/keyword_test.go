@@ -131,6 +131,8 @@ func TestWebhookStatus(t *testing.T) {
 		{fmt.Errorf("ses: topic: %w", provider.ErrWebhookForbidden), 403},
 		{fmt.Errorf("sendgrid: old: %w", provider.ErrWebhookStale), 401},
 		{fmt.Errorf("twilio: form: %w", provider.ErrWebhookMalformed), 400},
+		{fmt.Errorf("ses: body: %w", provider.ErrWebhookTooLarge), 413},
+		{fmt.Errorf("ses: body: %w", provider.ErrWebhookTimeout), 408},
 		{fmt.Errorf("store down"), 500},
 	}
 	for _, tt := range tests {
@@ -140,6 +142,7 @@ func TestWebhookStatus(t *testing.T) {
 
 func TestWebhookHandler(t *testing.T) {
 	t.Parallel()
+	limits := provider.BodyLimits{MaxBytes: 1 << 10}
 	var got []provider.Event
 	sink := func(_ context.Context, evs []provider.Event) error { got = append(got, evs...); return nil }
 	tests := []struct {
@@ -157,13 +160,13 @@ func TestWebhookHandler(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got = nil
-		h := provider.WebhookHandler(func(*http.Request) ([]provider.Event, error) { return tt.evs, tt.err }, tt.sink, nil)
+		h := provider.WebhookHandler(limits, func(*http.Request, []byte) ([]provider.Event, error) { return tt.evs, tt.err }, tt.sink, nil)
 		rw := httptest.NewRecorder()
 		h.ServeHTTP(rw, httptest.NewRequest("POST", "/", nil))
 		assert.Equal(t, tt.status, rw.Code, tt.name)
 		assert.Len(t, got, tt.calls, tt.name)
 	}
-	h := provider.WebhookHandler(func(*http.Request) ([]provider.Event, error) { return nil, nil }, sink,
+	h := provider.WebhookHandler(limits, func(*http.Request, []byte) ([]provider.Event, error) { return nil, nil }, sink,
 		func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<Response/>")) })
 	rw := httptest.NewRecorder()
 	h.ServeHTTP(rw, httptest.NewRequest("POST", "/", nil))

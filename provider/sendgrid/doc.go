@@ -28,11 +28,28 @@
 // complaints. Event IDs come from sg_event_id, so SendGrid's duplicate
 // deliveries (observed up to 46 times over 29 hours) are harmless.
 //
+// # Organisations
+//
+// SendGrid signs the body and timestamp, not the URL, so the organisation
+// is never taken from the request (a ?org= parameter would let anyone
+// re-post a captured batch for another organisation). Event.OrgID is
+// Config.OrgID: empty for one SendGrid account serving every
+// organisation, in which case the engine finds the organisation from the
+// ledger row the signed smtp-id (the Message-ID provider/smtp set) names;
+// or the one organisation of a webhook dedicated to its own SendGrid
+// account and key, in which case the engine ignores events naming
+// another organisation's message. An event the engine cannot match is
+// ignored without being recorded, so it never makes the genuine one a
+// duplicate.
+//
 // # HTTP
 //
-// [Webhook.Handler] answers 204 after the [provider.EventSink] accepted
-// the events, 403/401/400 for rejected requests (the sink is not called)
-// and 500 when the sink fails, so that SendGrid redelivers.
+// [Webhook.Handler] reads the body within Config.MaxBodyBytes (4 MiB by
+// default; 413 past it) and Config.ReadTimeout (10 s by default, a read
+// deadline of its own through http.ResponseController; 408 past it),
+// answers 204 after the [provider.EventSink] accepted the events,
+// 403/401/400 for rejected requests (the sink is not called) and 500 when
+// the sink fails, so that SendGrid redelivers.
 //
 // # Privacy
 //

@@ -40,11 +40,24 @@ type Config struct {
 	// way) before a request is refused as a replay. Defaults to
 	// DefaultWindow (300 s).
 	Window time.Duration
-	// MaxBodyBytes bounds a request body. Defaults to DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds a request body; a larger one is refused (413)
+	// without reading the rest. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// OrgParam is the query parameter of the webhook URL naming the
-	// organisation (Event.OrgID). Defaults to "org".
-	OrgParam string
+	// ReadTimeout bounds how long [Webhook.Handler] waits for a request
+	// body (408 past it). Zero selects provider.DefaultWebhookReadTimeout
+	// (10 s); negative leaves only the http.Server's ReadTimeout.
+	ReadTimeout time.Duration
+	// OrgID, when set, is the one organisation this webhook serves
+	// (Event.OrgID): a host that gives each organisation its own
+	// SendGrid account configures one Webhook per account, each with
+	// that account's PublicKey, and the engine then ignores events
+	// naming another organisation's message. Empty (one account for
+	// every organisation): the engine takes the organisation from the
+	// ledger row the event's message ID names. The organisation is
+	// never read from the request: SendGrid does not sign the URL, so a
+	// query parameter would let anyone re-post a captured batch for
+	// another organisation.
+	OrgID string
 	// Now is the clock for the window. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -90,9 +103,6 @@ func NewWebhook(cfg Config) (*Webhook, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.OrgParam == "" {
-		cfg.OrgParam = "org"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -180,8 +190,9 @@ type event struct {
 // missing), so SendGrid's frequent redeliveries are harmless. Event.To is
 // the recipient address. ProviderMessageID is the smtp-id (the Message-ID
 // header, as provider/smtp returns it) or else the sg_message_id up to its
-// first dot (the X-Message-Id of the v3 Mail Send API).
-func (w *Webhook) ParseBody(orgID, signature, timestamp string, body []byte) ([]provider.Event, error) {
+// first dot (the X-Message-Id of the v3 Mail Send API). Event.OrgID is
+// Config.OrgID.
+func (w *Webhook) ParseBody(signature, timestamp string, body []byte) ([]provider.Event, error) {
 	if err := w.Verify(signature, timestamp, body); err != nil {
 		return nil, err
 	}
@@ -199,7 +210,7 @@ func (w *Webhook) ParseBody(orgID, signature, timestamp string, body []byte) ([]
 		if !ok {
 			continue
 		}
-		ev.OrgID = orgID
+		ev.OrgID = w.cfg.OrgID
 		ev.ID = "sendgrid:" + e.EventID
 		if e.EventID == "" {
 			sum := sha256.Sum256(raw)
@@ -260,29 +271,43 @@ func translate(e *event) (provider.Event, bool) {
 }
 
 // Parse reads, verifies and translates a webhook request (see ParseBody).
+// It reads at most Config.MaxBodyBytes but sets no read deadline:
+// [Webhook.Handler] does.
 func (w *Webhook) Parse(r *http.Request) ([]provider.Event, error) {
 	if r.Method != http.MethodPost {
 		return nil, fmt.Errorf("sendgrid: method %s: %w", r.Method, provider.ErrWebhookMalformed)
 	}
-	max := int64(DefaultMaxBodyBytes)
-	if w != nil {
-		max = w.cfg.MaxBodyBytes
-	}
+	max := w.limits().MaxBytes
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil || int64(len(body)) > max {
-		return nil, fmt.Errorf("sendgrid: body unreadable or larger than %d bytes: %w", max, provider.ErrWebhookMalformed)
+	if err != nil {
+		return nil, fmt.Errorf("sendgrid: body unreadable: %w", provider.ErrWebhookMalformed)
 	}
-	org := ""
-	if w != nil {
-		org = r.URL.Query().Get(w.cfg.OrgParam)
+	if int64(len(body)) > max {
+		return nil, fmt.Errorf("sendgrid: body larger than %d bytes: %w", max, provider.ErrWebhookTooLarge)
 	}
-	return w.ParseBody(org, r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader), body)
+	return w.parse(r, body)
 }
 
-// Handler returns an http.Handler that verifies and parses each request,
+func (w *Webhook) parse(r *http.Request, body []byte) ([]provider.Event, error) {
+	if r.Method != http.MethodPost {
+		return nil, fmt.Errorf("sendgrid: method %s: %w", r.Method, provider.ErrWebhookMalformed)
+	}
+	return w.ParseBody(r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader), body)
+}
+
+func (w *Webhook) limits() provider.BodyLimits {
+	if w == nil {
+		return provider.BodyLimits{MaxBytes: DefaultMaxBodyBytes}
+	}
+	return provider.BodyLimits{MaxBytes: w.cfg.MaxBodyBytes, ReadTimeout: w.cfg.ReadTimeout}
+}
+
+// Handler returns an http.Handler that reads each request's body within
+// Config.MaxBodyBytes and Config.ReadTimeout, verifies and parses it,
 // passes the events to sink and answers 204; 403 for a missing or wrong
-// signature, 401 for a stale timestamp, 400 for a malformed body (sink is
-// not called), and 500 when sink fails so that SendGrid redelivers.
+// signature, 401 for a stale timestamp, 400 for a malformed body, 413
+// for one too large, 408 for one too slow (sink is not called), and 500
+// when sink fails so that SendGrid redelivers.
 func (w *Webhook) Handler(sink provider.EventSink) http.Handler {
-	return provider.WebhookHandler(w.Parse, sink, nil)
+	return provider.WebhookHandler(w.limits(), w.parse, sink, nil)
 }

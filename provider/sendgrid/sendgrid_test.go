@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/provider/providertest"
 	"github.com/carecast/carecast/provider/sendgrid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -101,7 +102,7 @@ func TestHandlerVector(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, rw.Code)
 	require.Len(t, rec.events, 1)
 	assert.Equal(t, provider.Event{
-		ID: "sendgrid:ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA", OrgID: "org_1",
+		ID: "sendgrid:ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA", OrgID: "",
 		Kind: provider.EventBounce, ProviderMessageID: "LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net",
 		At: time.Unix(1600112492, 0).UTC(), Code: "dropped", Class: provider.Suppress, HardBounce: true,
 		To: "hello@world.com",
@@ -184,7 +185,7 @@ func TestEventMapping(t *testing.T) {
 {"email":"a@example.net","event":"dropped","reason":"Invalid SMTPAPI header","sg_event_id":"e11","timestamp":1700000010},
 {"email":"a@example.net","event":"delivered","timestamp":1700000011,"future_field":{"x":1}}
 ]` + "\r\n"
-	evs, err := w.ParseBody("org_1", s.sign(t, ts, body), ts, []byte(body))
+	evs, err := w.ParseBody(s.sign(t, ts, body), ts, []byte(body))
 	require.NoError(t, err)
 	type row struct {
 		id   string
@@ -220,7 +221,7 @@ func TestEventMapping(t *testing.T) {
 	assert.True(t, strings.HasPrefix(evs[11].ID, "sendgrid:h:"), "hash ID when sg_event_id is missing")
 
 	// BO-03 test 2: the same batch redelivered yields the same IDs.
-	again, err := w.ParseBody("org_1", s.sign(t, ts, body), ts, []byte(body))
+	again, err := w.ParseBody(s.sign(t, ts, body), ts, []byte(body))
 	require.NoError(t, err)
 	for i := range evs {
 		assert.Equal(t, evs[i].ID, again[i].ID)
@@ -234,7 +235,7 @@ func TestMalformedAfterValidSignature(t *testing.T) {
 	w := newWebhook(t, s.pub, func() time.Time { return now })
 	ts := strconv.FormatInt(now.Unix(), 10)
 	for _, body := range []string{`{"event":"delivered"}`, `[1,2]`, `not json`} {
-		_, err := w.ParseBody("", s.sign(t, ts, body), ts, []byte(body))
+		_, err := w.ParseBody(s.sign(t, ts, body), ts, []byte(body))
 		assert.True(t, errors.Is(err, provider.ErrWebhookMalformed), "%q: %v", body, err)
 	}
 }
@@ -245,4 +246,57 @@ func TestSinkFailure(t *testing.T) {
 	rw := httptest.NewRecorder()
 	w.Handler(func(context.Context, []provider.Event) error { return errors.New("down") }).ServeHTTP(rw, request(vectorSignature, vectorTimestamp, vectorPayload))
 	assert.Equal(t, 500, rw.Code)
+}
+
+// Issue 12 §4: SendGrid does not sign the URL, so the organisation is
+// never read from it. A captured batch re-posted with ?org=org-b yields
+// exactly the events of the original (the engine then finds the
+// organisation from the ledger row the message ID names); a webhook
+// configured for one organisation stamps that one, whatever the query.
+func TestOrganisationNeverFromQuery(t *testing.T) {
+	t.Parallel()
+	post := func(w *sendgrid.Webhook, target string) []provider.Event {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(vectorPayload))
+		r.Header.Set(sendgrid.SignatureHeader, vectorSignature)
+		r.Header.Set(sendgrid.TimestampHeader, vectorTimestamp)
+		rec := &recorder{}
+		rw := httptest.NewRecorder()
+		w.Handler(rec.sink).ServeHTTP(rw, r)
+		require.Equal(t, http.StatusNoContent, rw.Code)
+		require.Len(t, rec.events, 1)
+		return rec.events
+	}
+	shared := newWebhook(t, vectorKey, vectorNow)
+	genuine := post(shared, "/sendgrid/events")
+	for _, target := range []string{"/sendgrid/events?org=org-b", "/sendgrid/events?org=org_1&org=org-b", "/sendgrid/events?OrgID=org-b"} {
+		assert.Equal(t, genuine, post(shared, target), target)
+		assert.Empty(t, post(shared, target)[0].OrgID, target)
+	}
+	perOrg, err := sendgrid.NewWebhook(sendgrid.Config{PublicKey: vectorKey, Now: vectorNow, OrgID: "org_1"})
+	require.NoError(t, err)
+	assert.Equal(t, "org_1", post(perOrg, "/sendgrid/events?org=org-b")[0].OrgID)
+}
+
+// Issue 12 §4: the handler has a read deadline of its own; a body
+// trickled a byte at a time is answered 408 at Config.ReadTimeout.
+func TestHandlerSlowBody(t *testing.T) {
+	t.Parallel()
+	w, err := sendgrid.NewWebhook(sendgrid.Config{PublicKey: vectorKey, Now: vectorNow, ReadTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	rec := &recorder{}
+	got := providertest.SlowBody(t, w.Handler(rec.sink))
+	assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
+	assert.Empty(t, rec.events)
+}
+
+func TestHandlerBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	w, err := sendgrid.NewWebhook(sendgrid.Config{PublicKey: vectorKey, Now: vectorNow, MaxBodyBytes: 100})
+	require.NoError(t, err)
+	rw := httptest.NewRecorder()
+	w.Handler((&recorder{}).sink).ServeHTTP(rw, request(vectorSignature, vectorTimestamp, vectorPayload))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, rw.Code)
+	_, err = w.Parse(request(vectorSignature, vectorTimestamp, vectorPayload))
+	assert.ErrorIs(t, err, provider.ErrWebhookTooLarge)
 }

@@ -22,12 +22,23 @@ import (
 	"time"
 
 	"github.com/carecast/carecast/provider"
+	"golang.org/x/sync/singleflight"
 )
 
 // Defaults for Config fields left zero.
 const (
 	DefaultMaxBodyBytes = 256 << 10
 	DefaultHTTPTimeout  = 10 * time.Second
+	// DefaultMaxAge is how old (by its signed Timestamp) a message may
+	// be: SNS gives up on an HTTP/S delivery after at most 3,600 s (a
+	// hard limit of its delivery policies), plus 5 minutes for clock
+	// skew and delivery time. An older message can only be a replay.
+	DefaultMaxAge = time.Hour + 5*time.Minute
+	// NoMaxAge in Config.MaxAge disables the freshness check.
+	NoMaxAge time.Duration = -1
+	// MaxClockSkew is how far in the future a message's Timestamp may
+	// be while the freshness check is on.
+	MaxClockSkew = 5 * time.Minute
 	// confirmedMemory is how many confirmed subscription MessageIds are
 	// remembered to ignore replays.
 	confirmedMemory = 1024
@@ -51,16 +62,30 @@ type Config struct {
 	// HTTPClient fetches certificates (default fetcher) and visits
 	// SubscribeURL. Defaults to a client with DefaultHTTPTimeout.
 	HTTPClient *http.Client
-	// MaxAge, when positive, refuses messages whose Timestamp is older
-	// (ErrWebhookStale). Zero disables the check: SNS retries a failed
-	// delivery for up to an hour by default, and duplicates are harmless.
+	// MaxAge refuses messages whose signed Timestamp is older, or more
+	// than MaxClockSkew in the future (ErrWebhookStale, 401), so that a
+	// captured message cannot be replayed later. Zero selects
+	// DefaultMaxAge (65 minutes: SNS never retries an HTTP/S delivery
+	// for longer than an hour); NoMaxAge disables the check.
 	MaxAge time.Duration
-	// MaxBodyBytes bounds a request body. Defaults to DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds a request body; a larger one is refused (413)
+	// without reading the rest. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// OrgParam is the query parameter of the endpoint URL naming the
-	// organisation (Event.OrgID). Defaults to "org".
-	OrgParam string
-	// Now is the clock for MaxAge. Defaults to time.Now.
+	// ReadTimeout bounds how long [Webhook.Handler] waits for a request
+	// body (408 past it). Zero selects provider.DefaultWebhookReadTimeout
+	// (10 s); negative leaves only the http.Server's ReadTimeout.
+	ReadTimeout time.Duration
+	// OrgID, when set, is the one organisation this webhook serves
+	// (Event.OrgID): a host that gives each organisation its own AWS
+	// account or topic configures one Webhook per organisation, with
+	// that organisation's AllowedTopics, and the engine then ignores
+	// events naming another organisation's message. Empty: the engine
+	// takes the organisation from the ledger row the event's message ID
+	// names. The organisation is never read from the request: SNS does
+	// not sign the endpoint URL.
+	OrgID string
+	// Now is the clock for MaxAge and certificate validity. Defaults to
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -90,14 +115,14 @@ func NewWebhook(cfg Config) (*Webhook, error) {
 	if cfg.CertFetcher == nil {
 		cfg.CertFetcher = &HTTPCertFetcher{Client: cfg.HTTPClient}
 	}
-	if cfg.MaxAge < 0 {
-		return nil, errors.New("ses: Config.MaxAge must not be negative")
+	switch {
+	case cfg.MaxAge == 0:
+		cfg.MaxAge = DefaultMaxAge
+	case cfg.MaxAge < 0 && cfg.MaxAge != NoMaxAge:
+		return nil, errors.New("ses: Config.MaxAge must be positive, zero (the default) or NoMaxAge")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.OrgParam == "" {
-		cfg.OrgParam = "org"
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -109,27 +134,59 @@ func NewWebhook(cfg Config) (*Webhook, error) {
 // Aws::SNS::MessageVerifier.
 var snsHostRE = regexp.MustCompile(`^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$`)
 
+// certPathRE is the path of a signing certificate URL: segments of
+// letters, digits, '.', '_' and '-' that do not start with a dot (so no
+// "." or ".." segment, no empty segment, no percent-encoding), ending in
+// ".pem". SNS's own are "/SimpleNotificationService-<hex>.pem".
+var certPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+\.pem$`)
+
 // CheckSNSURL reports whether raw is an https URL on an SNS host, without
-// user info or an explicit port, and (when pemPath) with a path ending in
-// ".pem". Signing certificates and SubscribeURLs are fetched only from
-// such URLs.
+// user info, an explicit port or a fragment. When pemPath (a
+// SigningCertURL), it must also have no query and a plain path ending in
+// ".pem" (see [CertURLKey]). Signing certificates and SubscribeURLs are
+// fetched only from such URLs.
 func CheckSNSURL(raw string, pemPath bool) error {
+	_, err := checkSNSURL(raw, pemPath)
+	return err
+}
+
+// CertURLKey checks a SigningCertURL like [CheckSNSURL] and returns its
+// normalised form, "https://" + host + path: the one key under which a
+// certificate is cached. Because a query, a fragment, user info, a port,
+// percent-encoding and dot segments are all refused, two URLs that name
+// the same certificate have the same key, and an attacker cannot make
+// the cache (or the fetcher) treat one certificate as many.
+func CertURLKey(raw string) (string, error) {
+	u, err := checkSNSURL(raw, true)
+	if err != nil {
+		return "", err
+	}
+	return "https://" + u.Host + u.Path, nil
+}
+
+func checkSNSURL(raw string, pemPath bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return errors.New("ses: URL does not parse")
-	case u.Scheme != "https":
-		return errors.New("ses: URL is not https")
+		return nil, errors.New("ses: URL does not parse")
+	case u.Scheme != "https" || u.Opaque != "":
+		return nil, errors.New("ses: URL is not https")
 	case u.User != nil:
-		return errors.New("ses: URL has user info")
-	case u.Port() != "":
-		return errors.New("ses: URL has an explicit port")
-	case !snsHostRE.MatchString(u.Hostname()):
-		return errors.New("ses: URL host is not an SNS host")
-	case pemPath && !strings.HasSuffix(u.Path, ".pem"):
-		return errors.New("ses: certificate URL does not end in .pem")
+		return nil, errors.New("ses: URL has user info")
+	case strings.Contains(u.Host, ":"):
+		return nil, errors.New("ses: URL has an explicit port")
+	case !snsHostRE.MatchString(u.Host):
+		return nil, errors.New("ses: URL host is not an SNS host")
+	case strings.Contains(raw, "#"):
+		return nil, errors.New("ses: URL has a fragment")
+	case !pemPath:
+		return u, nil
+	case strings.Contains(raw, "?"):
+		return nil, errors.New("ses: certificate URL has a query")
+	case u.RawPath != "" || !certPathRE.MatchString(u.Path):
+		return nil, errors.New("ses: certificate URL path is not a plain path ending in .pem")
 	}
-	return nil
+	return u, nil
 }
 
 // Message is an SNS HTTP(S) message, with SNS's own field names. Unknown
@@ -218,18 +275,30 @@ func (m *Message) VerifySignature(cert *x509.Certificate) error {
 }
 
 // Verify reads, authenticates and authorises an SNS request, returning the
-// message. Checks, in order: POST and size (400), JSON shape (400),
+// message. Checks, in order: POST and size (400, 413), JSON shape (400),
 // signing-certificate URL allow-list, before any fetch (403), topic
-// allow-list (403), certificate validity and signature (403), MaxAge
-// (401). A certificate that cannot be fetched is a plain error (500), so
-// that SNS retries.
+// allow-list (403), freshness of the Timestamp (401, before any fetch;
+// Config.MaxAge), certificate validity and signature (403). A certificate
+// that cannot be fetched is a plain error (500), so that SNS retries.
+// Verify reads at most Config.MaxBodyBytes but sets no read deadline:
+// [Webhook.Handler] does.
 func (w *Webhook) Verify(r *http.Request) (*Message, error) {
 	if r.Method != http.MethodPost {
 		return nil, fmt.Errorf("ses: method %s: %w", r.Method, provider.ErrWebhookMalformed)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, w.cfg.MaxBodyBytes+1))
-	if err != nil || int64(len(body)) > w.cfg.MaxBodyBytes {
-		return nil, fmt.Errorf("ses: body unreadable or larger than %d bytes: %w", w.cfg.MaxBodyBytes, provider.ErrWebhookMalformed)
+	if err != nil {
+		return nil, fmt.Errorf("ses: body unreadable: %w", provider.ErrWebhookMalformed)
+	}
+	if int64(len(body)) > w.cfg.MaxBodyBytes {
+		return nil, fmt.Errorf("ses: body larger than %d bytes: %w", w.cfg.MaxBodyBytes, provider.ErrWebhookTooLarge)
+	}
+	return w.verifyBody(r, body)
+}
+
+func (w *Webhook) verifyBody(r *http.Request, body []byte) (*Message, error) {
+	if r.Method != http.MethodPost {
+		return nil, fmt.Errorf("ses: method %s: %w", r.Method, provider.ErrWebhookMalformed)
 	}
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -244,25 +313,28 @@ func (w *Webhook) Verify(r *http.Request) (*Message, error) {
 	if !slices.Contains(w.cfg.AllowedTopics, m.TopicArn) {
 		return nil, fmt.Errorf("ses: topic not in Config.AllowedTopics: %w", provider.ErrWebhookForbidden)
 	}
+	now := w.cfg.Now()
+	if w.cfg.MaxAge > 0 {
+		// Checked before the certificate is fetched: an old message is
+		// refused without network traffic. The Timestamp is signed, so
+		// a forged fresh one fails the signature check below.
+		ts, err := time.Parse(time.RFC3339, m.Timestamp)
+		if err != nil {
+			return nil, fmt.Errorf("ses: Timestamp does not parse: %w", provider.ErrWebhookMalformed)
+		}
+		if age := now.Sub(ts); age > w.cfg.MaxAge || age < -MaxClockSkew {
+			return nil, fmt.Errorf("ses: Timestamp outside Config.MaxAge: %w", provider.ErrWebhookStale)
+		}
+	}
 	cert, err := w.cfg.CertFetcher.FetchCertificate(r.Context(), m.SigningCertURL)
 	if err != nil {
 		return nil, fmt.Errorf("ses: fetch signing certificate: %w", err)
 	}
-	now := w.cfg.Now()
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return nil, fmt.Errorf("ses: signing certificate expired or not yet valid: %w", provider.ErrWebhookSignature)
 	}
 	if err := m.VerifySignature(cert); err != nil {
 		return nil, fmt.Errorf("%w: %w", err, provider.ErrWebhookSignature)
-	}
-	if w.cfg.MaxAge > 0 {
-		ts, err := time.Parse(time.RFC3339, m.Timestamp)
-		if err != nil {
-			return nil, fmt.Errorf("ses: Timestamp does not parse: %w", provider.ErrWebhookMalformed)
-		}
-		if now.Sub(ts) > w.cfg.MaxAge {
-			return nil, fmt.Errorf("ses: message older than Config.MaxAge: %w", provider.ErrWebhookStale)
-		}
 	}
 	return &m, nil
 }
@@ -272,18 +344,33 @@ func (w *Webhook) Verify(r *http.Request) (*Message, error) {
 // MessageId; only at an SNS host) and yields no events; an
 // UnsubscribeConfirmation is ignored; a Notification is translated with
 // [ParseNotification].
+//
+// Event.OrgID is Config.OrgID. Parse reads at most Config.MaxBodyBytes
+// but sets no read deadline: [Webhook.Handler] does.
 func (w *Webhook) Parse(r *http.Request) ([]provider.Event, error) {
 	m, err := w.Verify(r)
 	if err != nil {
 		return nil, err
 	}
+	return w.act(r.Context(), m)
+}
+
+func (w *Webhook) parse(r *http.Request, body []byte) ([]provider.Event, error) {
+	m, err := w.verifyBody(r, body)
+	if err != nil {
+		return nil, err
+	}
+	return w.act(r.Context(), m)
+}
+
+func (w *Webhook) act(ctx context.Context, m *Message) ([]provider.Event, error) {
 	switch m.Type {
 	case "SubscriptionConfirmation":
-		return nil, w.confirm(r.Context(), m)
+		return nil, w.confirm(ctx, m)
 	case "UnsubscribeConfirmation":
 		return nil, nil
 	}
-	return ParseNotification(r.URL.Query().Get(w.cfg.OrgParam), m)
+	return ParseNotification(w.cfg.OrgID, m)
 }
 
 // confirm visits m.SubscribeURL unless this MessageId was confirmed before.
@@ -321,42 +408,113 @@ func (w *Webhook) confirm(ctx context.Context, m *Message) error {
 	return nil
 }
 
-// Handler returns an http.Handler that verifies each SNS request, confirms
-// subscriptions, passes notification events to sink, and answers 204; 403
-// for a bad signature, certificate URL or topic, 401 for a stale message,
-// 400 for a malformed one (sink is not called), and 500 when the
-// certificate cannot be fetched or sink fails, so that SNS redelivers.
+// Handler returns an http.Handler that reads each request's body within
+// Config.MaxBodyBytes and Config.ReadTimeout, verifies it, confirms
+// subscriptions, passes notification events to sink, and answers 204;
+// 403 for a bad signature, certificate URL or topic, 401 for a stale
+// message, 400 for a malformed one, 413 for one too large, 408 for one
+// too slow (sink is not called), and 500 when the certificate cannot be
+// fetched or sink fails, so that SNS redelivers.
 func (w *Webhook) Handler(sink provider.EventSink) http.Handler {
-	return provider.WebhookHandler(w.Parse, sink, nil)
+	limits := provider.BodyLimits{MaxBytes: w.cfg.MaxBodyBytes, ReadTimeout: w.cfg.ReadTimeout}
+	return provider.WebhookHandler(limits, w.parse, sink, nil)
 }
 
+// DefaultCertCacheSize is how many signing certificates an
+// [HTTPCertFetcher] keeps when its CacheSize is zero. SNS signs with one
+// certificate per region at a time and rotates it rarely, so a few
+// entries cover every genuine URL; only certificates that were fetched
+// and parsed are cached, so forged URLs (which fail to fetch or parse)
+// never take a place.
+const DefaultCertCacheSize = 32
+
+// maxCertBytes bounds a fetched certificate.
+const maxCertBytes = 64 << 10
+
 // HTTPCertFetcher fetches signing certificates over HTTPS and caches them
-// by URL.
+// in a small least-recently-used cache keyed by the normalised URL
+// ([CertURLKey]). Concurrent requests for the same URL share one fetch,
+// and redirects are never followed. It is safe for concurrent use.
 type HTTPCertFetcher struct {
 	// Client fetches the certificate. Required.
 	Client *http.Client
+	// CacheSize bounds the cache (least recently used out first).
+	// Defaults to DefaultCertCacheSize.
+	CacheSize int
 
-	mu    sync.Mutex
-	cache map[string]*x509.Certificate
+	mu      sync.Mutex
+	entries []certEntry // most recently used first; at most CacheSize
+	group   singleflight.Group
 }
 
-// FetchCertificate implements CertFetcher. It re-checks the URL against
-// the SNS host allow-list before fetching.
+type certEntry struct {
+	key  string
+	cert *x509.Certificate
+}
+
+// FetchCertificate implements CertFetcher. It checks the URL again
+// ([CertURLKey]: SNS host, https, no query, fragment, user info or port,
+// a plain .pem path) before any fetch.
 func (f *HTTPCertFetcher) FetchCertificate(ctx context.Context, certURL string) (*x509.Certificate, error) {
-	if err := CheckSNSURL(certURL, true); err != nil {
+	key, err := CertURLKey(certURL)
+	if err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	c := f.cache[certURL]
-	f.mu.Unlock()
-	if c != nil {
+	if c := f.lookup(key); c != nil {
 		return c, nil
 	}
+	v, err, _ := f.group.Do(key, func() (any, error) {
+		if c := f.lookup(key); c != nil {
+			return c, nil
+		}
+		c, err := f.fetch(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		f.add(key, c)
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*x509.Certificate), nil
+}
+
+func (f *HTTPCertFetcher) lookup(key string) *x509.Certificate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, e := range f.entries {
+		if e.key == key {
+			copy(f.entries[1:i+1], f.entries[:i])
+			f.entries[0] = e
+			return e.cert
+		}
+	}
+	return nil
+}
+
+func (f *HTTPCertFetcher) add(key string, c *x509.Certificate) {
+	size := f.CacheSize
+	if size <= 0 {
+		size = DefaultCertCacheSize
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.entries) < size {
+		f.entries = append(f.entries, certEntry{})
+	}
+	copy(f.entries[1:], f.entries)
+	f.entries[0] = certEntry{key: key, cert: c}
+}
+
+func (f *HTTPCertFetcher) fetch(ctx context.Context, certURL string) (*x509.Certificate, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, certURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := f.Client.Do(req)
+	client := *f.Client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +522,7 @@ func (f *HTTPCertFetcher) FetchCertificate(ctx context.Context, certURL string) 
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("ses: certificate fetch: HTTP %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCertBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -372,15 +530,5 @@ func (f *HTTPCertFetcher) FetchCertificate(ctx context.Context, certURL string) 
 	if block == nil || block.Type != "CERTIFICATE" {
 		return nil, errors.New("ses: certificate is not PEM")
 	}
-	c, err = x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	if f.cache == nil {
-		f.cache = map[string]*x509.Certificate{}
-	}
-	f.cache[certURL] = c
-	f.mu.Unlock()
-	return c, nil
+	return x509.ParseCertificate(block.Bytes)
 }

@@ -45,7 +45,10 @@
 // are checked through bodySHA256, and Webhooks rules signing with
 // HMAC-SHA256 is supported through WebhookConfig.SigningKeys.
 //
-// [Webhook.StatusHandler] and [Webhook.InboundHandler] answer 403 for a
+// [Webhook.StatusHandler] and [Webhook.InboundHandler] read the body
+// within WebhookConfig.MaxBodyBytes (64 KiB by default; 413 past it) and
+// WebhookConfig.ReadTimeout (10 s by default, a read deadline of their
+// own through http.ResponseController; 408 past it), answer 403 for a
 // missing or wrong signature (or a foreign account), 400 for a malformed
 // request, and call the [provider.EventSink] only for verified requests;
 // a failing sink answers 500 so that Twilio redelivers.
@@ -64,5 +67,8 @@
 //
 // Inbound bodies and phone numbers are PHI: they appear only in the Event,
 // never in errors. Status callback URLs must not carry PHI; the org query
-// parameter (WebhookConfig.OrgParam) names the organisation.
+// parameter (WebhookConfig.OrgParam) names the organisation. It can be
+// trusted because the signature covers the whole URL, query included: a
+// signed callback re-posted with another organisation fails
+// verification (403).
 package twilio

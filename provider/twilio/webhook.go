@@ -46,11 +46,17 @@ type WebhookConfig struct {
 	// account with ErrWebhookForbidden.
 	AccountSID string
 	// OrgParam is the query parameter of the callback URL that names the
-	// organisation (Event.OrgID). Defaults to "org".
+	// organisation (Event.OrgID). Defaults to "org". It can be trusted
+	// because Twilio signs the whole URL, query included: a signed
+	// request re-posted with another value fails verification.
 	OrgParam string
-	// MaxBodyBytes bounds the request body. Defaults to
-	// DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds the request body; a larger one is refused (413)
+	// without reading the rest. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// ReadTimeout bounds how long the handlers wait for a request body
+	// (408 past it). Zero selects provider.DefaultWebhookReadTimeout
+	// (10 s); negative leaves only the http.Server's ReadTimeout.
+	ReadTimeout time.Duration
 	// Now is the clock stamped on events (Twilio callbacks carry no
 	// time). Defaults to time.Now.
 	Now func() time.Time
@@ -193,21 +199,32 @@ func paramStrings(params url.Values) []string {
 	return []string{plain.String()}
 }
 
-// verify reads and authenticates r, returning its POST parameters.
+// verify reads and authenticates r, returning its POST parameters. It
+// reads at most MaxBodyBytes but sets no read deadline: the handlers do.
 func (w *Webhook) verify(r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		return nil, fmt.Errorf("twilio: method %s: %w", r.Method, provider.ErrWebhookMalformed)
-	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	if sig == "" {
-		return nil, fmt.Errorf("twilio: missing X-Twilio-Signature: %w", provider.ErrWebhookSignature)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, w.cfg.MaxBodyBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("twilio: read body: %w", provider.ErrWebhookMalformed)
 	}
 	if int64(len(body)) > w.cfg.MaxBodyBytes {
-		return nil, fmt.Errorf("twilio: body larger than %d bytes: %w", w.cfg.MaxBodyBytes, provider.ErrWebhookMalformed)
+		return nil, fmt.Errorf("twilio: body larger than %d bytes: %w", w.cfg.MaxBodyBytes, provider.ErrWebhookTooLarge)
+	}
+	return w.verifyBody(r, body)
+}
+
+// verifyBody authenticates r with its body already read. The signed URL
+// is PublicURL plus the request line's path and query as received, so
+// the org query parameter (OrgParam) is covered by the signature.
+func (w *Webhook) verifyBody(r *http.Request, body []byte) (url.Values, error) {
+	if r.Method != http.MethodPost {
+		return nil, fmt.Errorf("twilio: method %s: %w", r.Method, provider.ErrWebhookMalformed)
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	if sig == "" {
+		return nil, fmt.Errorf("twilio: missing X-Twilio-Signature: %w", provider.ErrWebhookSignature)
 	}
 	h, key := sha1.New, w.cfg.AuthToken
 	if settings := r.Header.Get("X-Twilio-Webhooks-Signature-Settings"); settings != "" {
@@ -275,6 +292,10 @@ func (w *Webhook) ParseStatus(r *http.Request) ([]provider.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	return w.status(r, p)
+}
+
+func (w *Webhook) status(r *http.Request, p url.Values) ([]provider.Event, error) {
 	sid := messageSID(p)
 	status := p.Get("MessageStatus")
 	if status == "" {
@@ -321,6 +342,10 @@ func (w *Webhook) ParseInbound(r *http.Request) ([]provider.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	return w.inbound(r, p)
+}
+
+func (w *Webhook) inbound(r *http.Request, p url.Values) ([]provider.Event, error) {
 	sid := messageSID(p)
 	if sid == "" || p.Get("From") == "" {
 		return nil, fmt.Errorf("twilio: inbound message without MessageSid or From: %w", provider.ErrWebhookMalformed)
@@ -348,23 +373,24 @@ func (w *Webhook) ParseInbound(r *http.Request) ([]provider.Event, error) {
 	return []provider.Event{ev}, nil
 }
 
-// StatusHandler returns an http.Handler for status callbacks: it verifies
-// and parses the request with ParseStatus, passes the events to sink, and
-// answers 204; 403 for a missing or wrong signature, 400 for a malformed
-// request (sink is not called), 500 when sink fails so that Twilio
-// redelivers.
+// StatusHandler returns an http.Handler for status callbacks: it reads
+// the body within MaxBodyBytes and ReadTimeout, verifies and parses the
+// request like ParseStatus, passes the events to sink, and answers 204;
+// 403 for a missing or wrong signature, 400 for a malformed request, 413
+// for a body too large, 408 for one too slow (sink is not called), 500
+// when sink fails so that Twilio redelivers.
 func (w *Webhook) StatusHandler(sink provider.EventSink) http.Handler {
-	return w.handler(w.ParseStatus, sink, false)
+	return w.handler(w.status, sink, false)
 }
 
 // InboundHandler returns an http.Handler for incoming messages, like
 // StatusHandler, answering an empty TwiML <Response/> (the engine sends
 // any reply itself).
 func (w *Webhook) InboundHandler(sink provider.EventSink) http.Handler {
-	return w.handler(w.ParseInbound, sink, true)
+	return w.handler(w.inbound, sink, true)
 }
 
-func (w *Webhook) handler(parse func(*http.Request) ([]provider.Event, error), sink provider.EventSink, twiml bool) http.Handler {
+func (w *Webhook) handler(translate func(*http.Request, url.Values) ([]provider.Event, error), sink provider.EventSink, twiml bool) http.Handler {
 	var success http.HandlerFunc
 	if twiml {
 		success = func(rw http.ResponseWriter, _ *http.Request) {
@@ -372,5 +398,13 @@ func (w *Webhook) handler(parse func(*http.Request) ([]provider.Event, error), s
 			io.WriteString(rw, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
 		}
 	}
-	return provider.WebhookHandler(parse, sink, success)
+	parse := func(r *http.Request, body []byte) ([]provider.Event, error) {
+		p, err := w.verifyBody(r, body)
+		if err != nil {
+			return nil, err
+		}
+		return translate(r, p)
+	}
+	limits := provider.BodyLimits{MaxBytes: w.cfg.MaxBodyBytes, ReadTimeout: w.cfg.ReadTimeout}
+	return provider.WebhookHandler(limits, parse, sink, success)
 }

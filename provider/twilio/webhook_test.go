@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/carecast/carecast/provider"
+	"github.com/carecast/carecast/provider/providertest"
 	"github.com/carecast/carecast/provider/twilio"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -268,7 +269,7 @@ func TestWebhookRejects(t *testing.T) {
 		{"too large", func() *http.Request {
 			big := url.Values{"MessageSid": {"SM1"}, "Body": {strings.Repeat("a", twilio.DefaultMaxBodyBytes)}}
 			return signedPost("/s", big)
-		}, 400, provider.ErrWebhookMalformed},
+		}, 413, provider.ErrWebhookTooLarge},
 		{"unknown signing rule", func() *http.Request {
 			r := signedPost("/s", good)
 			r.Header.Set("X-Twilio-Webhooks-Signature-Settings", "key=nope,algorithm=HMAC_SHA256")
@@ -323,5 +324,44 @@ func BenchmarkValidateSignature(b *testing.B) {
 		if !twilio.ValidateSignature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", vectorParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8=") {
 			b.Fatal("vector rejected")
 		}
+	}
+}
+
+// Issue 12 §4 (checked for Twilio): the org query parameter is trusted
+// because Twilio signs the whole URL, query included. A signed callback
+// re-posted with another organisation is refused, for status callbacks
+// and inbound texts alike, and nothing reaches the sink.
+func TestOrgParamIsSigned(t *testing.T) {
+	t.Parallel()
+	w := newWebhook(t)
+	p := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "AccountSid": {testSID}, "From": {"+15005550006"}, "Body": {"STOP"}}
+	sig := twilioSign(testToken, public+"/twilio/status?org=org_a", p, true)
+	for _, target := range []string{"/twilio/status?org=org_b", "/twilio/status?org=org_a&org=org_b", "/twilio/status?org=org_b&org=org_a", "/twilio/status"} {
+		for name, h := range map[string]func(provider.EventSink) http.Handler{"status": w.StatusHandler, "inbound": w.InboundHandler} {
+			rec := &recorder{}
+			rw := httptest.NewRecorder()
+			h(rec.sink).ServeHTTP(rw, post(target, p, sig))
+			assert.Equal(t, http.StatusForbidden, rw.Code, "%s %s", name, target)
+			assert.Empty(t, rec.events)
+		}
+	}
+	rec := &recorder{}
+	rw := httptest.NewRecorder()
+	w.StatusHandler(rec.sink).ServeHTTP(rw, post("/twilio/status?org=org_a", p, sig))
+	require.Equal(t, http.StatusNoContent, rw.Code)
+	require.Len(t, rec.events, 1)
+	assert.Equal(t, "org_a", rec.events[0].OrgID)
+}
+
+// Issue 12 §4: the handlers have a read deadline of their own.
+func TestHandlerSlowBody(t *testing.T) {
+	t.Parallel()
+	w, err := twilio.NewWebhook(twilio.WebhookConfig{AuthToken: testToken, PublicURL: public, ReadTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	for _, h := range []func(provider.EventSink) http.Handler{w.StatusHandler, w.InboundHandler} {
+		rec := &recorder{}
+		got := providertest.SlowBody(t, h(rec.sink))
+		assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
+		assert.Empty(t, rec.events)
 	}
 }

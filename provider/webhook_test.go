@@ -28,7 +28,7 @@ func TestWebhookHandlerTrickledBodyTimesOut(t *testing.T) {
 	h := provider.WebhookHandler(provider.BodyLimits{MaxBytes: 1 << 20, ReadTimeout: 200 * time.Millisecond},
 		func(*http.Request, []byte) ([]provider.Event, error) { return []provider.Event{{ID: "a"}}, nil },
 		func(context.Context, []provider.Event) error { sunk.Add(1); return nil }, nil)
-	got := providertest.SlowBody(t, h)
+	got := providertest.SlowBody(t, h, "/hook")
 	assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
 	assert.Zero(t, sunk.Load(), "no events from an incomplete body")
 }

@@ -57,7 +57,28 @@
 //
 // # Abuse
 //
-// Requests with invalid tokens are rate limited per client IP
-// ([Config.InvalidPerIP]) and answered 429 over the limit. A valid token is
-// never throttled.
+// Requests with invalid tokens are rate limited per source
+// ([Config.InvalidPerIP], 5 a second over a sliding 10-second window) and
+// answered 429 over the limit; every invalid request counts, so a source
+// must slow down to be answered again. A source is an IPv4 address or an
+// IPv6 /64 network (one subscriber's allocation: its 2^64 addresses are
+// one source). The counts live in a count-min sketch of fixed size
+// ([ThrottleMemory], 128 KiB, allocated with the Handler): memory does
+// not grow with the number of sources, and a flood of new sources cannot
+// make it forget a heavy one. The sketch may over-count a source that
+// shares counters with heavy ones; that only turns the 404 of an invalid
+// token into a 429. A valid token is never throttled. The client address
+// is the connection's (Request.RemoteAddr): behind a proxy, restore it
+// (for example with a trusted X-Forwarded-For middleware) before the
+// Handler, or every client is one source.
+//
+// The unsubscribe POST body is read with [http.MaxBytesReader] (64 KiB;
+// 413 past it) and a read deadline of the Handler's own
+// ([Config.BodyReadTimeout], 10 s by default, set through
+// [http.ResponseController]; 408 past it), so a client trickling its body
+// holds a goroutine for that long at most. The host's http.Server should
+// still set ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout.
+//
+// Click-burst detection remembers the last click of at most 100,000
+// recipients (entries older than Config.BurstWindow go first).
 package tracking

@@ -11,11 +11,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Backend is what the Handler records into; package blast's Engine
@@ -107,10 +106,21 @@ type Config struct {
 	// matching click is flagged ("scanner"). Defaults to
 	// DefaultScannerUserAgents.
 	ScannerUserAgents []string
-	// InvalidPerIP limits requests with invalid tokens per client IP
-	// (per second, with a burst of 10×); over it the answer is 429. Valid
-	// tokens are never throttled. Defaults to 5; -1 disables.
+	// InvalidPerIP limits requests with invalid tokens per source (an
+	// IPv4 address, or an IPv6 /64 network): per second, averaged over a
+	// sliding 10-second window, so a burst of 10× passes. Over it the
+	// answer is 429, and every invalid request counts, answered or not.
+	// Valid tokens are never throttled. The counts live in a fixed-size
+	// count-min sketch (ThrottleMemory bytes, whatever the number of
+	// sources), which never forgets a heavy source. Defaults to 5; -1
+	// disables.
 	InvalidPerIP float64
+	// BodyReadTimeout bounds how long an unsubscribe POST's body may
+	// take to arrive (a read deadline of the handler's own, set through
+	// http.ResponseController; 408 past it). The body is at most 64 KiB.
+	// Defaults to DefaultBodyReadTimeout; negative leaves only the
+	// http.Server's ReadTimeout.
+	BodyReadTimeout time.Duration
 	// OrgName is shown on the unsubscribe pages. Optional.
 	OrgName string
 	// Logger receives errors from the Backend (recipient IDs only, never
@@ -123,7 +133,13 @@ const (
 	DefaultTrackingWindow    = 72 * time.Hour
 	DefaultClickMaxAge       = 400 * 24 * time.Hour
 	DefaultUnsubscribeMaxAge = 400 * 24 * time.Hour
+	DefaultBodyReadTimeout   = 10 * time.Second
 	minUnsubscribeMaxAge     = 30 * 24 * time.Hour
+	// maxFormBytes bounds an unsubscribe POST body.
+	maxFormBytes = 64 << 10
+	// maxClickMarks bounds the memory of recent human clicks kept to
+	// flag click bursts (about 100 bytes each).
+	maxClickMarks = 100_000
 )
 
 // DefaultScannerUserAgents are user-agent fragments of common link scanners.
@@ -133,11 +149,11 @@ var DefaultScannerUserAgents = []string{"BingPreview", "Proofpoint", "Mimecast",
 // (GET|HEAD /c/{token}) and unsubscribes (GET|POST /u/{token}). Mount it
 // under BaseURL's path with http.StripPrefix. It never listens itself.
 type Handler struct {
-	cfg      Config
-	base     *url.URL
-	mu       sync.Mutex
-	lastHit  map[string]clickMark // recipient → last human click, for bursts
-	limiters map[netip.Addr]*rate.Limiter
+	cfg     Config
+	base    *url.URL
+	mu      sync.Mutex
+	lastHit map[string]clickMark // recipient → last click, for bursts; at most maxClickMarks
+	invalid *throttle            // nil when InvalidPerIP is -1
 }
 
 type clickMark struct {
@@ -184,10 +200,18 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.InvalidPerIP == 0 {
 		cfg.InvalidPerIP = 5
 	}
+	if cfg.InvalidPerIP < 0 && cfg.InvalidPerIP != -1 {
+		return nil, errors.New("tracking: Config.InvalidPerIP must be positive, zero (the default) or -1 (off)")
+	}
+	def(&cfg.BodyReadTimeout, DefaultBodyReadTimeout)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handler{cfg: cfg, base: u, lastHit: map[string]clickMark{}, limiters: map[netip.Addr]*rate.Limiter{}}, nil
+	h := &Handler{cfg: cfg, base: u, lastHit: map[string]clickMark{}}
+	if cfg.InvalidPerIP > 0 {
+		h.invalid = newThrottle(cfg.InvalidPerIP)
+	}
+	return h, nil
 }
 
 // OpenURL returns the open-pixel URL for a recipient.
@@ -265,21 +289,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, tok string, p P
 }
 
 func (h *Handler) throttled(r *http.Request) bool {
-	if h.cfg.InvalidPerIP < 0 {
-		return false
-	}
-	ip := clientIP(r)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	l, ok := h.limiters[ip]
-	if !ok {
-		if len(h.limiters) >= 10_000 { // bound memory: start over
-			clear(h.limiters)
-		}
-		l = rate.NewLimiter(rate.Limit(h.cfg.InvalidPerIP), int(10*h.cfg.InvalidPerIP)+1)
-		h.limiters[ip] = l
-	}
-	return !l.AllowN(h.cfg.Now(), 1)
+	return h.invalid != nil && !h.invalid.allow(clientIP(r), h.cfg.Now())
 }
 
 func clientIP(r *http.Request) netip.Addr {
@@ -376,11 +386,21 @@ func (h *Handler) classifyClick(r *http.Request, c Claims, now time.Time) Engage
 	h.mu.Lock()
 	last, seen := h.lastHit[c.RecipientID]
 	h.lastHit[c.RecipientID] = clickMark{at: now, index: c.LinkIndex}
-	if len(h.lastHit) > 100_000 {
+	if len(h.lastHit) > maxClickMarks {
+		// Marks older than BurstWindow flag nothing: drop them. If that
+		// is not enough (over maxClickMarks recipients clicked within
+		// BurstWindow), drop arbitrary ones down to three quarters, so
+		// the sweep runs once per maxClickMarks/4 clicks at most.
 		for k, v := range h.lastHit {
 			if now.Sub(v.at) > h.cfg.BurstWindow {
 				delete(h.lastHit, k)
 			}
+		}
+		for k := range h.lastHit {
+			if len(h.lastHit) <= maxClickMarks*3/4 {
+				break
+			}
+			delete(h.lastHit, k)
 		}
 	}
 	h.mu.Unlock()
@@ -428,12 +448,25 @@ func (h *Handler) serveUnsubscribe(w http.ResponseWriter, r *http.Request, tok s
 		h.page(w, r, http.StatusOK, confirmPage, h.cfg.BaseURL+"/u/"+tok)
 		return
 	}
-	oneClick, confirmed := unsubscribeIntent(w, r)
+	oneClick, confirmed, err := h.unsubscribeIntent(w, r)
+	if err != nil {
+		status := http.StatusBadRequest
+		var mbe *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+			status = http.StatusRequestEntityTooLarge
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			status = http.StatusRequestTimeout
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
 	if !oneClick && !confirmed {
 		http.Error(w, "Bad request", http.StatusBadRequest)
 		return
 	}
-	err := h.cfg.Backend.Unsubscribe(r.Context(), c.RecipientID, Unsubscription{At: h.cfg.Now(), OneClick: oneClick})
+	err = h.cfg.Backend.Unsubscribe(r.Context(), c.RecipientID, Unsubscription{At: h.cfg.Now(), OneClick: oneClick})
 	if errors.Is(err, ErrUnknownRecipient) {
 		h.notFound(w, r)
 		return
@@ -449,20 +482,28 @@ func (h *Handler) serveUnsubscribe(w http.ResponseWriter, r *http.Request, tok s
 
 // unsubscribeIntent reads an RFC 8058 one-click body
 // (List-Unsubscribe=One-Click, urlencoded or multipart) or the
-// confirmation form's confirm=1.
-func unsubscribeIntent(w http.ResponseWriter, r *http.Request) (oneClick, confirmed bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// confirmation form's confirm=1: at most maxFormBytes, within
+// Config.BodyReadTimeout (a read deadline on the connection; when the
+// ResponseWriter cannot set one, only the server's ReadTimeout applies).
+// The error is the read's or the parser's.
+func (h *Handler) unsubscribeIntent(w http.ResponseWriter, r *http.Request) (oneClick, confirmed bool, err error) {
+	if d := h.cfg.BodyReadTimeout; d > 0 {
+		err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(d)) // the connection's clock, not Config.Now
+		if err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return false, false, err
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var err error
 	if ct == "multipart/form-data" {
-		err = r.ParseMultipartForm(64 << 10)
+		err = r.ParseMultipartForm(maxFormBytes)
 	} else {
 		err = r.ParseForm()
 	}
 	if err != nil {
-		return false, false
+		return false, false, err
 	}
-	return r.PostForm.Get("List-Unsubscribe") == "One-Click", r.PostForm.Get("confirm") == "1"
+	return r.PostForm.Get("List-Unsubscribe") == "One-Click", r.PostForm.Get("confirm") == "1", nil
 }
 
 var pages = template.Must(template.New("confirm").Parse(`<!doctype html>

@@ -21,9 +21,11 @@ type SlowBodyResult struct {
 	Closed bool
 }
 
-// SlowBody checks a webhook handler's own read deadline. It serves h on a
-// loopback [httptest.Server], sends it a POST announcing a 100,000-byte
-// body and trickles that body one byte every 10 ms, always making
+// SlowBody checks a handler's own read deadline. It serves h on a
+// loopback [httptest.Server], sends it a POST to target (a path and
+// query) announcing a 100,000-byte form body
+// (application/x-www-form-urlencoded) and trickles that body one byte
+// every 10 ms, always making
 // progress, so that no idle timeout can end it. h is expected to stop
 // reading at its configured deadline (set it short, for example 200 ms)
 // and answer; SlowBody then reports what h answered and what the client
@@ -31,7 +33,7 @@ type SlowBodyResult struct {
 // client gets no answer within 30 s after that: the handler, or the
 // server draining the body, is then holding the connection and its
 // goroutine.
-func SlowBody(t testing.TB, h http.Handler) SlowBodyResult {
+func SlowBody(t testing.TB, h http.Handler, target string) SlowBodyResult {
 	t.Helper()
 	done := make(chan int, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,8 +48,8 @@ func SlowBody(t testing.TB, h http.Handler) SlowBodyResult {
 	}
 	defer c.Close()
 	const length = 100_000
-	_, err = c.Write([]byte("POST /hook?org=org_1 HTTP/1.1\r\nHost: hooks.clinic.example\r\n" +
-		"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n"))
+	_, err = c.Write([]byte("POST " + target + " HTTP/1.1\r\nHost: hooks.clinic.example\r\n" +
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + strconv.Itoa(length) + "\r\n\r\n"))
 	if err != nil {
 		t.Fatalf("providertest: write headers: %v", err)
 	}

@@ -285,7 +285,7 @@ func TestHandlerSlowBody(t *testing.T) {
 	w, err := sendgrid.NewWebhook(sendgrid.Config{PublicKey: vectorKey, Now: vectorNow, ReadTimeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 	rec := &recorder{}
-	got := providertest.SlowBody(t, w.Handler(rec.sink))
+	got := providertest.SlowBody(t, w.Handler(rec.sink), "/hook?org=org_1")
 	assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
 	assert.Empty(t, rec.events)
 }

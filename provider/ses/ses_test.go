@@ -596,7 +596,7 @@ func TestHandlerSlowBody(t *testing.T) {
 	t.Parallel()
 	w, f, _ := setup(t, func(c *ses.Config) { c.ReadTimeout = 200 * time.Millisecond })
 	rec := &recorder{}
-	got := providertest.SlowBody(t, w.Handler(rec.sink))
+	got := providertest.SlowBody(t, w.Handler(rec.sink), "/hook?org=org_1")
 	assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
 	assert.Empty(t, rec.events)
 	assert.Zero(t, f.count())

@@ -360,7 +360,7 @@ func TestHandlerSlowBody(t *testing.T) {
 	require.NoError(t, err)
 	for _, h := range []func(provider.EventSink) http.Handler{w.StatusHandler, w.InboundHandler} {
 		rec := &recorder{}
-		got := providertest.SlowBody(t, h(rec.sink))
+		got := providertest.SlowBody(t, h(rec.sink), "/twilio/status?org=org_1")
 		assert.Equal(t, providertest.SlowBodyResult{Status: 408, ClientStatus: 408, Closed: true}, got)
 		assert.Empty(t, rec.events)
 	}

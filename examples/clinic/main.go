@@ -50,6 +50,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/carecast/carecast/blast/blasthttp"
 )
 
 func main() {
@@ -84,7 +86,7 @@ func run(addr, dbPath string, quietHours bool) error {
 		return err
 	}
 	defer a.Close()
-	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(a)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -96,6 +98,25 @@ func run(addr, dbPath string, quietHours bool) error {
 		return err
 	}
 	return nil
+}
+
+// newServer returns the demo's HTTP server. Every timeout is set, so that
+// a client sending or reading slowly cannot hold a connection (and its
+// goroutine) for ever: the tracking handler and blasthttp bound their
+// bodies, but the server bounds the headers, whole requests, answers and
+// idle keep-alive connections.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// The largest API body (a draft with attachments, at most
+		// blasthttp.MaxBodyBytesDefault) arrives well within this.
+		ReadTimeout: 30 * time.Second,
+		// The live progress stream (server-sent events) lasts up to
+		// blasthttp.LiveMaxDefault; the write timeout must outlast it.
+		WriteTimeout: blasthttp.LiveMaxDefault + time.Minute,
+		IdleTimeout:  2 * time.Minute,
+	}
 }
 
 func init() { log.SetFlags(0) }

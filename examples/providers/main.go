@@ -188,13 +188,27 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string, send bool
 		mux.Handle("POST /twilio/status", s.webhook.StatusHandler(logEvents))
 		mux.Handle("POST /twilio/inbound", s.webhook.InboundHandler(logEvents))
 		fmt.Fprintf(w, "serving Twilio webhooks on %s\n", serve)
-		srv := &http.Server{Addr: serve, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		return srv.ListenAndServe()
+		return newServer(serve, mux).ListenAndServe()
 	}
 	if !send {
 		fmt.Fprintln(w, "Configuration checked. Use -send to send test messages or -serve to receive webhooks.")
 	}
 	return nil
+}
+
+// newServer returns the webhook server. Every timeout is set: the
+// webhook handlers bound their own body reads (size and deadline), and
+// the server bounds the headers, whole requests, answers and idle
+// keep-alive connections, so that slow clients cannot hold goroutines.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
 }
 
 // sendTests sends one message through each configured provider and prints

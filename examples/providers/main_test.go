@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/carecast/carecast/provider"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -48,5 +52,20 @@ func TestServeNeedsWebhookConfig(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, envOf(nil), false, "", "", ":0"); err == nil {
 		t.Fatal("serve without configuration succeeded")
+	}
+}
+
+// Issue 12 §4: the webhook server sets every timeout (it set only
+// ReadHeaderTimeout, so a slow body or a slow reader held a goroutine).
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(":0", http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout,
+		"WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout} {
+		if d <= 0 {
+			t.Errorf("%s is not set", name)
+		}
+	}
+	if s.ReadTimeout < provider.DefaultWebhookReadTimeout {
+		t.Errorf("ReadTimeout %s is shorter than the handlers' own body deadline %s", s.ReadTimeout, provider.DefaultWebhookReadTimeout)
 	}
 }

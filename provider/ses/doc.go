@@ -37,8 +37,8 @@
 // # Subscriptions
 //
 // A verified SubscriptionConfirmation for an allowed topic is confirmed
-// by visiting its SubscribeURL, only at an SNS host, and only once per
-// MessageId (replays are ignored). UnsubscribeConfirmation messages are
+// by visiting its SubscribeURL, only at an SNS host (no redirect is
+// followed), and only once per MessageId (replays are ignored). UnsubscribeConfirmation messages are
 // ignored: a host re-subscribes deliberately.
 //
 // # Events

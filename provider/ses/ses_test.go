@@ -601,3 +601,24 @@ func TestHandlerSlowBody(t *testing.T) {
 	assert.Empty(t, rec.events)
 	assert.Zero(t, f.count())
 }
+
+// The SubscribeURL is checked against the SNS hosts; a redirect from it
+// to anywhere else is not followed.
+func TestSubscribeURLRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	var visits []string
+	w, _, _ := setup(t, func(c *ses.Config) {
+		c.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			visits = append(visits, r.URL.Host)
+			return &http.Response{StatusCode: 302, Body: io.NopCloser(strings.NewReader("")),
+				Header: http.Header{"Location": {"https://evil.example/"}}, Request: r}, nil
+		})}
+	})
+	m := &ses.Message{Type: "SubscriptionConfirmation", MessageId: "sub-r", TopicArn: topic, Token: "tok",
+		Message: "You have chosen to subscribe", SubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+		Timestamp: "2026-03-03T09:59:00.000Z", SignatureVersion: "2", SigningCertURL: certURL}
+	sign(t, m)
+	_, err := w.Parse(req(t, m))
+	assert.ErrorContains(t, err, "HTTP 302")
+	assert.Equal(t, []string{"sns.us-east-1.amazonaws.com"}, visits)
+}

@@ -388,7 +388,7 @@ func (w *Webhook) confirm(ctx context.Context, m *Message) error {
 	if err != nil {
 		return fmt.Errorf("ses: SubscribeURL: %w", provider.ErrWebhookMalformed)
 	}
-	resp, err := w.cfg.HTTPClient.Do(req)
+	resp, err := noRedirects(w.cfg.HTTPClient).Do(req)
 	if err != nil {
 		return errors.New("ses: confirming the subscription failed")
 	}
@@ -507,14 +507,21 @@ func (f *HTTPCertFetcher) add(key string, c *x509.Certificate) {
 	f.entries[0] = certEntry{key: key, cert: c}
 }
 
+// noRedirects returns a copy of c that never follows a redirect: the URL
+// was checked against the SNS host allow-list, its redirect target was
+// not. A redirect is then answered as its own 3xx status.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
 func (f *HTTPCertFetcher) fetch(ctx context.Context, certURL string) (*x509.Certificate, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, certURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	client := *f.Client
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
+	resp, err := noRedirects(f.Client).Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,8 @@ const (
 	// far under a limit of 51, and a source is over-counted only when
 	// all four of its counters are shared with heavy sources.
 	sketchDepth = 4
-	sketchWidth = 1 << 12
+	sketchBits  = 12 // sketchDepth×sketchBits ≤ 64: one hash indexes every row
+	sketchWidth = 1 << sketchBits
 	// ThrottleMemory is the memory the invalid-token throttle uses,
 	// whatever the traffic: two sketches (this window and the last) of
 	// sketchDepth×sketchWidth 32-bit counters.
@@ -80,11 +81,14 @@ func sourceKey(buf *[9]byte, ip netip.Addr) []byte {
 // is still within its limit.
 func (t *throttle) allow(ip netip.Addr, now time.Time) bool {
 	var buf [9]byte
+	// One 64-bit hash gives each row its own 12 bits: independent
+	// indices, so two sources share all four counters with probability
+	// 4096^-4. (Double hashing, h1+i·h2, would make any two sources that
+	// meet in two rows meet in all four.)
 	h := maphash.Bytes(t.seed, sourceKey(&buf, ip))
-	h1, h2 := uint32(h), uint32(h>>32)|1
 	var idx [sketchDepth]uint32
 	for i := range idx {
-		idx[i] = (h1 + uint32(i)*h2) & (sketchWidth - 1)
+		idx[i] = uint32(h>>(sketchBits*i)) & (sketchWidth - 1)
 	}
 
 	t.mu.Lock()

@@ -148,11 +148,28 @@
 // send time (github.com/nyaruka/phonenumbers metadata), so every imported
 // contact is one a blast can reach. The
 // running [ParseStats] (detected, duplicates, invalid lines) feed the
-// "N contacts detected" counter as the user types; invalid lines are
-// reported by number only. [MatchContacts] matches the contacts to
+// "N contacts detected" counter as the user types; invalid and duplicate
+// lines are reported by number only, and only the first
+// [MaxReportedLines] (100) numbers of each are kept, next to counts of
+// all of them. [MatchContacts] matches the contacts to
 // patients through PatientStore.FindByContact (or, in one call, the
 // store's optional [ContactMatcher]) and reports the unmatched ones. The cohort's [ContactList] keeps both the contacts and the matched
 // patient IDs.
+//
+// Limits: the parser's work and memory do not grow with what an uploader
+// chooses to send. It examines each byte a constant number of times
+// however the input is cut into writes (typing one byte at a time inside
+// an unclosed quote included: the quote state is carried from write to
+// write, the unfinished record is never rescanned). It buffers at most
+// one record, [ParseConfig].MaxLineLength bytes (default 64 KiB), and
+// keeps at most MaxContacts contacts (default 50,000) and MaxInputBytes
+// of input (default 64 MiB). Passing a limit stops the parse with a
+// [*ParseLimitError] naming the limit and the line where the offending
+// record starts — for an over-long record usually an unmatched double
+// quote, which InQuote reports — never the content. Measured:
+// 40 MiB of invalid lines parse with under 4 MiB live heap and 16 MiB in
+// use (TestParserMemoryIndependentOfInputSize); BenchmarkParseContacts1M
+// parses a million contacts in one write and one byte per write.
 //
 // Decision: a list cohort sends to the patients matched when the list was
 // imported (ContactList.PatientIDs), not to whoever holds those contacts at

@@ -193,3 +193,30 @@ func BenchmarkParseOpenQuoteBytewise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateManyOperands validates a filter of 140,000 operands
+// (1.5 MB as JSON): an OR of 140
+// conditions, each listing MaxOperands distinct tags out of 2,000 declared
+// choices. Deduplicating and checking the operands is linear in their
+// number.
+func BenchmarkValidateManyOperands(b *testing.B) {
+	choices := make([]string, 2000)
+	for i := range choices {
+		choices[i] = fmt.Sprintf("tag-%04d", i)
+	}
+	s, err := cohort.NewSchemaWith(cohort.SchemaConfig{Choices: map[string][]string{cohort.FieldTags: choices}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conds := make([]cohort.Expr, 140)
+	for i := range conds {
+		conds[i] = cohort.ContainsAny(cohort.FieldTags, choices[i%2:][:cohort.MaxOperands]...)
+	}
+	f := cohort.Where(cohort.Or(conds...))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Validate(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

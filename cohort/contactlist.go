@@ -42,8 +42,10 @@ const (
 	// included.
 	DefaultMaxLineLength = 64 << 10
 	// DefaultMaxInputBytes is the default ParseConfig.MaxInputBytes,
-	// 64 MiB: more than 50,000 rows of a full patient export.
-	DefaultMaxInputBytes = 64 << 20
+	// 16 MiB: 50,000 rows of over 300 bytes, a full patient export. It
+	// also bounds the CPU an upload costs (see the package
+	// documentation, "Contact-list cohorts").
+	DefaultMaxInputBytes = 16 << 20
 	// MaxReportedLines is how many line numbers a ParseResult keeps for
 	// each kind of problem (InvalidLines, DuplicateLines): the first ones
 	// in input order. The counts (Invalid, DuplicateRecords) cover every

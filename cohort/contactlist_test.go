@@ -286,6 +286,23 @@ func TestParseLimits(t *testing.T) {
 	}
 }
 
+// TestParseDefaultInputCap: without a config, DefaultMaxInputBytes
+// applies, counted across writes.
+func TestParseDefaultInputCap(t *testing.T) {
+	p, err := cohort.NewParser(nil)
+	require.NoError(t, err)
+	line := []byte(strings.Repeat(" ", 1023) + "\n") // blank records
+	for range cohort.DefaultMaxInputBytes / len(line) {
+		_, err := p.Write(line)
+		require.NoError(t, err)
+	}
+	n, err := p.Write([]byte("a@example.com\n"))
+	assert.Zero(t, n)
+	var le *cohort.ParseLimitError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, cohort.ParseLimitError{Err: cohort.ErrListTooLarge, Limit: "MaxInputBytes", Max: cohort.DefaultMaxInputBytes, Line: cohort.DefaultMaxInputBytes/len(line) + 1}, *le)
+}
+
 // TestParseLimitErrorIsSticky: after a limit, Write and Close return the
 // same error and the result stops changing.
 func TestParseLimitErrorIsSticky(t *testing.T) {
@@ -325,8 +342,9 @@ func parseChunked(t testing.TB, text string, chunk int, cfg *cohort.ParseConfig)
 // (20,971,520 invalid lines) held 538 MiB. Now the heap a parse holds is
 // bounded by the ParseConfig limits: the documented bound is 4 MiB live
 // after a collection and 16 MiB in use at any sample, whatever the input
-// size. (Under the race detector the input is 4 MiB, still enough to
-// pass the bound if line numbers were kept.)
+// size (MaxInputBytes is raised to let all 40 MiB through; under the race
+// detector the input is 4 MiB, still enough to pass the bound if line
+// numbers were kept).
 func TestParserMemoryIndependentOfInputSize(t *testing.T) {
 	const (
 		chunkLines = 512 << 10 // 1 MiB of "@\n"
@@ -338,7 +356,7 @@ func TestParserMemoryIndependentOfInputSize(t *testing.T) {
 		chunks = 4
 	}
 	chunk := []byte(strings.Repeat("@\n", chunkLines))
-	p, err := cohort.NewParser(nil)
+	p, err := cohort.NewParser(&cohort.ParseConfig{MaxInputBytes: chunks << 20})
 	require.NoError(t, err)
 	var base, m runtime.MemStats
 	runtime.GC()

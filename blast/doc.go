@@ -62,8 +62,37 @@
 // Suppressed, Unsubscribed, No email). [Engine.Estimate] prices it: SMS by
 // each recipient's rendered segments (MMS when images are attached),
 // email per recipient. [Engine.SendTest] ("Send Test to Me") sends the
-// message, personalised for a sample patient, to a staff phone or email;
-// it is never written to the ledger nor counted in any stat.
+// message to a staff phone or email; it is never written to the ledger
+// nor counted in any stat. A test holds to the rules of a real send:
+//
+//   - It is personalised for [SamplePatient], a synthetic patient whose
+//     every merge field is an obvious sample value, never an audience
+//     patient's. [TestOpts].PatientID picks a real patient only with
+//     TestOpts.CanViewPatient, the host's statement that the caller may
+//     see that record ([*TestForbiddenError] otherwise; blasthttp asks
+//     its Config.CanViewPatient); a PHI-bearing blast then gives that
+//     patient's test the portal notice unless the patient acknowledged
+//     the channel, as the real send would (compliance.md HI-08).
+//   - The content must compile as for Send: sensitive content only once
+//     approved (Draft.PHIApprovedBy), whoever asks for the test; PHI only
+//     through a provider with a BAA (HI-01, HI-05).
+//   - The destination is normalised like a contact (E.164 in the
+//     organization's region, a lower-case email address), else a
+//     [*TestDestinationError] naming the field; an address a real send
+//     would skip is refused with a [*TestRefusedError] carrying the
+//     eligibility reason: a STOP from the number (every text, marketing
+//     or transactional), a hard bounce or complaint, an unsubscribe
+//     (marketing email), or a patient record with that contact that is
+//     opted out, blocked, suppressed, unsubscribed, a landline or under a
+//     confidential-communication request (SM-03, J-02, HI-07).
+//   - Every test sent, failed or refused is audited as "blast.test" with
+//     the actor, the blast, the real patient's ID if any, the channel,
+//     the masked destination ("+1512•••7777"), the sample and the
+//     outcome; never the body (HI-09).
+//   - Its unsubscribe link names [TestRow]: [RecipientID] makes it
+//     tracking.TestRecipientID, whose signed tokens a tracking.Handler
+//     answers with a "this was a test message; no one was unsubscribed"
+//     page (GET, the form and the RFC 8058 one-click POST, all 200).
 //
 // # Sending and the ledger
 //
@@ -233,8 +262,9 @@
 // it from its Config.User), with the content version; the audience written
 // (cohorts and row count); every consent or contact change with its source
 // (a STOP, a complaint, the unsubscribe link, a carrier verdict); and
-// every provider event that changed a ledger row. Entries hold IDs, codes
-// and counts, never bodies, names, numbers or emails. Per-recipient
+// every provider event that changed a ledger row; and every test send
+// ("blast.test", with the destination masked). Entries hold IDs, codes
+// and counts, never bodies, names, full numbers or emails. Per-recipient
 // inclusion and exclusion with the reason is the ledger itself.
 // [Engine.AuditTrail] pages through it.
 //

@@ -294,18 +294,26 @@ func ExampleEngine_Preview() {
 	// recipients: 2 segments: 2 cost: 0.0158
 }
 
-// "Send Test to Me": personalised for a sample patient, never counted.
+// "Send Test to Me": personalised for the synthetic sample patient, or
+// for a real one the caller may see; never counted.
 func ExampleEngine_SendTest() {
 	k := newClinic(nil)
 	defer k.stop()
 	ctx := context.Background()
 	b := k.draft("Hi {{first_name}}!")
-	res, _ := k.e.SendTest(ctx, "org1", b.ID, blast.TestOpts{To: "(212) 555-0199", PatientID: "p2"})
-	fmt.Println(k.sms.SentTo("+12125550199")[0].Body, res.PatientID)
+	_, _ = k.e.SendTest(ctx, "org1", b.ID, blast.TestOpts{To: "(212) 555-0199"})
+	fmt.Println(k.sms.SentTo("+12125550199")[0].Body)
+	// The host checked that this staff user may see patient p2's record.
+	res, _ := k.e.SendTest(ctx, "org1", b.ID, blast.TestOpts{To: "(212) 555-0199", PatientID: "p2", CanViewPatient: true})
+	fmt.Println(k.sms.SentTo("+12125550199")[1].Body, res.PatientID)
+	_, err := k.e.SendTest(ctx, "org1", b.ID, blast.TestOpts{To: "555-0100"})
+	fmt.Println(err)
 	sum, _ := k.e.Summary(ctx, "org1", b.ID)
 	fmt.Println("ledger rows:", sum.Total)
 	// Output:
+	// Hi Sample!
 	// Hi Ben! p2
+	// blast: test To: not a valid phone number (write it with its country code, +1…, or in the practice's national format)
 	// ledger rows: 0
 }
 

@@ -2,14 +2,12 @@ package blast
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/eligibility"
-	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/render"
 	"github.com/carecast/carecast/store"
 )
@@ -107,7 +105,7 @@ func (e *Engine) Estimate(ctx context.Context, orgID, blastID string) (Estimate,
 					yield(carecast.Patient{}, err)
 					return
 				}
-				if !p.cls.Classify(&pat, p.ch, p.pu).WillSend() || p.phi && pat.Consent.InsecureChannelAck(p.ch) == portal {
+				if !p.cls.Classify(&pat, p.ch, p.pu).WillSend() || p.phi && p.portalFor(&pat) != portal {
 					continue
 				}
 				if !yield(pat, nil) {
@@ -156,109 +154,4 @@ func (e *Engine) Estimate(ctx context.Context, orgID, blastID string) (Estimate,
 	}
 	out.Cost = e.cfg.Pricing.EmailRecipient.Mul(int64(out.Recipients))
 	return out, nil
-}
-
-// TestOpts says where a test send goes.
-type TestOpts struct {
-	// To is the staff member's phone number (SMS) or email address.
-	// Required.
-	To string
-	// PatientID is the sample patient the message is personalised for;
-	// "" uses the first patient of the audience, or a sample patient
-	// with example values when the audience is empty.
-	PatientID string
-}
-
-// TestResult reports a test send.
-type TestResult struct {
-	// ProviderMessageID is the provider's ID of the test message.
-	ProviderMessageID string
-	// PatientID is the sample patient used ("" for the example patient).
-	PatientID string
-}
-
-// SendTest sends the blast's message to a staff member (the guide's "Send
-// Test to Me"), personalised for a sample patient. Test sends are never
-// written to the ledger or counted in any stat, and they pass the rate
-// limiter. A marketing test email carries the footer and List-Unsubscribe
-// headers exactly as recipients get them, with Config.UnsubscribeURL for
-// row 0 (no ledger has it, so the link unsubscribes no one). It returns a
-// *ValidationError if the content does not compile and the provider's
-// error if the send failed.
-func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestOpts) (TestResult, error) {
-	if opts.To == "" {
-		return TestResult{}, errors.New("blast: SendTest: TestOpts.To is required")
-	}
-	sb, err := e.st.Blast(ctx, orgID, blastID)
-	if err != nil {
-		return TestResult{}, fmt.Errorf("blast: %w", err)
-	}
-	p, err := e.compile(ctx, &sb, false)
-	if err != nil {
-		return TestResult{}, err
-	}
-	pat, err := e.samplePatient(ctx, &sb, opts.PatientID)
-	if err != nil {
-		return TestResult{}, err
-	}
-	data := render.Data{Patient: &pat, Org: &p.org}
-	id := "test-" + newID()
-	var send func(context.Context) (provider.Result, error)
-	if p.ch == carecast.SMS {
-		to := opts.To
-		if n, ok := eligibility.NormalizePhone(to, p.org.PhoneRegion); ok {
-			to = n
-		}
-		rs := p.sms.Render(data)
-		msg := &provider.SMSMessage{ID: id, OrgID: orgID, To: to, From: p.from, Body: rs.Body, MediaURLs: p.media}
-		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.SMS.SendSMS(ctx, msg) }
-	} else {
-		// A marketing test carries the footer and headers exactly as a
-		// recipient gets them. Its unsubscribe URL names row 0, which no
-		// ledger has: the link works as a link but unsubscribes no one.
-		ro := &render.EmailRenderOpts{}
-		if p.pu == carecast.Marketing && e.cfg.UnsubscribeURL != nil {
-			ro.UnsubscribeURL = e.cfg.UnsubscribeURL(orgID, blastID, 0)
-		}
-		re := p.email.Render(data, ro)
-		msg := &provider.EmailMessage{ID: id, OrgID: orgID, From: p.from, ReplyTo: p.replyTo, To: opts.To,
-			Subject: "[Test] " + re.Subject, HTML: re.HTML, Text: re.Text, Attachments: p.atts,
-			Marketing: p.pu == carecast.Marketing, ListUnsubscribeURL: ro.UnsubscribeURL}
-		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, msg) }
-	}
-	if _, err := e.waitAll(ctx, p.lims, false); err != nil {
-		return TestResult{}, err
-	}
-	res, err := e.call(ctx, send)
-	if err != nil {
-		return TestResult{}, fmt.Errorf("blast: test send of blast %s: %w", blastID, err)
-	}
-	e.log.Info("blast test sent", "org", orgID, "blast", blastID)
-	return TestResult{ProviderMessageID: res.ProviderMessageID, PatientID: pat.ID}, nil
-}
-
-// samplePatient returns the patient a test send is personalised for.
-func (e *Engine) samplePatient(ctx context.Context, sb *store.Blast, id string) (carecast.Patient, error) {
-	if id != "" {
-		ps, err := e.ps.PatientsByID(ctx, sb.OrgID, []string{id})
-		if err != nil {
-			return carecast.Patient{}, fmt.Errorf("blast: reading sample patient: %w", err)
-		}
-		if len(ps) == 0 {
-			return carecast.Patient{}, fmt.Errorf("blast: sample patient %s: %w", id, ErrNotFound)
-		}
-		return ps[0], nil
-	}
-	if len(sb.CohortIDs) > 0 {
-		if aud, err := e.audience(ctx, sb); err == nil {
-			for pat, err := range aud {
-				if err == nil {
-					return pat, nil
-				}
-				break
-			}
-		}
-	}
-	return carecast.Patient{FirstName: "Jane", LastName: "Smith", PreferredName: "Janie",
-		DateOfBirth: carecast.NewDate(1990, 1, 15), Phone: "+15551234567", Email: "jane@example.com", Active: true}, nil
 }

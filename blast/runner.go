@@ -543,7 +543,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	// A PHI-bearing blast sends its content only over a channel the
 	// patient accepted unencrypted; the others get the portal notice
 	// (compliance.md HI-08).
-	portal := p.phi && !pat.Consent.InsecureChannelAck(p.ch)
+	portal := p.portalFor(pat)
 	w.idBuf = strconv.AppendInt(w.idBuf[:0], r.ID, 10)
 	msgID := string(w.idBuf)
 	data := render.Data{Patient: pat, Org: &p.org}
@@ -552,10 +552,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	segments, cost := 0, carecast.Money(0)
 	switch p.ch {
 	case carecast.SMS:
-		t, media := p.sms, p.media
-		if portal {
-			t, media = p.portalSMS, nil
-		}
+		t, media := p.smsFor(portal)
 		rs := t.Render(data)
 		if rs.Err() != nil {
 			// Long merge values made this recipient's text exceed the
@@ -589,10 +586,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 		if e.cfg.RewriteLink != nil {
 			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
 		}
-		t, atts := p.email, p.atts
-		if portal {
-			t, atts = p.portalEmail, nil
-		}
+		t, atts := p.emailFor(portal)
 		re := t.Render(data, opts)
 		if e.cfg.OpenPixelURL != nil {
 			re.HTML = withPixel(re.HTML, e.cfg.OpenPixelURL(p.orgID, p.id, r.ID))
@@ -684,6 +678,32 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	}
 	e.log.Warn("send failed", "org", p.orgID, "blast", p.id, "row", r.ID, "class", class.String(), "code", o.ErrorCode, "attempt", attempt)
 	return o
+}
+
+// portalFor reports whether pat gets a PHI-bearing blast's PHI-free
+// portal notice instead of its content: the patient did not acknowledge
+// that the channel is not encrypted (compliance.md HI-08). Always false
+// for other blasts.
+func (p *prepared) portalFor(pat *carecast.Patient) bool {
+	return p.phi && !pat.Consent.InsecureChannelAck(p.ch)
+}
+
+// smsFor returns the text template and media of the message (portal
+// false) or of the portal notice, which is text only.
+func (p *prepared) smsFor(portal bool) (*render.SMSTemplate, []string) {
+	if portal {
+		return p.portalSMS, nil
+	}
+	return p.sms, p.media
+}
+
+// emailFor returns the email template and attachments of the message
+// (portal false) or of the portal notice, which has none.
+func (p *prepared) emailFor(portal bool) (*render.EmailTemplate, []provider.Attachment) {
+	if portal {
+		return p.portalEmail, nil
+	}
+	return p.email, p.atts
 }
 
 // callContext returns a context that ends at most timeout from now

@@ -135,11 +135,11 @@ func TestGuideSendTest(t *testing.T) {
 	res, err := h.Engine.SendTest(ctx, org, b.ID, blast.TestOpts{To: "(212) 555-9999"})
 	require.NoError(t, err)
 	assert.NotEmpty(t, res.ProviderMessageID)
-	assert.Equal(t, "p00000", res.PatientID, "the first patient of the audience")
+	assert.Empty(t, res.PatientID, "the synthetic sample patient, never a real one by default")
 	ms := blasttest.RequireSent(t, h.SMS, "+12125559999")
-	assert.Equal(t, "Hi Pat0", ms[0].Body)
+	assert.Equal(t, "Hi Sample", ms[0].Body)
 
-	_, err = h.Engine.SendTest(ctx, org, b.ID, blast.TestOpts{To: "+12125559998", PatientID: "p00002"})
+	_, err = h.Engine.SendTest(ctx, org, b.ID, blast.TestOpts{To: "+12125559998", PatientID: "p00002", CanViewPatient: true})
 	require.NoError(t, err)
 	assert.Equal(t, "Hi Pat2", h.SMS.SentTo("+12125559998")[0].Body)
 
@@ -190,7 +190,7 @@ func TestGuideEmailBlast(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, res.ProviderMessageID)
 	test := blasttest.RequireSent(t, h.Email, "staff@clinic.example")[0]
-	assert.Equal(t, "[Test] News for Pat0", test.Subject)
+	assert.Equal(t, "[Test] News for Sample", test.Subject)
 	require.Len(t, test.Attachments, 1)
 	// Exactly as a recipient gets it: the marketing footer's unsubscribe
 	// link and the one-click header, for row 0 (which unsubscribes no one).

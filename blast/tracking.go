@@ -20,7 +20,14 @@ import (
 //		u, _ := th.UnsubscribeURL(blast.RecipientID(org, row), time.Now())
 //		return u
 //	},
+//
+// For TestRow (a test send) it returns tracking.TestRecipientID, so the
+// links of a test message wired this way show a "this was a test" page
+// and change nothing.
 func RecipientID(orgID string, rowID int64) string {
+	if rowID == TestRow {
+		return tracking.TestRecipientID
+	}
 	return orgID + "~" + strconv.FormatInt(rowID, 36)
 }
 

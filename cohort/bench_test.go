@@ -125,3 +125,98 @@ func BenchmarkParseContacts10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseContacts1M parses a million contacts (500,000 phone and
+// email rows) in one write ("whole") and one byte per write ("bytewise",
+// an upload arriving in the smallest pieces): the cost per byte is the
+// same order either way.
+func BenchmarkParseContacts1M(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("Name,Phone,Email\r\n")
+	for i := range 500_000 {
+		fmt.Fprintf(&sb, "\"Patient %d\",(212) %03d-%04d,patient%d@example.com\r\n", i, 200+i/10000, i%10000, i)
+	}
+	text := sb.String()
+	cfg := &cohort.ParseConfig{MaxContacts: 1_000_000}
+	check := func(b *testing.B, res cohort.ParseResult, err error) {
+		if err != nil || res.Detected != 1_000_000 || res.Invalid != 0 {
+			b.Fatal(err, res.ParseStats)
+		}
+	}
+	b.Run("whole", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := cohort.ParseContacts(text, cfg)
+			check(b, res, err)
+		}
+	})
+	b.Run("bytewise", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := cohort.NewParser(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range len(text) {
+				if _, err := p.Write([]byte{text[i]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			res, err := p.Close()
+			check(b, res, err)
+		}
+	})
+}
+
+// BenchmarkParseOpenQuoteBytewise types 200 kB one byte at a time after a
+// double quote that never closes (under a MaxLineLength that lets it
+// through): each write costs the same however long the unfinished record
+// already is.
+func BenchmarkParseOpenQuoteBytewise(b *testing.B) {
+	text := "\"" + strings.Repeat("a@b.co,", 200_000/7)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := cohort.NewParser(&cohort.ParseConfig{MaxLineLength: 1 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range len(text) {
+			if _, err := p.Write([]byte{text[i]}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if res, err := p.Close(); err != nil || res.Lines != 1 {
+			b.Fatal(err, res.ParseStats)
+		}
+	}
+}
+
+// BenchmarkValidateManyOperands validates a filter of 140,000 operands
+// (1.5 MB as JSON): an OR of 140
+// conditions, each listing MaxOperands distinct tags out of 2,000 declared
+// choices. Deduplicating and checking the operands is linear in their
+// number.
+func BenchmarkValidateManyOperands(b *testing.B) {
+	choices := make([]string, 2000)
+	for i := range choices {
+		choices[i] = fmt.Sprintf("tag-%04d", i)
+	}
+	s, err := cohort.NewSchemaWith(cohort.SchemaConfig{Choices: map[string][]string{cohort.FieldTags: choices}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conds := make([]cohort.Expr, 140)
+	for i := range conds {
+		conds[i] = cohort.ContainsAny(cohort.FieldTags, choices[i%2:][:cohort.MaxOperands]...)
+	}
+	f := cohort.Where(cohort.Or(conds...))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Validate(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

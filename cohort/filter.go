@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carecast/carecast"
@@ -51,6 +53,9 @@ func (f Filter) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a filter document, rejecting unknown fields and
 // unsupported versions with a *FilterError.
 func (f *Filter) UnmarshalJSON(b []byte) error {
+	if err := checkShape(b); err != nil {
+		return err
+	}
 	var w filterJSON
 	if err := decodeStrict(b, &w); err != nil {
 		return &FilterError{Code: CodeBadJSON, Detail: jsonDetail(err), Err: err}
@@ -98,13 +103,143 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
+// maxJSONDepth is the deepest JSON nesting a filter within MaxDepth can
+// have: the document and the root node, two levels per group (its member
+// array and the member), one per NOT, one for an operand list; with
+// slack.
+const maxJSONDepth = 2*MaxDepth + 8
+
+// checkShape reads a filter document once, without decoding it, and
+// refuses one that decoding would turn into more than the filter limits
+// allow (Schema.Plan checks them only after decoding, by which time a
+// small document can have allocated without bound: 8 MiB of "{}," group
+// members decoded into 600 MiB). It counts objects (every node is one, so
+// at most MaxNodes plus the document), the members of and/or groups (at
+// most MaxNodes), the values of other lists (at most MaxOperands) and the
+// nesting depth. It allocates nothing. Malformed JSON is left to the
+// decoder to report.
+func checkShape(doc []byte) *FilterError {
+	type frame struct {
+		array  bool
+		key    []byte // object: the current member's key, raw
+		esc    bool   // the key has escapes
+		commas int    // array: separators so far (members = commas+1)
+		limit  int    // array: the most members allowed
+		group  bool   // array: an and/or group
+	}
+	var stackBuf [maxJSONDepth + 1]frame // the depth check keeps it on the stack
+	stack := stackBuf[:0]
+	// path names the node holding stack[:n] the way Schema.Plan does
+	// ("where.and[2].not"); built only for an error.
+	path := func(n int) string {
+		var b strings.Builder
+		for k := 1; k < n; k++ {
+			if parent := &stack[k-1]; parent.array {
+				fmt.Fprintf(&b, "[%d]", parent.commas)
+			} else {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(pathKey(parent.key))
+			}
+		}
+		return b.String()
+	}
+	objects, expectKey := 0, false
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '"':
+			j, esc := i+1, false
+			for ; j < len(doc) && doc[j] != '"'; j++ {
+				if doc[j] == '\\' {
+					j++
+					esc = true
+				}
+			}
+			if j >= len(doc) {
+				return nil
+			}
+			if n := len(stack); expectKey && n > 0 && !stack[n-1].array {
+				stack[n-1].key, stack[n-1].esc = doc[i+1:j], esc
+			}
+			expectKey = false
+			i = j
+		case '{':
+			stack = append(stack, frame{})
+			expectKey = true
+			if len(stack) > maxJSONDepth {
+				return &FilterError{Path: path(len(stack)), Code: CodeTooDeep, Detail: fmt.Sprintf("nested deeper than %d", MaxDepth)}
+			}
+			if objects++; objects > MaxNodes+1 {
+				return &FilterError{Path: path(len(stack)), Code: CodeTooDeep, Detail: fmt.Sprintf("more than %d nodes", MaxNodes)}
+			}
+		case '[':
+			// The encoding/json decoder matches keys case-insensitively.
+			f := frame{array: true, limit: MaxNodes} // under another array or an escaped key: the decoder decides
+			if n := len(stack); n > 0 && !stack[n-1].array && !stack[n-1].esc {
+				k := stack[n-1].key
+				f.group = bytes.EqualFold(k, []byte("and")) || bytes.EqualFold(k, []byte("or"))
+				if !f.group {
+					f.limit = MaxOperands
+				}
+			}
+			stack = append(stack, f)
+			if len(stack) > maxJSONDepth {
+				return &FilterError{Path: path(len(stack)), Code: CodeTooDeep, Detail: fmt.Sprintf("nested deeper than %d", MaxDepth)}
+			}
+		case '}', ']':
+			if len(stack) == 0 {
+				return nil
+			}
+			stack = stack[:len(stack)-1]
+		case ',':
+			n := len(stack)
+			if n == 0 {
+				return nil
+			}
+			top := &stack[n-1]
+			if !top.array {
+				expectKey = true
+				continue
+			}
+			if top.commas++; top.commas >= top.limit {
+				if top.group {
+					return &FilterError{Path: path(n - 1), Code: CodeTooDeep, Detail: fmt.Sprintf("more than %d nodes", MaxNodes)}
+				}
+				return &FilterError{Path: path(n - 1), Code: CodeTooManyOperand, Detail: fmt.Sprintf("more than %d values", top.limit)}
+			}
+		}
+	}
+	return nil
+}
+
+// pathKey returns an object key for an error's path: the filter's own
+// keys as they are, anything else as "?" (a path never carries document
+// text).
+func pathKey(k []byte) string {
+	for _, name := range []string{"where", "and", "or", "not"} {
+		if bytes.EqualFold(k, []byte(name)) {
+			return name
+		}
+	}
+	return "?"
+}
+
 // jsonDetail describes a JSON decoding error without quoting the input:
 // encoding/json errors name fields and Go types, never values; syntax
-// errors (which quote a character) are reduced to their offset.
+// errors (which quote a character) are reduced to their offset; an
+// unknown member's name, which is document text of any length, is
+// truncated and sanitised like a field name.
 func jsonDetail(err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("invalid JSON: syntax error at byte offset %d", se.Offset)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if k, uerr := strconv.Unquote(name); uerr == nil {
+			name = k
+		}
+		return "invalid JSON: unknown field " + quoteName(name)
 	}
 	return "invalid JSON: " + err.Error()
 }

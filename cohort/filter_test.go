@@ -3,7 +3,9 @@ package cohort_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -241,6 +243,7 @@ func FuzzParseFilter(f *testing.F) {
 	}
 	f.Add([]byte(`{"version":1,"where":{"not":{"not":{"and":[{"or":[]}]}}}}`))
 	f.Add([]byte(`{"version":1,"where":{"field":"age","op":"between","numbers":[1e308,-1e308]}}`))
+	f.Add([]byte(`{"version":1,"where":{"\u006fr":[{"field":"active","op":"equals","bool":true}],"x":{"a":[[],{}]}}}`))
 	schema := cohorttest.Schema()
 	now := cohorttest.Now()
 	p := &carecast.Patient{ID: "x", Tags: []string{"vip"}, DateOfBirth: carecast.NewDate(1990, 2, 28), LastVisit: now}
@@ -250,6 +253,16 @@ func FuzzParseFilter(f *testing.F) {
 			var fe *cohort.FilterError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %T %v is not a *FilterError", err, err)
+			}
+			// A limit ParseFilter enforces before decoding must refuse
+			// only what Validate would refuse after decoding.
+			var raw struct {
+				Where *cohort.Expr `json:"where"`
+			}
+			if (fe.Code == cohort.CodeTooDeep || fe.Code == cohort.CodeTooManyOperand) && json.Unmarshal(doc, &raw) == nil && raw.Where != nil {
+				if schema.Validate(cohort.Filter{Where: raw.Where}) == nil {
+					t.Fatalf("ParseFilter refused a filter Validate accepts: %v", err)
+				}
 			}
 			return
 		}
@@ -298,4 +311,139 @@ func TestDescribe(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, s.Describe(tt.f))
 	}
+}
+
+// orDoc returns a filter document whose where is an OR of n copies of
+// member.
+func orDoc(key string, n int, member string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"version":1,"where":{"` + key + `":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(member)
+	}
+	b.WriteString(`]}}`)
+	return []byte(b.String())
+}
+
+// operandsDoc returns a filter document with one contains_any condition
+// on tags listing n distinct values under the given key.
+func operandsDoc(key string, n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"version":1,"where":{"field":"tags","op":"contains_any","` + key + `":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"t%d"`, i)
+	}
+	b.WriteString(`]}}`)
+	return []byte(b.String())
+}
+
+// TestParseFilterRefusesBeforeDecoding is the regression test for a filter
+// decoder that built the whole document before the limits were checked:
+// 8 MiB of "{}," members decoded into 600 MiB. A document past MaxNodes,
+// MaxOperands or the nesting a MaxDepth filter can have is refused by
+// ParseFilter itself, naming the place, and one within them is accepted.
+func TestParseFilterRefusesBeforeDecoding(t *testing.T) {
+	s := cohorttest.Schema()
+	cond := `{"field":"active","op":"equals","bool":true}`
+	deepest := cohort.IsSet("tags")
+	for i := range cohort.MaxDepth {
+		if i%2 == 0 {
+			deepest = cohort.And(deepest, cohort.ContainsAny("tags", "a", "b"))
+		} else {
+			deepest = cohort.Not(deepest)
+		}
+	}
+	deepestDoc, err := json.Marshal(cohort.Where(deepest))
+	require.NoError(t, err)
+	tooDeep := `{"version":1,"where":` + strings.Repeat(`{"not":`, 2*cohort.MaxDepth+8) + cond + strings.Repeat(`}`, 2*cohort.MaxDepth+8) + `}`
+	for _, tt := range []struct {
+		name string
+		doc  []byte
+		code cohort.ErrorCode // "": accepted and valid
+		path string
+	}{
+		{"a group of MaxNodes-1 members", orDoc("or", cohort.MaxNodes-1, cond), "", ""},
+		{"a group of MaxNodes members", orDoc("or", cohort.MaxNodes, cond), cohort.CodeTooDeep, fmt.Sprintf("where.or[%d]", cohort.MaxNodes-1)},
+		{"group keys match case-insensitively", orDoc("AND", cohort.MaxNodes, cond), cohort.CodeTooDeep, fmt.Sprintf("where.and[%d]", cohort.MaxNodes-1)},
+		{"MaxOperands values", operandsDoc("strings", cohort.MaxOperands), "", ""},
+		{"MaxOperands+1 values", operandsDoc("strings", cohort.MaxOperands+1), cohort.CodeTooManyOperand, "where"},
+		{"operand keys match case-insensitively", operandsDoc("Strings", cohort.MaxOperands+1), cohort.CodeTooManyOperand, "where"},
+		{"the deepest filter MaxDepth allows", deepestDoc, "", ""},
+		{"nesting far past MaxDepth", []byte(tooDeep), cohort.CodeTooDeep, "where" + strings.Repeat(".not", 2*cohort.MaxDepth+7)},
+		{"8 MiB of empty members", orDoc("or", (8<<20)/3, `{}`), cohort.CodeTooDeep, fmt.Sprintf("where.or[%d]", cohort.MaxNodes-1)},
+		{"8 MiB of empty values", []byte(`{"version":1,"where":{"field":"tags","op":"contains_any","strings":[` + strings.Repeat(`"",`, (8<<20)/3) + `""]}}`), cohort.CodeTooManyOperand, "where"},
+		{"a hostile key is not echoed", []byte(`{"version":1,"where":{"Ann Lee DOB 1990":{"or":[` + strings.Repeat(cond+",", cohort.MaxNodes) + cond + `]}}}`), cohort.CodeTooDeep, fmt.Sprintf("where.?.or[%d]", cohort.MaxNodes-2)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			f, err := cohort.ParseFilter(tt.doc)
+			runtime.ReadMemStats(&after)
+			if tt.code == "" {
+				require.NoError(t, err)
+				require.NoError(t, s.Validate(f))
+				return
+			}
+			var fe *cohort.FilterError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tt.code, fe.Code)
+			assert.Equal(t, tt.path, fe.Path)
+			assert.NotContains(t, err.Error(), "Ann")
+			// Refused without decoding: a few allocations for the error,
+			// nothing in proportion to the document.
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated")
+		})
+	}
+}
+
+// TestParseFilterUnknownMemberIsClipped: an unknown member's name is
+// document text; the error names it truncated and sanitised, so its size
+// does not grow with the document.
+func TestParseFilterUnknownMemberIsClipped(t *testing.T) {
+	key := strings.Repeat("Ann Lee ", 100_000) + `\n` // a JSON-escaped newline
+	_, err := cohort.ParseFilter([]byte(`{"version":1,"where":{"` + key + `":1}}`))
+	var fe *cohort.FilterError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, cohort.CodeBadJSON, fe.Code)
+	assert.Contains(t, err.Error(), "unknown field")
+	assert.Less(t, len(err.Error()), 200)
+	assert.NotContains(t, err.Error(), "\n")
+}
+
+// TestPlanDedupesOperandsInOrder: repeated operands are dropped, first
+// occurrences kept in order, for short lists and long ones; operands are
+// checked against long choice lists.
+func TestPlanDedupesOperandsInOrder(t *testing.T) {
+	choices := make([]string, 50)
+	for i := range choices {
+		choices[i] = fmt.Sprintf("tag%02d", i)
+	}
+	s, err := cohort.NewSchemaWith(cohort.SchemaConfig{Choices: map[string][]string{cohort.FieldTags: choices}})
+	require.NoError(t, err)
+	for _, n := range []int{3, 40} {
+		var in, want []string
+		for i := range n {
+			in = append(in, choices[(i*7)%n], choices[i%n])
+		}
+		seen := map[string]bool{}
+		for _, v := range in {
+			if !seen[v] {
+				seen[v] = true
+				want = append(want, v)
+			}
+		}
+		p, err := s.Plan(cohort.Where(cohort.ContainsAny(cohort.FieldTags, in...)), cohorttest.Now())
+		require.NoError(t, err)
+		assert.Equal(t, want, p.Root.Pred.Strings, "n=%d", n)
+	}
+	var fe *cohort.FilterError
+	require.ErrorAs(t, s.Validate(cohort.Where(cohort.ContainsAny(cohort.FieldTags, choices[49], "tag50"))), &fe)
+	assert.Equal(t, cohort.CodeBadValue, fe.Code)
+	assert.Contains(t, fe.Detail, "value 1 ")
 }

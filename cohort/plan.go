@@ -128,6 +128,31 @@ type planner struct {
 	s     *Schema
 	now   time.Time
 	nodes int
+	// choices holds, per field key, the set of a long choice list, built
+	// on first use so that checking operands costs no more than reading
+	// them.
+	choices map[string]map[string]struct{}
+}
+
+// isChoice reports whether v is one of def's choices (def.Values is not
+// empty).
+func (p *planner) isChoice(def *FieldDef, v string) bool {
+	if len(def.Values) <= 8 {
+		return contains(def.Values, v)
+	}
+	set, ok := p.choices[def.Key]
+	if !ok {
+		set = make(map[string]struct{}, len(def.Values))
+		for _, c := range def.Values {
+			set[c] = struct{}{}
+		}
+		if p.choices == nil {
+			p.choices = map[string]map[string]struct{}{}
+		}
+		p.choices[def.Key] = set
+	}
+	_, in := set[v]
+	return in
 }
 
 // node lowers e found at path.
@@ -315,7 +340,7 @@ func (p *planner) strings(c *Cond, def *FieldDef, fail func(ErrorCode, string) e
 		if v == "" {
 			return fail(CodeBadValue, fmt.Sprintf("value %d is empty", i))
 		}
-		if len(def.Values) > 0 && !contains(def.Values, v) {
+		if len(def.Values) > 0 && !p.isChoice(def, v) {
 			return fail(CodeBadValue, fmt.Sprintf("value %d is not one of the field's choices", i))
 		}
 	}
@@ -534,11 +559,23 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// dedupe returns ss without repeated values, first occurrence order.
+// dedupe returns ss without repeated values, first occurrence order, in
+// time linear in len(ss) (a list of MaxOperands values is not compared
+// pairwise).
 func dedupe(ss []string) []string {
 	out := make([]string, 0, len(ss))
+	if len(ss) <= 8 {
+		for _, s := range ss {
+			if !contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	seen := make(map[string]struct{}, len(ss))
 	for _, s := range ss {
-		if !contains(out, s) {
+		if _, dup := seen[s]; !dup {
+			seen[s] = struct{}{}
 			out = append(out, s)
 		}
 	}

@@ -34,6 +34,18 @@
 // URL they see; the one-click POST needs no cookie, login or CSRF token
 // (the signed token is the authorization) and never redirects.
 //
+// # Test messages
+//
+// [TestRecipientID] is reserved for test messages, which no ledger row
+// stands behind (package blast's "Send Test to Me"; blast.RecipientID
+// returns it for blast.TestRow). Its tokens are signed like any other,
+// so they cannot be forged, and the Handler answers them without calling
+// the Backend: the unsubscribe confirmation page, the form's POST and the
+// RFC 8058 one-click POST all answer 200 with a page saying the message
+// was a test and no one was unsubscribed; a click answers a page saying
+// the link was in a test message; the pixel is served and nothing is
+// recorded. Never an error page.
+//
 // # Windows
 //
 // Opens and clicks are recorded for [Config.TrackingWindow] (72 hours by

@@ -312,7 +312,7 @@ func (h *Handler) serveOpen(w http.ResponseWriter, r *http.Request, tok string) 
 	}
 	// The pixel is always served, so that images never break; only a
 	// valid token inside the tracking window is recorded.
-	if c, err := h.cfg.Signer.Verify(tok, PurposeOpen); err == nil {
+	if c, err := h.cfg.Signer.Verify(tok, PurposeOpen); err == nil && !c.Test() {
 		now := h.cfg.Now()
 		if now.Sub(c.IssuedAt) <= h.cfg.TrackingWindow {
 			e := Engagement{At: now}
@@ -353,6 +353,13 @@ func (h *Handler) serveClick(w http.ResponseWriter, r *http.Request, tok string)
 	}
 	c, ok := h.verify(w, r, tok, PurposeClick, h.cfg.ClickMaxAge)
 	if !ok {
+		return
+	}
+	if c.Test() {
+		// A test message has no ledger row to find the link by: say so
+		// instead of failing.
+		w.Header().Set("Cache-Control", "no-store")
+		h.page(w, r, http.StatusOK, testClickPage, "")
 		return
 	}
 	dest, err := h.cfg.Backend.LinkURL(r.Context(), c.RecipientID, c.LinkIndex)
@@ -445,6 +452,10 @@ func (h *Handler) serveUnsubscribe(w http.ResponseWriter, r *http.Request, tok s
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodPost {
 		// GET and HEAD never change state: scanners fetch every URL.
+		if c.Test() {
+			h.page(w, r, http.StatusOK, testUnsubscribePage, "")
+			return
+		}
 		h.page(w, r, http.StatusOK, confirmPage, h.cfg.BaseURL+"/u/"+tok)
 		return
 	}
@@ -464,6 +475,11 @@ func (h *Handler) serveUnsubscribe(w http.ResponseWriter, r *http.Request, tok s
 	}
 	if !oneClick && !confirmed {
 		http.Error(w, "Bad request", http.StatusBadRequest)
+		return
+	}
+	if c.Test() {
+		// RFC 8058 one-click or the form: 200, and nothing changes.
+		h.page(w, r, http.StatusOK, testUnsubscribePage, "")
 		return
 	}
 	err = h.cfg.Backend.Unsubscribe(r.Context(), c.RecipientID, Unsubscription{At: h.cfg.Now(), OneClick: oneClick})
@@ -521,6 +537,18 @@ func init() {
 <body style="font-family:sans-serif;max-width:480px;margin:48px auto">
 <h1>You are unsubscribed</h1><p>You will no longer receive marketing emails{{if .Org}} from {{.Org}}{{end}}.</p>
 </body></html>`))
+	template.Must(pages.New(testUnsubscribePage).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test message</title></head>
+<body style="font-family:sans-serif;max-width:480px;margin:48px auto">
+<h1>This was a test message</h1><p>This unsubscribe link is in a test message{{if .Org}} from {{.Org}}{{end}}. No one was unsubscribed.</p>
+<p>In the messages sent to patients, this link unsubscribes the patient from marketing emails.</p>
+</body></html>`))
+	template.Must(pages.New(testClickPage).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test message</title></head>
+<body style="font-family:sans-serif;max-width:480px;margin:48px auto">
+<h1>This was a test message</h1><p>This link is in a test message{{if .Org}} from {{.Org}}{{end}}. Nothing was recorded.</p>
+<p>In the messages sent to patients, this link leads to the page the message links to.</p>
+</body></html>`))
 	template.Must(pages.New("notfound").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>
 <body style="font-family:sans-serif;max-width:480px;margin:48px auto"><h1>Link not found</h1>
@@ -528,8 +556,10 @@ func init() {
 }
 
 const (
-	confirmPage = "confirm"
-	donePage    = "done"
+	confirmPage         = "confirm"
+	donePage            = "done"
+	testUnsubscribePage = "test_unsubscribe"
+	testClickPage       = "test_click"
 )
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, name, action string) {

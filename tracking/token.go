@@ -47,6 +47,22 @@ type Claims struct {
 	IssuedAt time.Time
 }
 
+// TestRecipientID is the reserved recipient ID of test messages (package
+// blast's "Send Test to Me", which no ledger row stands behind;
+// blast.RecipientID(orgID, blast.TestRow) returns it). Tokens for it are
+// signed and verified like any other, so they cannot be forged, and the
+// Handler answers them without calling the Backend: the pixel is served
+// and nothing is recorded, a click shows a page saying the link was in a
+// test message, and the unsubscribe endpoint (the confirmation page, the
+// form's POST and the RFC 8058 one-click POST) says the message was a test
+// and no one was unsubscribed. Hosts must not use it for a real
+// recipient.
+const TestRecipientID = "~test~"
+
+// Test reports whether the token belongs to a test message
+// (TestRecipientID).
+func (c Claims) Test() bool { return c.RecipientID == TestRecipientID }
+
 // Key is one HMAC key. ID is written into every token so that keys can be
 // rotated: sign with the newest, keep verifying with the older ones.
 type Key struct {

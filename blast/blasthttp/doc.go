@@ -41,7 +41,7 @@
 //	POST /blasts/{id}/validate           the problems Send would report (422), or none and the warnings
 //	GET  /blasts/{id}/preview            the send preview: counts and labelled rows
 //	GET  /blasts/{id}/estimate           exact cost estimate (Estimate)
-//	POST /blasts/{id}/test               Send Test to Me: {"to": "+1…", "patient_id": ""}
+//	POST /blasts/{id}/test               Send Test to Me: {"to": "+1…", "patient_id": "", "portal_notice": false}
 //	POST /blasts/{id}/send               send now, or {"at": RFC 3339} to schedule → 202
 //	POST /blasts/{id}/cancel             cancel a scheduled, sending or paused blast
 //	POST /blasts/{id}/resume             resume a paused blast (see blast.SenderBlockGuard)
@@ -74,6 +74,17 @@
 // Config.CanApprovePHI allows; it must be sent again with every update,
 // because changed content needs a new approval. A blast answers it as
 // "phi_approved_by".
+//
+// Send Test to Me personalises the test for the synthetic
+// blast.SamplePatient; "patient_id" picks a real patient only when
+// Config.CanViewPatient allows the user that patient (nil allows nobody:
+// 403 patient_forbidden, the same whether the patient exists or not).
+// "to" is validated like a contact (422 invalid_destination) and refused
+// when a real send would skip it (409 destination_refused, the reason —
+// opted_out, blocked, suppressed, unsubscribed, landline,
+// confidential_request — as the problem's code). The answer is
+// {"provider_message_id", "patient_id", "portal_notice"}; every test is
+// audited (see blast.Engine.SendTest).
 //
 // Money is returned as {"micros": 7900, "display": "0.0079"}: integer
 // micro-units (carecast.Money) and a display string, never a float.
@@ -115,12 +126,15 @@
 //	400 bad_json, unknown_field, bad_request   malformed body or parameter
 //	401 unauthenticated, 403 forbidden          from Config.Org
 //	403 phi_approval_forbidden                  "phi_approved" by a user Config.CanApprovePHI refuses
+//	403 patient_forbidden                       a test's "patient_id" the user may not see (Config.CanViewPatient)
 //	404 not_found                               missing, or another organization's
 //	405 method_not_allowed
 //	409 already_sent, not_sent, cancelled, not_cancellable, not_paused   wrong state
 //	409 complaint_rate_gate                     marketing email paused (blast.ComplaintGuard)
+//	409 destination_refused                     a test's "to" opted out or suppressed: problems: [{code: reason, field: "to"}]
 //	413 too_large                               body over Config.MaxBodyBytes
 //	422 validation                              problems: [{code, field, message, fields}]
+//	422 invalid_destination                     a test's "to" is not a phone number / email address: problems: [{code: "destination", field: "to"}]
 //	502 test_failed                             the provider refused a test send
 //	503 unavailable                             engine stopped, request cancelled
 //	500 internal                                logged with IDs, answered generically

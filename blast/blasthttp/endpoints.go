@@ -266,6 +266,17 @@ func (h *Handler) estimate(w http.ResponseWriter, r *request) error {
 type testRequest struct {
 	To        string `json:"to"`
 	PatientID string `json:"patient_id"`
+	// PortalNotice tests a PHI-bearing blast's portal notice.
+	PortalNotice bool `json:"portal_notice"`
+}
+
+// testResponse answers POST /blasts/{id}/test.
+type testResponse struct {
+	ProviderMessageID string `json:"provider_message_id"`
+	// PatientID is the real patient the test was personalised for, ""
+	// for the synthetic sample patient.
+	PatientID    string `json:"patient_id"`
+	PortalNotice bool   `json:"portal_notice"`
 }
 
 func (h *Handler) sendTest(w http.ResponseWriter, r *request) error {
@@ -276,15 +287,40 @@ func (h *Handler) sendTest(w http.ResponseWriter, r *request) error {
 	if in.To == "" {
 		return badRequest("bad_request", "to is required: the staff member's phone number or email address")
 	}
-	res, err := h.cfg.Engine.SendTest(r.Context(), r.org, r.blastID, blast.TestOpts{To: in.To, PatientID: in.PatientID})
+	opts := blast.TestOpts{To: in.To, PatientID: in.PatientID, PortalNotice: in.PortalNotice}
+	opts.CanViewPatient = in.PatientID != "" && h.cfg.CanViewPatient != nil && h.cfg.CanViewPatient(r.Request, in.PatientID)
+	res, err := h.cfg.Engine.SendTest(r.Context(), r.org, r.blastID, opts)
 	if err != nil {
-		if code, ok := providerCode(err); ok {
-			return &apiError{Code: "test_failed", Message: "the provider refused the test message (" + code + ")", status: http.StatusBadGateway}
-		}
-		return err
+		return testError(err)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"provider_message_id": res.ProviderMessageID, "patient_id": res.PatientID})
+	writeJSON(w, http.StatusOK, testResponse{ProviderMessageID: res.ProviderMessageID, PatientID: res.PatientID, PortalNotice: res.PortalNotice})
 	return nil
+}
+
+// testError maps the errors of a test send that only it returns; the
+// others go to statusOf. Messages name the JSON field, never its value.
+func testError(err error) error {
+	var (
+		de *blast.TestDestinationError
+		re *blast.TestRefusedError
+		fe *blast.TestForbiddenError
+	)
+	switch {
+	case errors.As(err, &de):
+		return &apiError{status: http.StatusUnprocessableEntity, Code: "invalid_destination", Message: "to: " + de.Problem,
+			Problems: []Problem{{Code: "destination", Field: "to", Message: de.Problem}}}
+	case errors.As(err, &re):
+		msg := "the destination is refused (" + re.Reason.String() + "): no message of this blast may go to it"
+		return &apiError{status: http.StatusConflict, Code: "destination_refused", Message: "to: " + msg,
+			Problems: []Problem{{Code: blast.ProblemCode(re.Reason.String()), Field: "to", Message: msg}}}
+	case errors.As(err, &fe):
+		return &apiError{status: http.StatusForbidden, Code: "patient_forbidden",
+			Message: "patient_id: this user may not see that patient's record; leave patient_id empty to use the sample patient"}
+	}
+	if code, ok := providerCode(err); ok {
+		return &apiError{Code: "test_failed", Message: "the provider refused the test message (" + code + ")", status: http.StatusBadGateway}
+	}
+	return err
 }
 
 // sendRequest is the optional body of POST /blasts/{id}/send.

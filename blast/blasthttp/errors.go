@@ -22,7 +22,8 @@ type apiError struct {
 	Code string `json:"code"`
 	// Message is a short PHI-free explanation.
 	Message string `json:"message"`
-	// Problems lists a validation error's problems (422 only).
+	// Problems lists a validation error's problems (422), or the field
+	// and reason of a refused test destination (409).
 	Problems []Problem `json:"problems,omitempty"`
 	// status is the HTTP status of an error made by this package (0
 	// means 400).

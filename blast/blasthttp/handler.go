@@ -56,6 +56,14 @@ type Config struct {
 	// HI-01). nil lets nobody approve. Approval also needs User to name
 	// the user, since the approver is audited.
 	CanApprovePHI func(*http.Request) bool
+	// CanViewPatient, when not nil, reports whether the request's user
+	// may see the record of the organization's patient patientID (the
+	// host's access control: role, location, care team). Send Test to Me
+	// personalises a test for a real patient ("patient_id") only when it
+	// allows (blast.TestOpts.CanViewPatient); nil lets nobody, so tests
+	// use the synthetic blast.SamplePatient (403 patient_forbidden
+	// otherwise).
+	CanViewPatient func(r *http.Request, patientID string) bool
 	// Organizations, when not nil, supplies the organization's name and
 	// phone region to the count-as-you-type endpoint (POST /sms/count),
 	// so the {{organization_name}} field and the opt-out line are counted

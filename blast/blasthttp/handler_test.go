@@ -194,7 +194,7 @@ func TestComposeEndpoints(t *testing.T) {
 	assert.Empty(t, vr.Problems)
 	assert.Contains(t, raw, `"warnings":[]`, "the practice name reveals nothing")
 
-	var tr map[string]string
+	var tr map[string]any
 	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/test", `{"to":"+15125550777"}`, &tr)
 	require.Equal(t, http.StatusOK, st, raw)
 	assert.NotEmpty(t, tr["provider_message_id"])
@@ -803,7 +803,8 @@ func TestNoPHIInErrorsOrLogs(t *testing.T) {
 		{"POST", "/blasts", `{"name":"` + name + `","phone":"` + phone + `"}`, 400},
 		{"POST", "/blasts", `{"name":"` + name + `"` + phone, 400},
 		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + phone + `"}`, 502},
-		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + phone + `","patient_id":"` + name + `"}`, 404},
+		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + phone + `","patient_id":"` + name + `"}`, 403},
+		{"POST", "/blasts/" + b.ID + "/test", `{"to":"` + name + `"}`, 422},
 		// Unknown merge fields are named in a 422 (the author's template
 		// text, never patient data); the body's literal text is not.
 		{"PUT", "/blasts/" + b.ID, `{"channel":"sms","sms":{"body":"Hi ` + name + ` {{nick}}"}}`, 200},

@@ -393,3 +393,34 @@ func TestScopedSuppressionsAndResubscribe(t *testing.T) {
 	_, err = h.Engine.Resubscribe(ctx, org, "not-an-address", "x")
 	assert.ErrorIs(t, err, blast.ErrInvalid)
 }
+
+// compliance.md SM-05 test 2 (and §K 6): an opted-out patient who texts
+// START gets informational texts again, but a STOP revoked the marketing
+// consent and START does not restore it; both changes are audited.
+func TestStartRestoresInformationalOnly(t *testing.T) {
+	h, everyone := setup(t, population(2, func(_ int, p *carecast.Patient) {
+		p.Consent.SMSMarketingOptIn = true
+	}), nil)
+	require.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "s1", OrgID: org, Kind: provider.EventInbound, From: phone(0), Body: "STOP"}))
+	require.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "s2", OrgID: org, Kind: provider.EventInbound, From: phone(0), Body: "START"}))
+	ps, err := h.Patients.PatientsByID(ctx, org, []string{patient(0).ID})
+	require.NoError(t, err)
+	assert.False(t, ps[0].Consent.SMSOptedOut)
+	assert.False(t, ps[0].Consent.SMSMarketingOptIn, "START does not restore marketing consent")
+	h.SMS.Reset()
+
+	_, sum := sendAndRun(t, h, smsDraft("Spring special", carecast.Marketing, everyone.ID))
+	assert.Equal(t, 1, sum.Sent, "marketing: only the patient who never opted out")
+	assert.Empty(t, h.SMS.SentTo(phone(0)))
+	h.SMS.Reset()
+	_, sum = sendAndRun(t, h, smsDraft("Office closed Monday", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 2, sum.Sent, "informational texts reach the re-subscribed patient")
+
+	var got []string
+	for _, e := range auditTrail(t, h.Engine, "") {
+		if e.PatientID == patient(0).ID {
+			got = append(got, e.Action)
+		}
+	}
+	assert.Equal(t, []string{"consent.sms_opt_out", "consent.sms_opt_in"}, got)
+}

@@ -91,7 +91,11 @@ type ChangeKind string
 // The contact changes and their effect on the patient record.
 const (
 	// ChangeSMSOptOut sets Consent.SMSOptedOut (the patient texted STOP or
-	// the carrier reports the number unsubscribed).
+	// the carrier reports the number unsubscribed) and clears
+	// Consent.SMSMarketingOptIn: a STOP revokes consent to marketing
+	// texts, and a later START does not restore it (compliance.md SM-05,
+	// §K 6). Consent.SMSMarketingConsent is kept as the record of what the
+	// patient once agreed to.
 	ChangeSMSOptOut ChangeKind = "sms_opt_out"
 	// ChangeSMSOptIn clears Consent.SMSOptedOut (the patient texted
 	// START). It does not grant marketing consent.
@@ -135,6 +139,7 @@ func (k ChangeKind) Apply(p *carecast.Patient) bool {
 	switch k {
 	case ChangeSMSOptOut:
 		p.Consent.SMSOptedOut = true
+		p.Consent.SMSMarketingOptIn = false
 	case ChangeSMSOptIn:
 		p.Consent.SMSOptedOut = false
 	case ChangeEmailUnsubscribe:

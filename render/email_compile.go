@@ -177,16 +177,17 @@ func (s *emailSlots) sentinelize(text string) (string, error) {
 		return text, nil
 	}
 	var b strings.Builder
-	var unknown []FieldRef
+	var unknown UnknownFieldsError
 	var tokErr error
 	err := mergeScan(text, func(lit string) { b.WriteString(lit) }, func(start, end int) {
 		tok, err := ParseTemplate(text[start:end])
 		var ue *UnknownFieldsError
 		switch {
 		case errors.As(err, &ue):
-			for _, f := range ue.Fields {
-				unknown = append(unknown, FieldRef{Key: f.Key, Offset: f.Offset + start})
-			}
+			// A one-token template has one unknown field, its key
+			// computed on the whole token.
+			keyText, _, _ := strings.Cut(text[start+2:end-2], "|")
+			unknown.add(strings.TrimSpace(keyText), start)
 		case err != nil:
 			if tokErr == nil {
 				tokErr = err
@@ -202,8 +203,8 @@ func (s *emailSlots) sentinelize(text string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(unknown) > 0 {
-		return "", &UnknownFieldsError{Fields: unknown}
+	if unknown.Count > 0 {
+		return "", &unknown
 	}
 	return b.String(), nil
 }

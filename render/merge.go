@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/carecast/carecast"
@@ -93,20 +94,73 @@ type FieldRef struct {
 	Offset int
 }
 
+// MaxReportedFields is how many unknown tokens an *UnknownFieldsError
+// lists, twice over: that many naming clinical information (see
+// PHIFields) and that many others; Count has them all. A template of a million "{{x}}" costs one short
+// list, not a million entries.
+const MaxReportedFields = 20
+
+// maxReportedKey is the longest key an *UnknownFieldsError keeps, in
+// bytes (cut at a character boundary).
+const maxReportedKey = 64
+
 // UnknownFieldsError is returned by ParseTemplate when tokens name fields
-// that do not exist. It lists every unknown token, in source order. The
-// keys come from the template text, never from patient data. When a key
-// names clinical information ("{{.Diagnosis}}", "{{lab_result}}") the
-// error also matches ErrPHIField (see PHIFields).
+// that do not exist. Fields lists the first MaxReportedFields unknown
+// tokens in source order (and every token naming clinical information
+// among the first MaxReportedFields of those), each key cut to 64 bytes;
+// Count is how many unknown tokens there are in all. The keys come from
+// the template text, never from patient data. When a key names clinical
+// information ("{{.Diagnosis}}", "{{lab_result}}") the error also matches
+// ErrPHIField (see PHIFields).
 type UnknownFieldsError struct {
 	Fields []FieldRef
+	// Count is the number of unknown tokens, listed or not. Zero in an
+	// error built by hand means len(Fields).
+	Count int
+
+	phi    []bool // phi[i]: Fields[i] names clinical information (computed on the whole key)
+	anyPHI bool   // some unknown token, listed or not, names clinical information
+}
+
+// Total returns Count, or len(Fields) when Count was not set.
+func (e *UnknownFieldsError) Total() int {
+	if e.Count > len(e.Fields) {
+		return e.Count
+	}
+	return len(e.Fields)
+}
+
+// add records one unknown token: counted always, listed while the lists
+// have room.
+func (e *UnknownFieldsError) add(key string, offset int) {
+	e.Count++
+	phi := phiKey(key)
+	e.anyPHI = e.anyPHI || phi
+	nPHI := 0
+	for _, p := range e.phi {
+		if p {
+			nPHI++
+		}
+	}
+	if phi && nPHI >= MaxReportedFields || !phi && len(e.Fields)-nPHI >= MaxReportedFields {
+		return
+	}
+	if len(key) > maxReportedKey {
+		cut := maxReportedKey
+		for cut > 0 && !utf8.RuneStart(key[cut]) {
+			cut--
+		}
+		key = key[:cut]
+	}
+	e.Fields = append(e.Fields, FieldRef{Key: key, Offset: offset})
+	e.phi = append(e.phi, phi)
 }
 
 // Error lists the unknown keys and their offsets.
 func (e *UnknownFieldsError) Error() string {
 	var b strings.Builder
 	b.WriteString("render: unknown merge field")
-	if len(e.Fields) > 1 {
+	if e.Total() > 1 {
 		b.WriteString("s")
 	}
 	for i, f := range e.Fields {
@@ -115,9 +169,16 @@ func (e *UnknownFieldsError) Error() string {
 		}
 		key := f.Key
 		if len(key) > 40 {
-			key = key[:40] + "…"
+			cut := 40
+			for cut > 0 && !utf8.RuneStart(key[cut]) {
+				cut--
+			}
+			key = key[:cut] + "…"
 		}
 		fmt.Fprintf(&b, " %q at byte %d", key, f.Offset)
+	}
+	if more := e.Total() - len(e.Fields); more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
 	}
 	return b.String()
 }
@@ -153,12 +214,12 @@ type Template struct {
 
 // ParseTemplate parses stored template text (see the package documentation,
 // "Merge fields"). A token naming an unknown field makes it return an
-// *UnknownFieldsError listing every unknown token (matching ErrPHIField
+// *UnknownFieldsError counting every unknown token (matching ErrPHIField
 // when one names clinical information); a "{{" without a closing "}}"
 // returns a *TemplateSyntaxError.
 func ParseTemplate(text string) (*Template, error) {
 	t := &Template{src: text}
-	var unknown []FieldRef
+	var unknown UnknownFieldsError
 	var lit strings.Builder
 	var seen [mergeKeyCount]bool
 	err := mergeScan(text, func(s string) { lit.WriteString(s) }, func(start, end int) {
@@ -166,7 +227,7 @@ func ParseTemplate(text string) (*Template, error) {
 		keyText = strings.TrimSpace(keyText)
 		k := mergeLookup(keyText)
 		if k == mergeNone {
-			unknown = append(unknown, FieldRef{Key: keyText, Offset: start})
+			unknown.add(keyText, start)
 			return
 		}
 		if !seen[k] {
@@ -181,8 +242,8 @@ func ParseTemplate(text string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(unknown) > 0 {
-		return nil, &UnknownFieldsError{Fields: unknown}
+	if unknown.Count > 0 {
+		return nil, &unknown
 	}
 	if lit.Len() > 0 || len(t.parts) == 0 {
 		t.parts = append(t.parts, mergePart{lit: lit.String()})

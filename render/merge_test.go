@@ -255,3 +255,34 @@ func TestRenderSampleUsesExamplesForMissingValues(t *testing.T) {
 	org := &carecast.Organization{Name: "Real Clinic"}
 	assert.Equal(t, "Hi Jane, Real Clinic on January 15", tp.RenderSample(Data{Org: org}))
 }
+
+// A template of many unknown tokens costs a short list, not one entry a
+// token (issue 12 §3: an 8 MiB body held 110 MiB of FieldRefs and gave a
+// 33 MiB error message); clinical keys past the others are still found.
+func TestUnknownFieldsBounded(t *testing.T) {
+	text := strings.Repeat("{{"+strings.Repeat("x", 100)+"}} ", 50_000) + "{{lab_result}}"
+	_, err := ParseTemplate(text)
+	var ue *UnknownFieldsError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, 50_001, ue.Count)
+	assert.Equal(t, 50_001, ue.Total())
+	assert.Len(t, ue.Fields, MaxReportedFields+1, "the first 20 others and the clinical one")
+	for _, f := range ue.Fields {
+		assert.LessOrEqual(t, len(f.Key), 64)
+	}
+	assert.ErrorIs(t, err, ErrPHIField, "a clinical key after the listed ones is still found")
+	assert.Equal(t, []FieldRef{{Key: "lab_result", Offset: len(text) - len("{{lab_result}}")}}, ue.PHIFields())
+	assert.Less(t, len(err.Error()), 4096)
+	assert.Contains(t, err.Error(), "and 49980 more")
+
+	_, err = ParseTemplate(strings.Repeat("{{diagnosis}}", 10_000))
+	require.ErrorAs(t, err, &ue)
+	assert.Len(t, ue.Fields, MaxReportedFields, "clinical keys are bounded too")
+	assert.Equal(t, 10_000, ue.Count)
+
+	// The email compiler collects the same way.
+	_, err = CompileEmail(EmailContent{Subject: "Hi", Format: FormatMarkdown, Body: strings.Repeat("{{nope}} ", 10_000)}, carecast.Transactional, emailTestOrg())
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, 10_000, ue.Count)
+	assert.Len(t, ue.Fields, MaxReportedFields)
+}

@@ -39,8 +39,8 @@ func (e *UnknownFieldsError) PHIFields() []FieldRef {
 		return nil
 	}
 	var out []FieldRef
-	for _, f := range e.Fields {
-		if phiKey(f.Key) {
+	for i, f := range e.Fields {
+		if e.fieldPHI(i) {
 			out = append(out, f)
 		}
 	}
@@ -54,12 +54,24 @@ func (e *UnknownFieldsError) Is(target error) bool {
 	if target != ErrPHIField || e == nil {
 		return false
 	}
-	for _, f := range e.Fields {
-		if phiKey(f.Key) {
+	if e.anyPHI {
+		return true
+	}
+	for i := range e.Fields {
+		if e.fieldPHI(i) {
 			return true
 		}
 	}
 	return false
+}
+
+// fieldPHI reports whether Fields[i] names clinical information, as
+// judged on the whole key when the parser recorded it.
+func (e *UnknownFieldsError) fieldPHI(i int) bool {
+	if len(e.phi) == len(e.Fields) {
+		return e.phi[i]
+	}
+	return phiKey(e.Fields[i].Key)
 }
 
 // phiKey reports whether a merge key names clinical information.

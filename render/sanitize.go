@@ -405,7 +405,21 @@ func sanitizeSafeURL(u string) bool {
 // namespaced attribute or unsafe URL, every style attribute is rebuilt by
 // the CSS sanitiser, and <style> elements keep only their rebuilt @media
 // rules. The layout's own comments (Outlook conditionals) stay.
-func sanitizeFinal(n *html.Node) {
+func sanitizeFinal(doc *html.Node) {
+	// Premailer gives every element of a class the same style attribute:
+	// each distinct one is sanitised once. The map holds at most one
+	// entry per element of the document.
+	f := sanitizeFinalPass{styles: map[string]string{}}
+	f.tree(doc)
+}
+
+// sanitizeFinalPass is the state of one sanitizeFinal run.
+type sanitizeFinalPass struct {
+	styles map[string]string // style attribute → sanitised
+}
+
+// tree rebuilds the children of n.
+func (f *sanitizeFinalPass) tree(n *html.Node) {
 	for c := n.FirstChild; c != nil; {
 		next := c.NextSibling
 		if c.Type == html.ElementNode {
@@ -432,16 +446,16 @@ func sanitizeFinal(n *html.Node) {
 				}
 				c.AppendChild(&html.Node{Type: html.TextNode, Data: sheet})
 			}
-			sanitizeFinalAttrs(c)
-			sanitizeFinal(c)
+			f.attrs(c)
+			f.tree(c)
 		}
 		c = next
 	}
 }
 
-// sanitizeFinalAttrs removes event handlers, namespaced attributes and
-// unsafe URLs, and rebuilds style attributes.
-func sanitizeFinalAttrs(n *html.Node) {
+// attrs removes event handlers, namespaced attributes and unsafe URLs,
+// and rebuilds style attributes.
+func (f *sanitizeFinalPass) attrs(n *html.Node) {
 	kept := n.Attr[:0]
 	for _, a := range n.Attr {
 		key := strings.ToLower(a.Key)
@@ -451,7 +465,12 @@ func sanitizeFinalAttrs(n *html.Node) {
 		case sanitizeURLAttrs[key] && !sanitizeSafeURL(a.Val):
 			continue
 		case key == "style":
-			if a.Val = cssSanitizeDecls(a.Val, nil); a.Val == "" {
+			clean, ok := f.styles[a.Val]
+			if !ok {
+				clean = cssSanitizeDecls(a.Val, nil)
+				f.styles[a.Val] = clean
+			}
+			if a.Val = clean; a.Val == "" {
 				continue
 			}
 		}

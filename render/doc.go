@@ -247,7 +247,10 @@
 // Afterwards the only CSS left in a <style> element is the media queries
 // (clients that ignore them still get the inlined desktop styles); rules
 // premailer cannot inline — :hover, universal selectors, @font-face —
-// are dropped, and <style media="…"> becomes an @media rule.
+// are dropped, and <style media="…"> becomes an @media rule. Premailer
+// matches every selector against the whole document, so CompileEmail
+// refuses ([ErrStyleTooComplex]) an author style sheet whose selectors
+// times the document's elements exceed [EmailMaxStyleMatches].
 //
 // The sanitiser's guarantee is about what leaves CompileEmail: after
 // premailer, every style attribute and the remaining @media rules go

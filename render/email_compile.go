@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/carecast/carecast"
+	"github.com/tdewolff/parse/v2/css"
 	"github.com/vanng822/go-premailer/premailer"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -17,6 +18,18 @@ import (
 	nethtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
+
+// EmailMaxStyleMatches bounds the selectors of the author's style sheets
+// times the elements of the author's document. Premailer matches every
+// selector against the whole document, so its time grows with that
+// product: at the limit, inlining takes about a second; real templates
+// (a few hundred selectors, a few hundred elements) stay far below it.
+const EmailMaxStyleMatches = 2_000_000
+
+// ErrStyleTooComplex is returned by CompileEmail when the author's style
+// sheets have too many selectors for the size of the document (see
+// EmailMaxStyleMatches).
+var ErrStyleTooComplex = errors.New("render: email style sheet too large for its document")
 
 // CompileEmail turns composed content into a compiled EmailTemplate, once
 // per blast: the body becomes HTML (Markdown through goldmark, blocks
@@ -29,7 +42,8 @@ import (
 // generated plain-text part are then split into literal chunks and slots.
 //
 // Errors: ErrInvalidPurpose, ErrEmptySubject, ErrSubjectNewline,
-// ErrUnknownFormat, ErrBodyTooLarge, ErrMissingPhysicalAddress (marketing
+// ErrUnknownFormat, ErrBodyTooLarge, ErrBodyTooDeep, ErrStyleTooComplex
+// (see EmailMaxStyleMatches), ErrMissingPhysicalAddress (marketing
 // without org.PostalAddress), a wrapped *UnknownFieldsError (matching
 // ErrPHIField for a clinical field) or *TemplateSyntaxError for bad merge
 // tokens, *MergePlacementError for a merge token in a URL or CSS,
@@ -352,6 +366,9 @@ func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName strin
 		return nil, err
 	}
 	sanitizeTree(author, nil)
+	if sel, el := emailStyleWork(author); sel*el > EmailMaxStyleMatches {
+		return nil, fmt.Errorf("%w: %d selectors × %d elements, limit %d", ErrStyleTooComplex, sel, el, EmailMaxStyleMatches)
+	}
 
 	var b strings.Builder
 	b.Grow(8192)
@@ -458,6 +475,40 @@ func emailMediaAttrToRule(n *nethtml.Node) {
 			return
 		}
 	}
+}
+
+// emailStyleWork counts the selectors premailer will match (those of the
+// top-level style rules of the sanitised <style> elements: @media rules
+// are not inlined) and the elements of the document.
+func emailStyleWork(doc *nethtml.Node) (selectors, elements int) {
+	emailWalk(doc, func(n *nethtml.Node) {
+		if n.Type != nethtml.ElementNode {
+			return
+		}
+		elements++
+		if n.DataAtom != atom.Style || n.FirstChild == nil {
+			return
+		}
+		toks := cssTokenize(n.FirstChild.Data) // the sanitiser left one text node
+		for i := 0; i < len(toks); {
+			if toks[i].tt == css.WhitespaceToken {
+				i++
+				continue
+			}
+			at := toks[i].tt == css.AtKeywordToken
+			prelude, _, _, next := cssRuleParts(toks, i, at)
+			if !at {
+				selectors++
+				for _, t := range prelude {
+					if t.tt == css.CommaToken {
+						selectors++
+					}
+				}
+			}
+			i = next
+		}
+	})
+	return selectors, elements
 }
 
 // emailCheckNames refuses a merge sentinel in an element or attribute

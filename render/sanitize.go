@@ -277,7 +277,9 @@ func sanitizeTree(n *html.Node, rep *sanitizeReport) {
 				rep.add(RemovedWrapper, sanitizeName(name, "element"))
 			}
 		case html.TextNode:
-		default: // a doctype below the root, which the parser does not make
+		case html.DoctypeNode: // only ever a child of the document: rewritten as the plain HTML5 doctype
+			c.Data, c.Attr = "html", nil
+		default:
 			n.RemoveChild(c)
 		}
 		c = next

@@ -76,6 +76,8 @@ func TestSanitizeEmailHTML(t *testing.T) {
 			[]Removal{{RemovedAttribute, "xmlns:o", 1}, {RemovedAttribute, "attribute", 1}, {RemovedAttribute, "contenteditable", 1}}},
 		{"comments", `<!-- secret --><p>a<!--[if mso]>b<![endif]--></p>`, []string{"<p>a</p>"}, []string{"secret", "mso"},
 			[]Removal{{RemovedComment, "comment", 2}}},
+		{"doctype kept, plain", `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd"><p>a</p>`,
+			[]string{"<!DOCTYPE html><html><head></head><body><p>a</p></body></html>"}, []string{"w3c"}, nil},
 		{"head metadata", `<html><head><title>T</title><meta http-equiv="refresh" content="0;url=x"><base href="https://e.example/"><link rel="stylesheet" href="s.css"></head><body>b</body></html>`,
 			[]string{"<body>b</body>"}, []string{"<title", "<meta", "<base", "<link"},
 			[]Removal{{RemovedElement, "title", 1}, {RemovedElement, "meta", 1}, {RemovedElement, "base", 1}, {RemovedElement, "link", 1}}},

@@ -211,12 +211,16 @@
 //     [ParseBlocks] validates it and reports a *[BlockError] naming the
 //     block.
 //   - [FormatHTML]: Code mode. The author's HTML, a fragment or a whole
-//     document, is kept except for what [SanitizeEmailHTML] documents as
-//     removed: scripts, event-handler attributes, forms and their
+//     document, is parsed as a browser parses it and rebuilt from an
+//     allow-list of elements, attributes and CSS that [SanitizeEmailHTML]
+//     documents: scripts, event-handler attributes, forms and their
 //     controls, iframes and plug-ins, javascript: and data: URLs,
-//     CSS expressions, comments and metadata. The author's <style>
-//     elements are kept and inlined; attributes on <html> and <body> are
-//     dropped (style the body with a "body" rule instead).
+//     comments and metadata go; unknown elements are unwrapped. The
+//     author's <style> elements and style attributes are tokenised as CSS
+//     and written out again from the allowed rules, properties and values
+//     only (no @import, expression(), behaviours, escapes or "<"), then
+//     inlined; attributes on <html> and <body> are dropped (style the
+//     body with a "body" rule instead).
 //
 // Merge tokens work in the subject, the preview text and every text of
 // the body, with the syntax of the section "Merge fields". In the body a
@@ -243,7 +247,21 @@
 // Afterwards the only CSS left in a <style> element is the media queries
 // (clients that ignore them still get the inlined desktop styles); rules
 // premailer cannot inline — :hover, universal selectors, @font-face —
-// are dropped, and <style media="…"> becomes an @media rule.
+// are dropped, and <style media="…"> becomes an @media rule. Premailer
+// matches every selector against the whole document, so CompileEmail
+// refuses ([ErrStyleTooComplex]) an author style sheet whose selectors
+// times the document's elements exceed [EmailMaxStyleMatches].
+//
+// The sanitiser's guarantee is about what leaves CompileEmail: after
+// premailer, every style attribute and the remaining @media rules go
+// through the CSS sanitiser once more and the document is checked again
+// for event handlers, unsafe URLs and the removed elements, so nothing
+// premailer does (it re-joins CSS tokens as text) can bring back what the
+// sanitiser removed. The delivered HTML, parsed by a browser, holds no
+// script, frame, plug-in or form element, no on* attribute, no
+// javascript:, vbscript: or data: URL, and no CSS expression(),
+// javascript: URL or "</style" (FuzzCompiledEmailSafe checks this on
+// arbitrary Code-mode bodies).
 //
 // # Personalising emails
 //

@@ -10,7 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/carecast/carecast"
-	"github.com/vanng822/css"
+	"github.com/tdewolff/parse/v2/css"
 	"github.com/vanng822/go-premailer/premailer"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -19,16 +19,31 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
+// EmailMaxStyleMatches bounds the selectors of the author's style sheets
+// times the elements of the author's document. Premailer matches every
+// selector against the whole document, so its time grows with that
+// product: at the limit, inlining takes about a second; real templates
+// (a few hundred selectors, a few hundred elements) stay far below it.
+const EmailMaxStyleMatches = 2_000_000
+
+// ErrStyleTooComplex is returned by CompileEmail when the author's style
+// sheets have too many selectors for the size of the document (see
+// EmailMaxStyleMatches).
+var ErrStyleTooComplex = errors.New("render: email style sheet too large for its document")
+
 // CompileEmail turns composed content into a compiled EmailTemplate, once
 // per blast: the body becomes HTML (Markdown through goldmark, blocks
 // through their renderer, Code mode as written), is sanitised (see
 // SanitizeEmailHTML), placed in the email-safe table layout with the
 // style sheet, the preheader and (for marketing) the footer, and its CSS
-// is inlined by premailer. The result and the generated plain-text part
-// are then split into literal chunks and slots.
+// is inlined by premailer; what premailer produced is sanitised once more
+// (style attributes, the remaining @media rules, handlers and URLs), so
+// the guarantee holds for the HTML that leaves. The result and the
+// generated plain-text part are then split into literal chunks and slots.
 //
 // Errors: ErrInvalidPurpose, ErrEmptySubject, ErrSubjectNewline,
-// ErrUnknownFormat, ErrBodyTooLarge, ErrMissingPhysicalAddress (marketing
+// ErrUnknownFormat, ErrBodyTooLarge, ErrBodyTooDeep, ErrStyleTooComplex
+// (see EmailMaxStyleMatches), ErrMissingPhysicalAddress (marketing
 // without org.PostalAddress), a wrapped *UnknownFieldsError (matching
 // ErrPHIField for a clinical field) or *TemplateSyntaxError for bad merge
 // tokens, *MergePlacementError for a merge token in a URL or CSS,
@@ -346,7 +361,15 @@ func emailAssemble(body string, s Style, purpose carecast.Purpose, orgName strin
 	if err != nil { // the only error a strings.Reader allows: nesting over 512
 		return nil, fmt.Errorf("%w: %w", ErrBodyTooDeep, err)
 	}
+	// Names are checked before the sanitiser drops unknown ones, so that
+	// a merge token there is an error rather than silently gone.
+	if err := emailCheckNames(author, slots.prefix); err != nil {
+		return nil, err
+	}
 	sanitizeTree(author, nil)
+	if sel, el := emailStyleWork(author); sel*el > EmailMaxStyleMatches {
+		return nil, fmt.Errorf("%w: %d selectors × %d elements, limit %d", ErrStyleTooComplex, sel, el, EmailMaxStyleMatches)
+	}
 
 	var b strings.Builder
 	b.Grow(8192)
@@ -439,23 +462,13 @@ func emailFooter(b *strings.Builder, orgName string, address []string, unsub str
 
 // emailMediaAttrToRule turns <style media="screen and (…)"> into an
 // @media rule, so that every media-dependent rule ends up as an @media
-// block (premailer skips style elements with a media attribute). A
-// media value with characters outside a media query's alphabet empties
-// the element.
+// block (premailer skips style elements with a media attribute). The
+// sanitiser has already rebuilt the media attribute as a media query.
 func emailMediaAttrToRule(n *nethtml.Node) {
-	media := strings.TrimSpace(emailAttr(n, "media"))
+	media := emailAttr(n, "media")
 	n.Attr = emailWithoutAttr(n.Attr, "media")
-	if media == "" || strings.EqualFold(media, "all") {
+	if media == "" {
 		return
-	}
-	for i := 0; i < len(media); i++ {
-		c := media[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ():,.-", c) >= 0) {
-			for c := n.FirstChild; c != nil; c = n.FirstChild {
-				n.RemoveChild(c)
-			}
-			return
-		}
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		if c.Type == nethtml.TextNode {
@@ -465,12 +478,69 @@ func emailMediaAttrToRule(n *nethtml.Node) {
 	}
 }
 
+// emailStyleWork counts the selectors premailer will match (those of the
+// top-level style rules of the sanitised <style> elements: @media rules
+// are not inlined) and the elements of the document.
+func emailStyleWork(doc *nethtml.Node) (selectors, elements int) {
+	emailWalk(doc, func(n *nethtml.Node) {
+		if n.Type != nethtml.ElementNode {
+			return
+		}
+		elements++
+		if n.DataAtom != atom.Style || n.FirstChild == nil {
+			return
+		}
+		toks := cssTokenize(n.FirstChild.Data) // the sanitiser left one text node
+		for i := 0; i < len(toks); {
+			if toks[i].tt == css.WhitespaceToken {
+				i++
+				continue
+			}
+			at := toks[i].tt == css.AtKeywordToken
+			prelude, _, _, next := cssRuleParts(toks, i, at)
+			if !at {
+				selectors++
+				for _, t := range prelude {
+					if t.tt == css.CommaToken {
+						selectors++
+					}
+				}
+			}
+			i = next
+		}
+	})
+	return selectors, elements
+}
+
+// emailCheckNames refuses a merge sentinel in an element or attribute
+// name of the author's document.
+func emailCheckNames(doc *nethtml.Node, prefix string) error {
+	var err error
+	emailWalk(doc, func(n *nethtml.Node) {
+		if err != nil || n.Type != nethtml.ElementNode {
+			return
+		}
+		if strings.Contains(n.Data, prefix) {
+			err = &MergePlacementError{Where: "element name"}
+			return
+		}
+		for _, a := range n.Attr {
+			if strings.Contains(strings.ToLower(a.Key), prefix) {
+				err = &MergePlacementError{Where: "attribute name"}
+				return
+			}
+		}
+	})
+	return err
+}
+
 // emailURLAttrs hold URLs: a merge token there is refused (HI-03).
 var emailURLAttrs = map[string]bool{
 	"href": true, "src": true, "background": true, "poster": true, "cite": true, "longdesc": true, "usemap": true, "action": true, "srcset": true,
 }
 
-// emailMarkSlots checks where merge sentinels ended up and swaps every
+// emailMarkSlots checks where merge sentinels ended up (names were checked
+// before sanitising, by emailCheckNames) and swaps every
 // http(s) link's href for a link sentinel, recording the URL.
 func emailMarkSlots(doc *nethtml.Node, slots *emailSlots) error {
 	merge := slots.prefix + "m"
@@ -489,17 +559,10 @@ func emailMarkSlots(doc *nethtml.Node, slots *emailSlots) error {
 		default:
 			return
 		}
-		if strings.Contains(n.Data, slots.prefix) {
-			err = &MergePlacementError{Where: "element name"}
-			return
-		}
 		for i := range n.Attr {
 			a := &n.Attr[i]
 			key := strings.ToLower(a.Key)
 			switch {
-			case strings.Contains(key, slots.prefix):
-				err = &MergePlacementError{Where: "attribute name"}
-				return
 			case !strings.Contains(a.Val, merge):
 			case emailURLAttrs[key]:
 				err = &MergePlacementError{Where: key + " attribute (URLs must not carry patient data)"}
@@ -521,63 +584,21 @@ func emailMarkSlots(doc *nethtml.Node, slots *emailSlots) error {
 	return err
 }
 
-// emailInline runs premailer over the document once, keeps only the
-// @media rules of what premailer leaves in <style> elements, and renders
-// the final HTML.
+// emailInline runs premailer over the document once, then sanitises
+// what premailer made of it (sanitizeFinal: the guarantee is about what
+// leaves; <style> elements keep only their @media rules), and renders the
+// final HTML.
 func emailInline(doc *nethtml.Node) (string, error) {
 	pm := premailer.NewPremailer(goquery.NewDocumentFromNode(doc), &premailer.Options{CssToAttributes: true})
 	if _, err := pm.Transform(); err != nil {
 		return "", fmt.Errorf("render: inlining CSS: %w", err)
 	}
-	var styles []*nethtml.Node
-	emailWalk(doc, func(n *nethtml.Node) {
-		if n.Type == nethtml.ElementNode && n.Data == "style" {
-			styles = append(styles, n)
-		}
-	})
-	for _, n := range styles {
-		var text strings.Builder
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			text.WriteString(c.Data)
-		}
-		media := emailMediaOnly(text.String())
-		if media == "" {
-			n.Parent.RemoveChild(n)
-			continue
-		}
-		for c := n.FirstChild; c != nil; c = n.FirstChild {
-			n.RemoveChild(c)
-		}
-		n.AppendChild(&nethtml.Node{Type: nethtml.TextNode, Data: media})
-	}
+	sanitizeFinal(doc)
 	var b strings.Builder
 	if err := nethtml.Render(&b, doc); err != nil {
 		return "", fmt.Errorf("render: email html: %w", err)
 	}
 	return b.String(), nil
-}
-
-// emailMediaOnly returns the @media rules of a style sheet, serialised
-// the way premailer writes its leftovers; every other rule is dropped.
-func emailMediaOnly(sheet string) string {
-	var b strings.Builder
-	for _, r := range css.Parse(sheet).GetCSSRuleList() {
-		if r.Type != css.MEDIA_RULE {
-			continue
-		}
-		b.WriteString("@media ")
-		b.WriteString(r.Style.Selector.Text())
-		b.WriteString(" {\n")
-		for _, inner := range r.Rules {
-			if inner.Type != css.STYLE_RULE {
-				continue
-			}
-			b.WriteString(inner.Style.Text())
-			b.WriteString("\n")
-		}
-		b.WriteString("}\n")
-	}
-	return b.String()
 }
 
 // emailWalk calls f for n and every node below it, in document order.

@@ -76,13 +76,20 @@ func ExampleEmailTemplate_Render() {
 }
 
 func ExampleSanitizeEmailHTML() {
-	_, removed := render.SanitizeEmailHTML(`<p onclick="track()">Hi</p><script>x()</script>` +
+	out, removed := render.SanitizeEmailHTML(`<style>@import url(https://x.example/a.css); p { color: #333; behavior: url(x.htc) }</style>` +
+		`<p onclick="track()" style="width: expr/**/ession(alert(1)); padding: 4px">Hi</p><script>x()</script>` +
 		`<form><input name="ssn"></form><a href="javascript:go()">link</a>`)
+	fmt.Println(out)
 	for _, r := range removed {
 		fmt.Printf("%s %s ×%d\n", r.Kind, r.Name, r.Count)
 	}
 	// Output:
+	// <html><head><style>p{color:#333}
+	// </style></head><body><p style="padding:4px">Hi</p><a>link</a></body></html>
+	// css @import ×1
+	// css behavior ×1
 	// attribute onclick ×1
+	// css width ×1
 	// element script ×1
 	// element input ×1
 	// wrapper form ×1

@@ -9,7 +9,7 @@ import (
 
 	"github.com/carecast/carecast"
 	"github.com/stretchr/testify/require"
-	"github.com/vanng822/css"
+	"github.com/tdewolff/parse/v2/css"
 	nethtml "golang.org/x/net/html"
 )
 
@@ -117,11 +117,20 @@ func TestEmailHTMLInlined(t *testing.T) {
 					for c := n.FirstChild; c != nil; c = c.NextSibling {
 						text.WriteString(c.Data)
 					}
-					rules := css.Parse(text.String()).GetCSSRuleList()
-					require.NotEmpty(t, rules)
-					for _, rule := range rules {
-						require.Equal(t, css.MEDIA_RULE, rule.Type, "non-media rule left in <style>: %s", rule.Style.Text())
+					toks := cssTokenize(text.String())
+					rules := 0
+					for i := 0; i < len(toks); {
+						if toks[i].tt == css.WhitespaceToken {
+							i++
+							continue
+						}
+						require.Equal(t, "@media", toks[i].text, "non-media rule left in <style>: %s", text.String())
+						_, _, hasBlock, next := cssRuleParts(toks, i, true)
+						require.True(t, hasBlock)
+						rules++
+						i = next
 					}
+					require.NotZero(t, rules)
 				case "p", "h1", "h2", "li", "a", "td", "blockquote", "ul", "ol", "body":
 					require.NotEmpty(t, emailAttr(n, "style"), "<%s> has no inline style", n.Data)
 				case "script", "iframe", "form", "input", "button":

@@ -173,7 +173,9 @@
 // its lease waits for the pause there; when the pause (or any limiter
 // slot) falls later than its lease allows, it hands the rest of the batch
 // back, queued and due at the pause's end with no attempt counted, so the
-// pause survives a restart in the ledger. A pause is this process's: an
+// pause survives a restart in the ledger. A test send made while a pause
+// has longer than SendTimeout to run fails at once with the time left (a
+// *provider.Error of class RateLimited). A pause is this process's: an
 // engine process sharing the store learns of it only from its own 429.
 // When the store
 // implements store.RateBudget (sqlitestore, pgstore, memstore), every send

@@ -1,6 +1,7 @@
 package blast_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/provider/fake"
 	"github.com/carecast/carecast/store"
 )
@@ -272,4 +274,32 @@ func TestCancelFromAnotherProcessStopsBatch(t *testing.T) {
 	assert.Equal(t, h.SMS.Calls(), sum.Sent)
 	assert.Equal(t, n-sum.Sent, sum.Cancelled)
 	assert.Equal(t, 0, sum.InDoubt)
+}
+
+// Same class: a test send during a provider's pause longer than a call
+// may take fails at once with the time left, instead of holding the
+// staff member's request (and its HTTP request) for the whole pause.
+func TestSendTestDuringLongPause(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.SMSRate, c.PollInterval = 10, 10*time.Second
+	}})
+	h.SMS.FailNext(fake.RateLimited(time.Hour))
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi {{first_name}}", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	h.RunUntil(t, func() bool { return h.SMS.Calls() > 0 && h.Engine.Idle() }, func() blast.Summary { return blast.Summary{} })
+
+	d, err := h.Engine.CreateDraft(ctx, org, smsDraft("Test {{first_name}}", "", everyone.ID))
+	require.NoError(t, err)
+	// The timeout only bounds a broken SendTest that waits for the pause
+	// (the clock stands still): a correct one answers at once.
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = h.Engine.SendTest(tctx, org, d.ID, blast.TestOpts{To: "+12125550199"})
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.RateLimited, pe.Class)
+	assert.InDelta(t, time.Hour.Seconds(), pe.RetryAfter.Seconds(), 60, "the time left of the pause")
+	assert.Equal(t, 1, h.SMS.Calls(), "no call during the pause")
 }

@@ -108,7 +108,8 @@
 //     started wins; compliance.md J-01) and, with Config.LineTypes, look
 //     up numbers whose line type is unknown, skipping landlines before
 //     their first text (compliance.md SF-03; answers are recorded on the
-//     patient, failed lookups never hold a text);
+//     patient; failed lookups, and those a batch had no time left for
+//     within half of what its lease allows, never hold a text);
 //  2. hold texts outside quiet hours (unless urgent), marketing texts
 //     beyond their state's frequency cap, and healthcare-exempt texts
 //     beyond the exemption's (see "Quiet hours", "Frequency caps" and

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
 	"github.com/carecast/carecast/provider"
@@ -302,4 +303,59 @@ func TestSendTestDuringLongPause(t *testing.T) {
 	assert.Equal(t, provider.RateLimited, pe.Class)
 	assert.InDelta(t, time.Hour.Seconds(), pe.RetryAfter.Seconds(), 60, "the time left of the pause")
 	assert.Equal(t, 1, h.SMS.Calls(), "no call during the pause")
+}
+
+// slowLookup answers every line-type lookup "mobile" after 10 s: eight
+// run at once, so each moves the engine clock by 1.25 s. Like the
+// scheduler of any engine process sharing the store, it then expires the
+// leases that have ended.
+type slowLookup struct {
+	h     *blasttest.Harness
+	calls atomic.Int64
+}
+
+func (s *slowLookup) LookupLineType(ctx context.Context, phone string) (carecast.LineType, error) {
+	s.calls.Add(1)
+	s.h.Clock.Advance(10 * time.Second / blast.LookupConcurrency)
+	if _, err := s.h.Store.ExpireLeases(ctx, s.h.Clock.Now()); err != nil {
+		return carecast.LineUnknown, err
+	}
+	return carecast.LineMobile, nil
+}
+
+// Same class: the line-type lookups a worker makes for its batch before
+// sending (each within SendTimeout) never outlast the lease either: with
+// a slow lookup service the rows would otherwise expire unsent and become
+// in doubt with no call made. Lookups not done by half of the time left
+// fail, and their texts go anyway (a failed lookup never holds a text).
+func TestLineTypeLookupsHonourLease(t *testing.T) {
+	const n = 200 // one batch, whose lookups take 250 s in all
+	lk := &slowLookup{}
+	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.Workers = 1
+		c.Lease, c.SendTimeout = 2*time.Minute, 30*time.Second
+		c.PollInterval = 10 * time.Second
+		c.LineTypes = lk
+	}})
+	lk.h = h
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", carecast.Transactional, everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.Send(ctx, org, b.ID, nil)
+	require.NoError(t, err)
+	w := &pauseWatch{t: t, h: h, blastID: b.ID, callsAtCompletion: -1}
+	sum := h.RunUntil(t, func() bool {
+		w.check()
+		s, err := h.Engine.Summary(ctx, org, b.ID)
+		require.NoError(t, err)
+		return s.Status == blast.StatusCompleted
+	}, func() blast.Summary {
+		s, err := h.Engine.Summary(ctx, org, b.ID)
+		require.NoError(t, err)
+		return s
+	})
+	assert.Empty(t, w.inDoubt)
+	assert.Equal(t, n, sum.Sent)
+	assert.Equal(t, 0, sum.InDoubt)
+	requireExactlyOnce(t, h, n)
+	assert.Less(t, lk.calls.Load(), int64(n), "lookups stopped once half the lease was used")
 }

@@ -175,64 +175,87 @@ func TestRateLimitPauseHonoursLeaseAndCancel(t *testing.T) {
 	}
 }
 
+// heldCall holds the provider's first call of row 1 until released,
+// then answers it.
+type heldCall struct {
+	inCall, release chan struct{}
+	once            sync.Once
+	returned        atomic.Bool // the held call has returned
+}
+
+func holdFirstCall(t *testing.T, h *blasttest.Harness, answer error) *heldCall {
+	c := &heldCall{inCall: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(c.free) // registered after the harness's Stop: runs first
+	h.SMS.Script(func(m *fake.Message, attempt int) error {
+		if m.ID == "1" && attempt == 1 {
+			close(c.inCall)
+			<-c.release
+			c.returned.Store(true)
+			return answer
+		}
+		return nil
+	})
+	return c
+}
+
+func (c *heldCall) free() { c.once.Do(func() { close(c.release) }) }
+
+// cancelResult is what Cancel returned, and whether the held call had
+// returned by then.
+type cancelResult struct {
+	err      error
+	returned bool
+}
+
+// cancelDuringCall sends the blast, waits until the held call is in
+// progress, calls Cancel in another goroutine and returns once Cancel has
+// committed the blast's status; Cancel's result arrives on the channel.
+func cancelDuringCall(t *testing.T, h *blasttest.Harness, c *heldCall, blastID string) <-chan cancelResult {
+	t.Helper()
+	_, err := h.Engine.Send(ctx, org, blastID, nil)
+	require.NoError(t, err)
+	// The engine claims and sends at once (unlimited rate): no clock
+	// advance is needed to reach the first call.
+	select {
+	case <-c.inCall:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first call was not made")
+	}
+	done := make(chan cancelResult, 1)
+	go func() {
+		_, err := h.Engine.Cancel(ctx, org, blastID)
+		done <- cancelResult{err, c.returned.Load()}
+	}()
+	for {
+		sb, err := h.Store.Blast(ctx, org, blastID)
+		require.NoError(t, err)
+		if sb.Status == store.BlastCancelled {
+			return done
+		}
+		runtime.Gosched()
+	}
+}
+
 // Cancel returns only once a provider call begun before it has returned:
 // nothing of the blast is sent after Cancel returns, and the call in
 // progress finishes (its message is sent, never in doubt).
 func TestCancelWaitsForCallInProgress(t *testing.T) {
 	const n = 5
 	h, everyone := setup(t, population(n, nil), &blasttest.Options{Config: func(c *blast.Config) { c.Workers = 1 }})
-	inCall, release := make(chan struct{}), make(chan struct{})
-	var releaseOnce sync.Once
-	free := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(free) // registered after the harness's Stop: runs first
-	var returned atomic.Bool
-	h.SMS.Script(func(m *fake.Message, attempt int) error {
-		if m.ID == "1" && attempt == 1 {
-			close(inCall)
-			<-release
-			returned.Store(true)
-		}
-		return nil
-	})
+	held := holdFirstCall(t, h, nil)
 	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
 	require.NoError(t, err)
-	_, err = h.Engine.Send(ctx, org, b.ID, nil)
-	require.NoError(t, err)
-	// The engine claims and sends at once (unlimited rate): no clock
-	// advance is needed to reach the first call.
-	select {
-	case <-inCall:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the first call was not made")
-	}
-
-	type result struct {
-		returned bool
-		err      error
-	}
-	done := make(chan result, 1)
-	go func() {
-		_, err := h.Engine.Cancel(ctx, org, b.ID)
-		done <- result{returned.Load(), err}
-	}()
-	// Let Cancel commit, then give a Cancel that does not wait for the
-	// call the chance to return before the call is released. A correct
-	// Cancel cannot return before release whatever the timing: the
-	// timer only makes a broken one fail every time.
-	for {
-		sb, err := h.Store.Blast(ctx, org, b.ID)
-		require.NoError(t, err)
-		if sb.Status == store.BlastCancelled {
-			break
-		}
-		runtime.Gosched()
-	}
+	done := cancelDuringCall(t, h, held, b.ID)
+	// Give a Cancel that does not wait for the call the chance to return
+	// before the call is released. A correct Cancel cannot return before
+	// release whatever the timing: the timer only makes a broken one
+	// fail every time.
 	select {
 	case r := <-done:
 		t.Fatalf("Cancel returned (err %v) while a provider call was in progress", r.err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	free()
+	held.free()
 	r := <-done
 	require.NoError(t, r.err)
 	assert.True(t, r.returned, "Cancel returned before the call in progress")
@@ -358,4 +381,23 @@ func TestLineTypeLookupsHonourLease(t *testing.T) {
 	assert.Equal(t, 0, sum.InDoubt)
 	requireExactlyOnce(t, h, n)
 	assert.Less(t, lk.calls.Load(), int64(n), "lookups stopped once half the lease was used")
+}
+
+// A call in progress when Cancel is called that the provider answers
+// with a retryable error (here the batch's last row): the row is queued
+// for a retry after Cancel cancelled the queued rows, and must be
+// cancelled too, never left queued in a cancelled blast (Pending would
+// stay 1 for good and Wait never return).
+func TestCancelDuringCallThatIsRetried(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	held := holdFirstCall(t, h, fake.Transient())
+	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	done := cancelDuringCall(t, h, held, b.ID)
+	held.free()
+	require.NoError(t, (<-done).err)
+	sum := h.Run(t, org, b.ID)
+	assert.Equal(t, 1, sum.Cancelled)
+	assert.Zero(t, sum.Pending)
+	assert.Equal(t, 1, h.SMS.Calls())
 }

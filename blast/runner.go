@@ -66,6 +66,8 @@ type worker struct {
 	// handBack is set by sendOne when the limiter cannot grant a send by
 	// deadline: the batch's remaining rows are handed back due then.
 	handBack time.Time
+	// requeued is set once an outcome of the batch queued its row again.
+	requeued bool
 }
 
 // patient returns the batch's patient with the ID, or nil.
@@ -346,16 +348,12 @@ func (e *Engine) maybeComplete(ctx context.Context, sb store.Blast) {
 var errNoChange = errors.New("blast: no change")
 
 // release hands rows back to the queue without counting an attempt, due
-// after delay (a failing dependency is not hammered), and records them
-// when p is not nil.
-func (e *Engine) release(rows []store.Row, p *prepared, outs []store.Outcome, delay time.Duration) []store.Outcome {
+// after delay (a failing dependency is not hammered), appending their
+// outcomes to outs.
+func (e *Engine) release(rows []store.Row, outs []store.Outcome, delay time.Duration) []store.Outcome {
 	now := e.now()
 	for i := range rows {
 		outs = append(outs, store.Outcome{RowID: rows[i].ID, Owner: e.cfg.InstanceID, Status: store.RowQueued, NextAttemptAt: now.Add(delay), At: now})
-	}
-	if p != nil {
-		e.record(outs, p)
-		return outs[:0]
 	}
 	return outs
 }
@@ -417,14 +415,16 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	defer stop()
 	e.batches.open(&w.gate, p.id, stop)
 	defer e.batches.close(&w.gate)
-	w.waitCtx, w.deadline, w.handBack = waitCtx, b.leaseUntil.Add(-e.cfg.SendTimeout), time.Time{}
+	w.waitCtx, w.deadline, w.handBack, w.requeued = waitCtx, b.leaseUntil.Add(-e.cfg.SendTimeout), time.Time{}, false
+	w.outs, w.changes = w.outs[:0], w.changes[:0]
 	if err := e.checkHalted(ctx, p, w); err != nil {
 		e.log.Error("reading the blast", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
 		return
 	}
 	if halted, cancelled := w.gate.state(); halted {
-		w.outs = e.release(b.rows, nil, w.outs[:0], 0)
+		w.outs = e.release(b.rows, w.outs, 0)
 		e.finishBatch(ctx, p, w, true, cancelled)
 		return
 	}
@@ -435,7 +435,8 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	pats, err := e.ps.PatientsByID(ctx, p.orgID, w.ids)
 	if err != nil {
 		e.log.Error("reading patients", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
 		return
 	}
 	w.pats = pats // ascending ID order (PatientStore contract)
@@ -468,11 +469,10 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	sup, err := e.suppressions(ctx, p, len(b.rows), func(i int) (string, bool) { return w.decs[i].Address, w.decs[i].WillSend() })
 	if err != nil {
 		e.log.Error("reading suppressions", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
 		return
 	}
-	w.outs = w.outs[:0]
-	w.changes = w.changes[:0]
 	if p.ch == carecast.SMS && e.cfg.LineTypes != nil {
 		e.lookupLineTypes(ctx, p, w)
 	}
@@ -509,21 +509,20 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		// is then queued in the store, never left to become in doubt.
 		pause := pausedUntilAll(p.lims)
 		if len(w.outs) >= 512 || len(w.outs) > 0 && (now.Sub(lastFlush) >= time.Second || now.Before(pause)) {
-			e.record(w.outs, p)
-			w.outs = w.outs[:0]
+			e.recordOuts(p, w)
 			lastFlush = now
 			e.notifyWaiters()
 		}
 		halted, byCancel := w.gate.state()
 		if cancelled = byCancel || p.cancelled.Load(); halted || cancelled || p.paused.Load() || e.stopping.Load() || ctx.Err() != nil || now.After(w.deadline) {
-			w.outs = e.release(b.rows[i:], nil, w.outs, 0)
+			w.outs = e.release(b.rows[i:], w.outs, 0)
 			released = true
 			break
 		}
 		if pause.After(w.deadline) {
 			// The pause outlasts the lease: hand the rest back, due
 			// when it ends, rather than hold rows nobody can send.
-			w.outs = e.release(b.rows[i:], nil, w.outs, pause.Sub(now))
+			w.outs = e.release(b.rows[i:], w.outs, pause.Sub(now))
 			released = true
 			break
 		}
@@ -534,13 +533,26 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 		w.outs = append(w.outs, e.sendOne(ctx, p, r, w.rowPats[i], d, w))
 		if !w.handBack.IsZero() {
 			// The limiter cannot grant a send within the lease.
-			w.outs = e.release(b.rows[i+1:], nil, w.outs, w.handBack.Sub(e.now()))
+			w.outs = e.release(b.rows[i+1:], w.outs, w.handBack.Sub(e.now()))
 			released = true
 			break
 		}
 	}
 	w.done()
 	e.finishBatch(ctx, p, w, released, cancelled)
+}
+
+// recordOuts records the worker's outcomes, noting whether one queued a
+// row again (see finishBatch).
+func (e *Engine) recordOuts(p *prepared, w *worker) {
+	for i := range w.outs {
+		if w.outs[i].Status == store.RowQueued {
+			w.requeued = true
+			break
+		}
+	}
+	e.record(w.outs, p)
+	w.outs = w.outs[:0]
 }
 
 // checkHalted reads the blast's status from the store and halts the
@@ -563,11 +575,15 @@ func (e *Engine) checkHalted(ctx context.Context, p *prepared, w *worker) error 
 // when the blast was cancelled, and applies the contact changes the
 // provider reported.
 func (e *Engine) finishBatch(ctx context.Context, p *prepared, w *worker, released, cancelled bool) {
-	e.record(w.outs, p)
-	w.outs = w.outs[:0]
-	if released && !cancelled {
-		// Rows handed back to a blast cancelled meanwhile by another
-		// process (or while paused) must not stay queued.
+	e.recordOuts(p, w)
+	if _, byCancel := w.gate.state(); byCancel {
+		cancelled = true
+	}
+	if (released || w.requeued) && !cancelled {
+		// Rows queued again (handed back, or a retry) after a Cancel
+		// cancelled the queued rows must not stay queued in a cancelled
+		// blast: read the status after recording them. A Cancel committed
+		// later cancels them itself.
 		if sb, err := e.st.Blast(context.WithoutCancel(ctx), p.orgID, p.id); err == nil && sb.Status == store.BlastCancelled {
 			cancelled = true
 		}

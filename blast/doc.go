@@ -137,9 +137,9 @@
 // taking rows from a batch when less than SendTimeout of its lease is
 // left, and hands the rest back; no wait of a worker (for the rate
 // limiter, a provider's pause) runs past that point either (see "Rate
-// limits"), so a live worker always records its rows before the lease
-// ends and in doubt never holds a row that was not tried. If a process
-// dies mid-batch, its leased
+// limits"), so a live worker records or hands back its rows before the
+// lease ends: lease expiry puts in doubt only rows of a process that died
+// or hung. If a process dies mid-batch, its leased
 // rows' leases expire and they become in doubt: the provider may have
 // accepted them, so they are never resent automatically (compliance.md
 // SF-02); a later answer from the same worker, or a delivery receipt,
@@ -193,9 +193,9 @@
 // finishes. Nothing of the blast is sent by this engine after Cancel
 // returns: it halts this engine's workers holding the blast's rows, also
 // while they wait on the rate limiter, and waits for a provider call they
-// had begun to return; a worker claims no batch without reading the
-// blast's status after it registered with Cancel, so a batch claimed in
-// the instant of the Cancel is halted too. Workers of other engine
+// had begun to return. A worker sends nothing from a batch before it has
+// registered with Cancel and then read the blast's status, so a batch
+// claimed in the instant of the Cancel is halted too. Workers of other engine
 // processes sharing the store read the status when they start a batch
 // and at least every second of sending, so they stop within about a
 // second (never later than their lease), and send no row claimed after

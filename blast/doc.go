@@ -108,7 +108,8 @@
 //     started wins; compliance.md J-01) and, with Config.LineTypes, look
 //     up numbers whose line type is unknown, skipping landlines before
 //     their first text (compliance.md SF-03; answers are recorded on the
-//     patient, failed lookups never hold a text);
+//     patient; failed lookups, and those a batch had no time left for
+//     within half of what its lease allows, never hold a text);
 //  2. hold texts outside quiet hours (unless urgent), marketing texts
 //     beyond their state's frequency cap, and healthcare-exempt texts
 //     beyond the exemption's (see "Quiet hours", "Frequency caps" and
@@ -134,7 +135,11 @@
 //
 // A row is only ever sent by the worker holding its lease. A worker stops
 // taking rows from a batch when less than SendTimeout of its lease is
-// left, and hands the rest back. If a process dies mid-batch, its leased
+// left, and hands the rest back; no wait of a worker (for the rate
+// limiter, a provider's pause) runs past that point either (see "Rate
+// limits"), so a live worker records or hands back its rows before the
+// lease ends: lease expiry puts in doubt only rows of a process that died
+// or hung. If a process dies mid-batch, its leased
 // rows' leases expire and they become in doubt: the provider may have
 // accepted them, so they are never resent automatically (compliance.md
 // SF-02); a later answer from the same worker, or a delivery receipt,
@@ -160,7 +165,20 @@
 // sender's ceilings at one instant, so both hold for actual send times.
 // Retries, test sends and compliance
 // replies pass the same limiter, so the ceiling holds during backoff, and
-// a 429 pauses it for the provider's Retry-After. When the store
+// a 429 pauses it for the provider's Retry-After.
+//
+// A pause never outlives a lease or a Cancel. The refused row is queued
+// again at once (recorded before any wait, never in doubt), due at the
+// pause's end, its call counted. While the pause lasts no rows are
+// claimed for the provider. A worker whose batch can still be sent within
+// its lease waits for the pause there; when the pause (or any limiter
+// slot) falls later than its lease allows, it hands the rest of the batch
+// back, queued and due at the pause's end with no attempt counted, so the
+// pause survives a restart in the ledger. A test send made while a pause
+// has longer than SendTimeout to run fails at once with the time left (a
+// *provider.Error of class RateLimited). A pause is this process's: an
+// engine process sharing the store learns of it only from its own 429.
+// When the store
 // implements store.RateBudget (sqlitestore, pgstore, memstore), every send
 // also takes a slot of a budget shared by all engine processes on that
 // store, so the limit is the provider account's, not each process's
@@ -172,7 +190,16 @@
 // is resolved and its ledger written when the time comes (on Config.Clock).
 // [Engine.Cancel] cancels a scheduled, sending or paused blast: queued
 // rows become cancelled, sent rows stay sent, and a message being sent
-// finishes.
+// finishes. Nothing of the blast is sent by this engine after Cancel
+// returns: it halts this engine's workers holding the blast's rows, also
+// while they wait on the rate limiter, and waits for a provider call they
+// had begun to return. A worker sends nothing from a batch before it has
+// registered with Cancel and then read the blast's status, so a batch
+// claimed in the instant of the Cancel is halted too. Workers of other engine
+// processes sharing the store read the status when they start a batch
+// and at least every second of sending, so they stop within about a
+// second (never later than their lease), and send no row claimed after
+// that.
 //
 // # Soft failures
 //

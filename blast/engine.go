@@ -93,6 +93,8 @@ type Engine struct {
 	rrMu  sync.Mutex
 	rrOrg int
 	rrPos map[string]int
+
+	batches batchGates // batches being sent, for Cancel and pauses (fence.go)
 }
 
 // New returns an engine configured by cfg (nil is an error: Store and the

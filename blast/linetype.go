@@ -2,6 +2,7 @@ package blast
 
 import (
 	"context"
+	"errors"
 
 	"golang.org/x/sync/errgroup"
 
@@ -9,6 +10,10 @@ import (
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/eligibility"
 )
+
+// errLookupLate marks a line-type lookup not made: the batch's time for
+// lookups was used up.
+var errLookupLate = errors.New("blast: no time left for the line-type lookup")
 
 // LookupConcurrency is how many line-type lookups (Config.LineTypes) one
 // worker runs at once for a claimed batch.
@@ -18,8 +23,11 @@ const LookupConcurrency = 8
 // patient has no line type recorded (compliance.md SF-03): landlines are
 // skipped as landline, and every answer is recorded on the patient at
 // once (rows handed back unsent are not looked up twice). Lookups run
-// LookupConcurrency at a time, each bounded by SendTimeout; a failure
-// leaves the text to be sent.
+// LookupConcurrency at a time, each bounded by SendTimeout, and all of
+// them within half the time the batch has left before its last send may
+// start (w.deadline): a slow lookup service never lets the lease expire
+// under rows not yet tried, which would leave them in doubt. A failure,
+// or a lookup not made in time, leaves the text to be sent.
 func (e *Engine) lookupLineTypes(ctx context.Context, p *prepared, w *worker) {
 	var idx []int
 	for i := range w.decs {
@@ -32,11 +40,21 @@ func (e *Engine) lookupLineTypes(ctx context.Context, p *prepared, w *worker) {
 	}
 	types := make([]carecast.LineType, len(idx))
 	errs := make([]error, len(idx))
+	// The phase ends on the engine clock (no lookup starts after it) and
+	// in real time (lookups in progress are cancelled).
+	start := e.now()
+	end := start.Add(w.deadline.Sub(start) / 2)
+	pctx, cancel := context.WithTimeout(ctx, end.Sub(start))
+	defer cancel()
 	var g errgroup.Group
 	g.SetLimit(LookupConcurrency)
 	for k, i := range idx {
 		g.Go(func() error {
-			lctx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
+			if !e.now().Before(end) {
+				errs[k] = errLookupLate
+				return nil
+			}
+			lctx, cancel := context.WithTimeout(pctx, e.cfg.SendTimeout)
 			defer cancel()
 			types[k], errs[k] = e.cfg.LineTypes.LookupLineType(lctx, w.decs[i].Address)
 			return nil

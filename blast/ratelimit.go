@@ -224,6 +224,35 @@ func (l *limiter) pausedUntil() time.Time { return time.Unix(0, l.pause.Load()) 
 // limiter that has one, then admits the send through all the ceilings at
 // one instant. It returns the dispatch time, or ctx's error.
 func (e *Engine) waitAll(ctx context.Context, ls []*limiter, tracked bool) (time.Time, error) {
+	return e.waitUntil(ctx, ls, tracked, time.Time{})
+}
+
+// errWaitPastDeadline is waitUntil's answer when the send could not be
+// dispatched by its deadline: nothing was waited for, and Until is the
+// earliest time worth trying again (a pause's end, a slot's time).
+type errWaitPastDeadline struct{ Until time.Time }
+
+func (e *errWaitPastDeadline) Error() string {
+	return "blast: rate limiter: the next send slot is after the deadline"
+}
+
+// pausedUntilAll returns the latest pause end of ls (the Unix epoch when
+// none was ever paused).
+func pausedUntilAll(ls []*limiter) time.Time {
+	var n int64
+	for _, l := range ls {
+		n = max(n, l.pause.Load())
+	}
+	return time.Unix(0, n)
+}
+
+// waitUntil is waitAll with a deadline on the engine clock: when the send
+// cannot be dispatched by deadline (a provider's pause that lasts longer,
+// or a slot booked beyond it), it returns an *errWaitPastDeadline at once
+// instead of sleeping past it. A zero deadline waits as long as needed.
+// A pause is checked before any token is booked, so giving up on it
+// leaves the token bucket untouched.
+func (e *Engine) waitUntil(ctx context.Context, ls []*limiter, tracked bool, deadline time.Time) (time.Time, error) {
 	now := e.clk.Now()
 	limited := false
 	for _, l := range ls {
@@ -232,11 +261,23 @@ func (e *Engine) waitAll(ctx context.Context, ls []*limiter, tracked bool) (time
 	if !limited {
 		return now, nil
 	}
+	past := func(t time.Time) error {
+		if !deadline.IsZero() && t.After(deadline) {
+			return &errWaitPastDeadline{Until: t}
+		}
+		return nil
+	}
+	if err := past(pausedUntilAll(ls)); err != nil {
+		return time.Time{}, err
+	}
 	due := now
 	for _, l := range ls {
 		if t := l.reserveToken(now); t.After(due) {
 			due = t
 		}
+	}
+	if err := past(due); err != nil {
+		return time.Time{}, err
 	}
 	if err := e.sleep(ctx, due, tracked); err != nil {
 		return time.Time{}, err
@@ -249,6 +290,9 @@ func (e *Engine) waitAll(ctx context.Context, ls []*limiter, tracked bool) (time
 		if err != nil {
 			return time.Time{}, fmt.Errorf("blast: shared rate budget: %w", err)
 		}
+		if err := past(slot); err != nil {
+			return time.Time{}, err
+		}
 		if err := e.sleep(ctx, slot, tracked); err != nil {
 			return time.Time{}, err
 		}
@@ -258,6 +302,9 @@ func (e *Engine) waitAll(ctx context.Context, ls []*limiter, tracked bool) (time
 		next, ok := admitAll(ls, now)
 		if ok {
 			return next, nil
+		}
+		if err := past(next); err != nil {
+			return time.Time{}, err
 		}
 		if err := e.sleep(ctx, next, tracked); err != nil {
 			return time.Time{}, err

@@ -1,6 +1,8 @@
 package blast
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -196,4 +198,60 @@ func FuzzLimiterCeiling(f *testing.F) {
 			t.Fatalf("rate %.1f burst %d: %d grants in one second, ceiling %d", rate, burst, got, ceiling)
 		}
 	})
+}
+
+// stillClock reads a fixed time; it fails the test if anything waits on
+// it.
+type stillClock struct {
+	t   *testing.T
+	now time.Time
+}
+
+func (c stillClock) Now() time.Time { return c.now }
+func (c stillClock) NewTimer(time.Duration) Timer {
+	c.t.Fatal("waited on the clock")
+	return nil
+}
+func (c stillClock) AfterFunc(time.Duration, func()) Timer {
+	c.t.Fatal("waited on the clock")
+	return nil
+}
+
+// waitUntil never sleeps past its deadline: a pause or a ceiling slot
+// later than it is answered at once with the time worth trying again,
+// and giving up on a pause books no token (the bucket is intact when the
+// pause ends).
+func TestWaitUntilDeadline(t *testing.T) {
+	t0 := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	e := &Engine{clk: stillClock{t, t0}}
+	deadline := t0.Add(90 * time.Second)
+
+	l := newLimiter(10, 1)
+	l.pauseUntil(t0.Add(time.Hour))
+	_, err := e.waitUntil(context.Background(), []*limiter{l}, false, deadline)
+	var late *errWaitPastDeadline
+	if !errors.As(err, &late) || !late.Until.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("paused past the deadline: err %v, want the pause's end", err)
+	}
+	if at := l.reserveToken(t0.Add(time.Hour)); !at.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("first token after the pause at +%s: the refused wait booked one", at.Sub(t0.Add(time.Hour)))
+	}
+
+	// The strict ceiling: two grants fill a one-per-second ring of two;
+	// the next slot is a second away, past a half-second deadline.
+	l = newLimiter(1, 1)
+	for range 2 {
+		if _, ok := l.admit(t0); !ok {
+			t.Fatal("grant refused")
+		}
+	}
+	_, err = e.waitUntil(context.Background(), []*limiter{l}, false, t0.Add(time.Second/2))
+	if !errors.As(err, &late) || !late.Until.Equal(t0.Add(time.Second)) {
+		t.Fatalf("ceiling slot past the deadline: err %v, want +1s", err)
+	}
+
+	// Nothing to wait for: granted at once, deadline or not.
+	if at, err := e.waitUntil(context.Background(), []*limiter{newLimiter(RateUnlimited, 1)}, false, deadline); err != nil || !at.Equal(t0) {
+		t.Fatalf("unlimited: %s, %v", at, err)
+	}
 }

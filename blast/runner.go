@@ -53,6 +53,21 @@ type worker struct {
 	callDeadline time.Time
 	sms          provider.SMSMessage
 	email        provider.EmailMessage
+
+	// gate is the batch's hold that Cancel and a pause halt (see
+	// batchGate); waitCtx ends the batch's limiter waits (at a graceful
+	// stop, a Cancel or a pause).
+	gate    batchGate
+	waitCtx context.Context
+	// deadline is the latest engine-clock time a provider call of the
+	// batch may start: its lease's end less SendTimeout. No limiter wait
+	// runs past it.
+	deadline time.Time
+	// handBack is set by sendOne when the limiter cannot grant a send by
+	// deadline: the batch's remaining rows are handed back due then.
+	handBack time.Time
+	// requeued is set once an outcome of the batch queued its row again.
+	requeued bool
 }
 
 // patient returns the batch's patient with the ID, or nil.
@@ -245,6 +260,12 @@ func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *bat
 		e.log.Error("preparing blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
 		return 0, true
 	}
+	if e.now().Before(pausedUntilAll(p.lims)) {
+		// The provider asked for a pause (a 429's Retry-After): nothing
+		// is claimed for it before the pause ends, so no lease is spent
+		// waiting and no row waits where a Cancel must reach it.
+		return 0, true
+	}
 	if !e.acquireSlot(stopCtx) {
 		return 0, false
 	}
@@ -327,16 +348,12 @@ func (e *Engine) maybeComplete(ctx context.Context, sb store.Blast) {
 var errNoChange = errors.New("blast: no change")
 
 // release hands rows back to the queue without counting an attempt, due
-// after delay (a failing dependency is not hammered), and records them
-// when p is not nil.
-func (e *Engine) release(rows []store.Row, p *prepared, outs []store.Outcome, delay time.Duration) []store.Outcome {
+// after delay (a failing dependency is not hammered), appending their
+// outcomes to outs.
+func (e *Engine) release(rows []store.Row, outs []store.Outcome, delay time.Duration) []store.Outcome {
 	now := e.now()
 	for i := range rows {
 		outs = append(outs, store.Outcome{RowID: rows[i].ID, Owner: e.cfg.InstanceID, Status: store.RowQueued, NextAttemptAt: now.Add(delay), At: now})
-	}
-	if p != nil {
-		e.record(outs, p)
-		return outs[:0]
 	}
 	return outs
 }
@@ -391,6 +408,26 @@ func (e *Engine) recordEarly(ctx context.Context, pid string) bool {
 // process sends one claimed batch.
 func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	p := b.p
+	// Register the batch's gate, then read the blast's status: a Cancel
+	// (or pause) committed before the registration is seen in the store,
+	// one committed after halts the gate (batchGates.open).
+	waitCtx, stop := context.WithCancel(w.stopCtx)
+	defer stop()
+	e.batches.open(&w.gate, p.id, stop)
+	defer e.batches.close(&w.gate)
+	w.waitCtx, w.deadline, w.handBack, w.requeued = waitCtx, b.leaseUntil.Add(-e.cfg.SendTimeout), time.Time{}, false
+	w.outs, w.changes = w.outs[:0], w.changes[:0]
+	if err := e.checkHalted(ctx, p, w); err != nil {
+		e.log.Error("reading the blast", "org", p.orgID, "blast", p.id, "err", err)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
+		return
+	}
+	if halted, cancelled := w.gate.state(); halted {
+		w.outs = e.release(b.rows, w.outs, 0)
+		e.finishBatch(ctx, p, w, true, cancelled)
+		return
+	}
 	w.ids = w.ids[:0]
 	for i := range b.rows {
 		w.ids = append(w.ids, b.rows[i].PatientID)
@@ -398,7 +435,8 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	pats, err := e.ps.PatientsByID(ctx, p.orgID, w.ids)
 	if err != nil {
 		e.log.Error("reading patients", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
 		return
 	}
 	w.pats = pats // ascending ID order (PatientStore contract)
@@ -431,11 +469,10 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	sup, err := e.suppressions(ctx, p, len(b.rows), func(i int) (string, bool) { return w.decs[i].Address, w.decs[i].WillSend() })
 	if err != nil {
 		e.log.Error("reading suppressions", "org", p.orgID, "blast", p.id, "err", err)
-		w.outs = e.release(b.rows, p, w.outs[:0], e.cfg.BackoffBase)
+		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
+		e.finishBatch(ctx, p, w, true, false)
 		return
 	}
-	w.outs = w.outs[:0]
-	w.changes = w.changes[:0]
 	if p.ch == carecast.SMS && e.cfg.LineTypes != nil {
 		e.lookupLineTypes(ctx, p, w)
 	}
@@ -453,20 +490,39 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	}
 	cancelled, released := false, false
 	lastFlush := e.now()
+	lastCheck := lastFlush
 	for i := range b.rows {
 		r := &b.rows[i]
 		now := e.now()
+		if now.Sub(lastCheck) >= time.Second {
+			// A Cancel or pause made through another engine process
+			// reaches this batch within about a second.
+			if err := e.checkHalted(ctx, p, w); err != nil {
+				e.log.Error("reading the blast", "org", p.orgID, "blast", p.id, "err", err)
+			}
+			lastCheck = now
+		}
 		// Record outcomes at least every second (and every 512 rows):
 		// progress stays live with a slow provider, and a crash leaves
 		// few sent-but-unrecorded rows to become in doubt.
-		if len(w.outs) >= 512 || len(w.outs) > 0 && now.Sub(lastFlush) >= time.Second {
-			e.record(w.outs, p)
-			w.outs = w.outs[:0]
+		// Before waiting out a provider's pause, too: the refused row
+		// is then queued in the store, never left to become in doubt.
+		pause := pausedUntilAll(p.lims)
+		if len(w.outs) >= 512 || len(w.outs) > 0 && (now.Sub(lastFlush) >= time.Second || now.Before(pause)) {
+			e.recordOuts(p, w)
 			lastFlush = now
 			e.notifyWaiters()
 		}
-		if cancelled = p.cancelled.Load(); cancelled || p.paused.Load() || e.stopping.Load() || ctx.Err() != nil || now.Add(e.cfg.SendTimeout).After(b.leaseUntil) {
-			w.outs = e.release(b.rows[i:], nil, w.outs, 0)
+		halted, byCancel := w.gate.state()
+		if cancelled = byCancel || p.cancelled.Load(); halted || cancelled || p.paused.Load() || e.stopping.Load() || ctx.Err() != nil || now.After(w.deadline) {
+			w.outs = e.release(b.rows[i:], w.outs, 0)
+			released = true
+			break
+		}
+		if pause.After(w.deadline) {
+			// The pause outlasts the lease: hand the rest back, due
+			// when it ends, rather than hold rows nobody can send.
+			w.outs = e.release(b.rows[i:], w.outs, pause.Sub(now))
 			released = true
 			break
 		}
@@ -475,13 +531,59 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 			d = eligibility.Decision{Reason: mustReason(reason)}
 		}
 		w.outs = append(w.outs, e.sendOne(ctx, p, r, w.rowPats[i], d, w))
+		if !w.handBack.IsZero() {
+			// The limiter cannot grant a send within the lease.
+			w.outs = e.release(b.rows[i+1:], w.outs, w.handBack.Sub(e.now()))
+			released = true
+			break
+		}
 	}
 	w.done()
+	e.finishBatch(ctx, p, w, released, cancelled)
+}
+
+// recordOuts records the worker's outcomes, noting whether one queued a
+// row again (see finishBatch).
+func (e *Engine) recordOuts(p *prepared, w *worker) {
+	for i := range w.outs {
+		if w.outs[i].Status == store.RowQueued {
+			w.requeued = true
+			break
+		}
+	}
 	e.record(w.outs, p)
 	w.outs = w.outs[:0]
-	if released && !cancelled {
-		// Rows handed back to a blast cancelled meanwhile by another
-		// process (or while paused) must not stay queued.
+}
+
+// checkHalted reads the blast's status from the store and halts the
+// batch's gate when it was cancelled or paused (possibly through another
+// engine process).
+func (e *Engine) checkHalted(ctx context.Context, p *prepared, w *worker) error {
+	sb, err := e.st.Blast(ctx, p.orgID, p.id)
+	if err != nil {
+		return err
+	}
+	if sb.Status == store.BlastCancelled || sb.Status == store.BlastPaused {
+		w.gate.mu.Lock()
+		w.gate.haltLocked(sb.Status == store.BlastCancelled)
+		w.gate.mu.Unlock()
+	}
+	return nil
+}
+
+// finishBatch records the batch's outcomes, cancels the rows handed back
+// when the blast was cancelled, and applies the contact changes the
+// provider reported.
+func (e *Engine) finishBatch(ctx context.Context, p *prepared, w *worker, released, cancelled bool) {
+	e.recordOuts(p, w)
+	if _, byCancel := w.gate.state(); byCancel {
+		cancelled = true
+	}
+	if (released || w.requeued) && !cancelled {
+		// Rows queued again (handed back, or a retry) after a Cancel
+		// cancelled the queued rows must not stay queued in a cancelled
+		// blast: read the status after recording them. A Cancel committed
+		// later cancels them itself.
 		if sb, err := e.st.Blast(context.WithoutCancel(ctx), p.orgID, p.id); err == nil && sb.Status == store.BlastCancelled {
 			cancelled = true
 		}
@@ -599,12 +701,27 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 			Headers: map[string]string{"X-Carecast-Blast": p.id}}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, &w.email) }
 	}
-	if _, err := e.waitAll(w.stopCtx, p.lims, true); err != nil {
-		// Stopping while throttled: nothing was sent.
+	// Pass the batch's gate: a Cancel or pause that halted it stops the
+	// row here, and one arriving now interrupts the limiter wait, or
+	// waits for the call to return (see batchGate).
+	if !w.gate.begin() {
 		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now(), e.now()
 		return o
 	}
+	if _, err := e.waitUntil(w.waitCtx, p.lims, true, w.deadline); err != nil || w.waitCtx.Err() != nil {
+		// Stopping, cancelled or paused while throttled, or the
+		// limiter cannot grant a send within the lease: nothing was
+		// sent.
+		w.gate.end()
+		o.Status, o.NextAttemptAt, o.At = store.RowQueued, e.now(), e.now()
+		var late *errWaitPastDeadline
+		if errors.As(err, &late) {
+			o.NextAttemptAt, w.handBack = late.Until, late.Until
+		}
+		return o
+	}
 	res, err := send(w.callContext(ctx, e.cfg.SendTimeout))
+	w.gate.end()
 	now := e.now()
 	o.At = now
 	if err == nil {

@@ -294,13 +294,17 @@ func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) 
 
 // Cancel cancels a scheduled or sending blast: queued rows become
 // cancelled (rows already sent stay sent; a message being sent when Cancel
-// is called finishes). Workers of this engine stop at once and cancel the
-// rows they had claimed; those of other engine processes sharing the
-// store finish the batch they hold (at most BatchSize rows, or about one
-// second of the rate). It returns the number of queued rows cancelled
-// when Cancel ran, and
-// ErrNotCancellable for a draft or a completed blast, ErrCancelled for a
-// cancelled one.
+// is called finishes). Workers of this engine stop at once, also those
+// waiting on the rate limiter or a provider's pause, and cancel the rows
+// they had claimed; Cancel returns once a provider call they had begun
+// has returned, so nothing of the blast is sent by this engine after it
+// returns. Workers of other engine processes sharing the store stop
+// within about a second of sending (they read the blast's status at
+// least that often, and never send past their lease). It returns the
+// number of queued rows cancelled when Cancel ran, and ErrNotCancellable
+// for a draft or a completed blast, ErrCancelled for a cancelled one. If
+// ctx ends while Cancel waits for a call in progress, it returns ctx's
+// error: the blast is cancelled, but that one call may still finish.
 func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error) {
 	now := e.now()
 	_, err := e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
@@ -318,13 +322,21 @@ func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error)
 		return 0, err
 	}
 	e.markCancelled(blastID)
+	wait := e.batches.fence(blastID, true)
 	n, err := e.st.CancelQueued(ctx, orgID, blastID, now)
+	if err == nil {
+		e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
+		e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
+		e.notify()
+	}
+	// This process's workers can start no call for the blast now; wait
+	// for those already begun, so nothing goes out after Cancel returns.
+	if werr := await(ctx, wait); werr != nil && err == nil {
+		return n, fmt.Errorf("blast: blast %s is cancelled, but a provider call begun before may still be in progress: %w", blastID, werr)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
 	}
-	e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
-	e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
-	e.notify()
 	return n, nil
 }
 

@@ -124,6 +124,7 @@ func (e *Engine) markPaused(blastID string) {
 		p.paused.Store(true)
 	}
 	e.prepMu.Unlock()
+	e.batches.fence(blastID, false) // also ends the workers' limiter waits
 }
 
 // Resume sends a paused blast again, after the sender's problem was

@@ -191,7 +191,9 @@ func (e *TestForbiddenError) Unwrap() error { return ErrTestForbidden }
 // exactly as recipients get them, for TestRow, whose link shows "this was
 // a test" (package tracking) and unsubscribes no one. Other errors:
 // ErrNotFound (the blast, or a real patient not in the organization), and
-// the provider's error when the send failed.
+// the provider's error when the send failed; while the provider's pause
+// after a 429 lasts longer than SendTimeout, a *provider.Error of class
+// RateLimited whose RetryAfter is the time left, at once.
 func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestOpts) (TestResult, error) {
 	sb, err := e.st.Blast(ctx, orgID, blastID)
 	if err != nil {
@@ -253,8 +255,17 @@ func (e *Engine) SendTest(ctx context.Context, orgID, blastID string, opts TestO
 			Marketing: p.pu == carecast.Marketing, ListUnsubscribeURL: ro.UnsubscribeURL}
 		send = func(ctx context.Context) (provider.Result, error) { return e.cfg.Email.SendEmail(ctx, msg) }
 	}
-	if _, err := e.waitAll(ctx, p.lims, false); err != nil {
-		return TestResult{}, err
+	// Wait on the limiter as a call may take: a provider's pause (a 429's
+	// Retry-After) that lasts longer fails the test at once, with the
+	// time left, instead of holding the request for the pause.
+	if _, err := e.waitUntil(ctx, p.lims, false, e.now().Add(e.cfg.SendTimeout)); err != nil {
+		var late *errWaitPastDeadline
+		if !errors.As(err, &late) {
+			return TestResult{}, err
+		}
+		t.write(ctx, "failed class="+provider.RateLimited.String())
+		return TestResult{}, fmt.Errorf("blast: test send of blast %s: %w", blastID, &provider.Error{Class: provider.RateLimited,
+			Message: "the provider asked for a pause (429) that is not over", RetryAfter: late.Until.Sub(e.now())})
 	}
 	res, err := e.call(ctx, send)
 	if err != nil {

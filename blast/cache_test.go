@@ -111,7 +111,9 @@ func TestCompiledCacheBound(t *testing.T) {
 		sum := h.Run(t, org, id)
 		assert.Equal(t, 3, sum.Sent)
 		size, _ := h.Engine.CompiledCacheSize()
-		assert.LessOrEqual(t, size, int64(bound)+int64(2<<20), "at most one blast per busy worker over the bound")
+		// Each blast holds about 1.4 MiB (the attachment encoded, the
+		// parts); the harness runs 2 workers.
+		assert.LessOrEqual(t, size, int64(bound)+2*int64(2<<20), "at most one blast per busy worker over the bound")
 	}
 	for i := range 3 {
 		assert.Len(t, h.Email.SentTo(email(i)), 6)

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/carecast/carecast"
+	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/render"
@@ -40,6 +41,9 @@ type prepared struct {
 	phi         bool
 	portalSMS   *render.SMSTemplate
 	portalEmail *render.EmailTemplate
+	// portalLinks is the link index of the portal notice's first link:
+	// click tokens index the email's links, then the notice's (links).
+	portalLinks int
 	// exempt: a healthcare-exempt text (SM-02).
 	exempt bool
 	// sensitive counts the content checker's findings; phiApprovedBy
@@ -53,6 +57,28 @@ type prepared struct {
 	// paused is set when the blast is paused (SenderBlockGuard):
 	// workers hand its claimed rows back.
 	paused atomic.Bool
+
+	// bytes estimates the memory the prepared blast holds (compiled
+	// parts, images, attachments), which the compiled-blast cache counts
+	// against Config.CompiledCacheBytes.
+	bytes int64
+}
+
+// preparedOverhead is the memory counted for a prepared blast besides its
+// content: the classifier, limiters and templates' bookkeeping.
+const preparedOverhead = 16 << 10
+
+// links returns the link targets that click tokens index: the email's
+// links, then its portal notice's.
+func (p *prepared) links() []string {
+	var out []string
+	if p.email != nil {
+		out = append(out, p.email.Links()...)
+	}
+	if p.portalEmail != nil {
+		out = append(out, p.portalEmail.Links()...)
+	}
+	return out
 }
 
 // compile validates a blast's content and compiles it, returning every
@@ -62,6 +88,12 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	if err != nil {
 		return nil, err
 	}
+	return e.compileDecoded(ctx, sb, &b, checkCohorts)
+}
+
+// compileDecoded is compile of a blast whose content b was already
+// decoded from sb.
+func (e *Engine) compileDecoded(ctx context.Context, sb *store.Blast, b *Blast, checkCohorts bool) (*prepared, error) {
 	org, err := e.org(ctx, sb.OrgID)
 	if err != nil {
 		return nil, err
@@ -71,14 +103,24 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 		return nil, fmt.Errorf("blast: organization %s: %w", org.ID, err)
 	}
 	cls.RequirePEWC = e.cfg.RequirePEWC
+	// The limits a draft is saved under, checked again before anything
+	// is compiled: an oversized draft stored before they applied is
+	// refused here, never compiled.
+	if probs := e.checkDraft(&b.Draft); len(probs) > 0 {
+		return nil, &ValidationError{BlastID: sb.ID, Problems: probs}
+	}
 	var probs problems
-	p := &prepared{id: sb.ID, version: sb.Version, orgID: sb.OrgID, org: org, ch: sb.Channel, pu: sb.Purpose,
+	p := &prepared{bytes: preparedOverhead, id: sb.ID, version: sb.Version, orgID: sb.OrgID, org: org, ch: sb.Channel, pu: sb.Purpose,
 		from: b.From, replyTo: b.ReplyTo, cls: cls}
 	if !p.pu.Valid() {
 		probs.add(ProblemPurpose, "Purpose", "must be marketing or transactional")
 	}
 	if checkCohorts {
-		probs = append(probs, e.checkCohorts(ctx, sb)...)
+		cps, err := e.checkCohorts(ctx, sb)
+		if err != nil {
+			return nil, err
+		}
+		probs = append(probs, cps...)
 	}
 	switch sb.Channel {
 	case carecast.SMS:
@@ -104,7 +146,9 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 				break
 			}
 			p.sms = t
+			p.bytes += int64(len(content.Body) + len(content.OptOutText))
 			for i, im := range t.Images() {
+				p.bytes += int64(len(im.Data))
 				if im.URL == "" {
 					probs.add(ProblemAttachments, "SMS.Images", fmt.Sprintf("image %d has no URL the provider can fetch it from", i))
 				}
@@ -137,7 +181,12 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 				probs = append(probs, contentProblem("Email.Attachments", err))
 				break
 			}
-			p.email = t
+			n := compiledEmailSize(t, &org)
+			if n > EmailMaxMessageBytes {
+				probs.add(ProblemTooLarge, "Email", emailTooLarge(n))
+				break
+			}
+			p.email, p.bytes = t, p.bytes+n
 			for _, a := range t.Attachments() {
 				p.atts = append(p.atts, provider.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
 			}
@@ -160,7 +209,7 @@ func (e *Engine) compile(ctx context.Context, sb *store.Blast, checkCohorts bool
 	default:
 		probs.add(ProblemChannel, "Channel", "must be SMS or Email")
 	}
-	probs = append(probs, e.checkHealth(&b, p)...)
+	probs = append(probs, e.checkHealth(b, p)...)
 	if len(probs) > 0 {
 		return nil, &ValidationError{BlastID: sb.ID, Problems: probs}
 	}
@@ -203,54 +252,28 @@ func contentProblem(field string, err error) Problem {
 	return Problem{Code: ProblemContent, Field: field, Message: err.Error()}
 }
 
-func (e *Engine) checkCohorts(ctx context.Context, sb *store.Blast) []Problem {
+// checkCohorts reports a blast without cohorts, and each cohort that is
+// not the organization's (deleted since it was chosen, or another
+// organization's); a failing cohort store is an error, not a problem.
+func (e *Engine) checkCohorts(ctx context.Context, sb *store.Blast) ([]Problem, error) {
 	if len(sb.CohortIDs) == 0 {
-		return []Problem{{Code: ProblemNoCohorts, Field: "CohortIDs", Message: "choose at least one cohort"}}
+		return []Problem{{Code: ProblemNoCohorts, Field: "CohortIDs", Message: "choose at least one cohort"}}, nil
 	}
 	var probs []Problem
-	for _, id := range sb.CohortIDs {
-		if _, err := e.cs.Cohort(ctx, sb.OrgID, id); err != nil {
-			probs = append(probs, Problem{Code: ProblemUnknownCohort, Field: "CohortIDs", Message: fmt.Sprintf("cohort %s: %v", id, err)})
+	for i, id := range sb.CohortIDs {
+		_, err := e.cs.Cohort(ctx, sb.OrgID, id)
+		switch {
+		case errors.Is(err, cohort.ErrNotFound):
+			probs = append(probs, unknownCohort(i))
+		case err != nil:
+			return nil, fmt.Errorf("blast: reading cohort %d of blast %s: %w", i, sb.ID, err)
 		}
 	}
-	return probs
+	return probs, nil
 }
 
-// preparedFor returns the compiled form of a sending blast, cached.
-func (e *Engine) preparedFor(ctx context.Context, sb *store.Blast) (*prepared, error) {
-	e.prepMu.Lock()
-	p := e.prepared[sb.ID]
-	if p != nil && p.paused.Load() && sb.Status != store.BlastPaused {
-		// Paused here, resumed by another process: compile afresh.
-		delete(e.prepared, sb.ID)
-		p = nil
-	}
-	e.prepMu.Unlock()
-	if p != nil {
-		return p, nil
-	}
-	p, err := e.compile(ctx, sb, false)
-	if err != nil {
-		return nil, err
-	}
-	e.prepMu.Lock()
-	e.prepared[sb.ID] = p
-	e.prepMu.Unlock()
-	return p, nil
-}
-
-func (e *Engine) forget(blastID string) {
-	e.prepMu.Lock()
-	delete(e.prepared, blastID)
-	e.prepMu.Unlock()
-}
-
-// markCancelled tells this process's workers to stop sending the blast.
-func (e *Engine) markCancelled(blastID string) {
-	e.prepMu.Lock()
-	if p := e.prepared[blastID]; p != nil {
-		p.cancelled.Store(true)
-	}
-	delete(e.prepared, blastID)
-	e.prepMu.Unlock()
+// unknownCohort is the problem of cohort i of a blast that is not the
+// organization's.
+func unknownCohort(i int) Problem {
+	return Problem{Code: ProblemUnknownCohort, Field: "CohortIDs", Message: fmt.Sprintf("cohort %d does not exist (deleted since it was chosen?)", i)}
 }

@@ -46,6 +46,10 @@ const (
 	HelpReplyDefault = "{{organization_name}}: for help, contact your clinic. Reply STOP to opt out, START to opt back in. Msg&data rates may apply."
 	// StopReplyDefault is the one confirmation sent after STOP.
 	StopReplyDefault = "{{organization_name}}: you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+	// CompiledCacheBytesDefault is the default bound of the compiled-blast
+	// cache (Config.CompiledCacheBytes): a few of the largest emails
+	// (EmailMaxMessageBytes), or thousands of texts.
+	CompiledCacheBytesDefault = 128 << 20
 	// StartReplyDefault is the confirmation sent after START.
 	StartReplyDefault = "{{organization_name}}: you are resubscribed to messages. Reply STOP to opt out."
 )
@@ -277,6 +281,17 @@ type Config struct {
 	// sender's sake (reputation block, carrier filtering). Defaults to
 	// a pause after SenderBlockThresholdDefault refusals.
 	SenderBlockGuard SenderBlockGuard
+	// CompiledCacheBytes bounds the memory of the compiled-blast cache:
+	// the templates, images and attachments of blasts being sent, kept
+	// so that each is compiled once rather than once per batch. The
+	// least recently used blast is dropped when the total would exceed
+	// it, except while a worker is sending a batch of it (the total may
+	// then exceed the bound by at most Workers blasts until the batches
+	// end). A completed or cancelled blast is dropped at once. Tracked
+	// clicks never fill it: they read the store's link index
+	// (store.LinkIndex), or keep only the links. Defaults to
+	// CompiledCacheBytesDefault.
+	CompiledCacheBytes int64
 	// PollInterval is how often idle workers look for due rows. Defaults
 	// to PollIntervalDefault.
 	PollInterval time.Duration

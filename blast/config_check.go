@@ -40,6 +40,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.SMSBurst, 1)
 	setDefault(&c.EmailBurst, 1)
 	setDefault(&c.PollInterval, PollIntervalDefault)
+	setDefault(&c.CompiledCacheBytes, CompiledCacheBytesDefault)
 	setDefault(&c.ReplyWindow, ReplyWindowDefault)
 	setDefault(&c.HelpReply, HelpReplyDefault)
 	setDefault(&c.StopReply, StopReplyDefault)
@@ -96,6 +97,8 @@ func (c *Config) validate() error {
 		return bad("BatchSize", "must be at least 1")
 	case c.LedgerBatch < 1:
 		return bad("LedgerBatch", "must be at least 1")
+	case c.CompiledCacheBytes < 0:
+		return bad("CompiledCacheBytes", "must not be negative")
 	case c.MaxAttempts < 1:
 		return bad("MaxAttempts", "must be at least 1")
 	case c.SendTimeout <= 0:

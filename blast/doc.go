@@ -43,8 +43,18 @@
 // cohorts, channel, purpose (marketing or transactional; zero means
 // transactional), SMS content (text and images) or email content
 // (subject, preview text, body, style, attachments), and the sender.
-// [Engine.UpdateDraft] replaces it while it is a draft; [Engine.Get] and
-// [Engine.List] read blasts back.
+// [Engine.UpdateDraft] replaces it while it is a draft; [Engine.Get]
+// reads one back with its content, and [Engine.List] pages through the
+// organization's blasts as [Listing] summaries: name, channel, purpose,
+// cohorts, status and times, never content, so a page of 200 blasts
+// reads no attachment.
+//
+// A draft may be incomplete, but CreateDraft and UpdateDraft refuse what
+// no blast may hold, with a *[ValidationError] whose Op is [OpSave]
+// naming each field: an unknown channel (only "sms" and "email"),
+// purpose, HIPAA basis or email format, and anything over the limits
+// below. Send checks the same limits with the same code before it
+// compiles anything.
 //
 // Drafts are validated when sent ([Engine.Send], or [Engine.Validate]
 // without sending). A *[ValidationError] lists every [Problem]: no cohorts,
@@ -55,9 +65,46 @@
 // needs a marketing domain, transactional a transactional domain; checked
 // through Config.DomainVerifier).
 //
+// # Limits
+//
+// Checked when a draft is saved and again when it is sent:
+//
+//	name                     NameMaxChars (200) characters, no control characters
+//	cohorts                  CohortsMax (50); IDs up to IDMaxBytes (255), printable
+//	From, ReplyTo            SenderMaxBytes (320), one line
+//	CreatedBy, PHIApprovedBy IDMaxBytes, printable
+//	SMS body + opt-out text  SMSMaxSourceBytes (16 KiB) as written; the text sent
+//	                         is at most render.SMSMaxBodyLength (1,600) characters
+//	MMS images               render.MMSMaxImages (3), each under render.MMSMaxImageBytes
+//	                         (1 MiB), JPEG, PNG or GIF; URLs ImageURLMaxBytes (2 KiB)
+//	email subject            EmailMaxSubjectBytes (998), one line
+//	email preview text       EmailMaxPreviewBytes (998)
+//	email body               render.EmailMaxBodyBytes (1 MiB)
+//	email attachments        render.AttachmentMaxCount (10), each under
+//	                         render.AttachmentMaxBytes (25 MiB), allowed types, and
+//	                         the provider's message limit (provider.Limits)
+//	compiled email           EmailMaxMessageBytes (40 MiB): parts plus base64
+//	                         attachments; a lower bound when saved, exact when sent
+//	schedule                 at most ScheduleMaxAhead (about five years) ahead
+//
+// Texts hold no control characters other than tab and line breaks
+// (PostgreSQL refuses a NUL byte) and must be valid UTF-8. Portal notices
+// have the limits of the content. Add Recipients takes at most
+// AddRecipientsMax (1,000) patient IDs a call; SearchPatients queries are
+// at most SearchQueryMaxBytes (200). An ID no blast can have is
+// [ErrNotFound] without a store lookup. Problems name fields and limits,
+// never the content.
+//
+// Compiled blasts are cached for the workers, bounded by
+// Config.CompiledCacheBytes (see there); tracked clicks never compile an
+// email: Send records its link targets in the store's link index
+// (store.LinkIndex).
+//
 // # Preview, estimate and test
 //
-// [Engine.Preview] counts the audience by eligibility decision (Will send,
+// A cohort deleted since it was chosen, or another organization's, is a
+// *ValidationError ([ProblemUnknownCohort]) for Preview and Estimate, as
+// for Send. [Engine.Preview] counts the audience by eligibility decision (Will send,
 // Opted out, No contact info, Landline, Not opted in; for email
 // Suppressed, Unsubscribed, No email). [Engine.Estimate] prices it: SMS by
 // each recipient's rendered segments (MMS when images are attached),
@@ -317,10 +364,18 @@
 //     [ProblemPHIField], matching [ErrPHIField]. Content carrying an
 //     ICD-10 code or a sensitive term ("HIV", "chemotherapy", "pregnancy
 //     test"; render.ScanSensitive) fails with [ProblemSensitiveContent]
-//     ([ErrSensitiveContent]) unless Draft.PHIApprovedBy names the
-//     privileged user who approved it; the approval is audited
-//     ("blast.phi_approved", with the approver as actor) when the blast
-//     is sent.
+//     ([ErrSensitiveContent]) unless a privileged user approved it
+//     (Draft.PHIApprovedBy given to CreateDraft or UpdateDraft); the
+//     approval is audited ("blast.phi_approved", with the approver as
+//     actor) when the blast is sent. An [Approval] covers one version of
+//     the content and one audience (channel, purpose, cohorts, texts,
+//     images, attachments, sender, PHI settings, portal notices): a save
+//     that changes any of them drops it, Duplicate never copies it, Send
+//     honours it only while a fingerprint of all of them matches, and
+//     refuses a draft updated while it was being validated
+//     ([ErrChanged]). Add Recipients widens the audience, so it needs an
+//     approval of its own ([AddRecipientsOpts]; [ProblemApprovalScope]
+//     without one).
 //   - PHI-bearing blasts (Draft.PHI; HI-05, HI-08). They go only through
 //     a provider that reports BAA coverage (provider.BAACoverage; Send
 //     fails with [ProblemNoBAA], matching [ErrNoBAA], and nothing is
@@ -378,9 +433,12 @@
 // [Engine.SearchPatients] finds patients for Add Recipients,
 // [Engine.NewRecipients] counts those not yet in the blast ("Send to N
 // patient(s)", see [SendLabel]) and [Engine.AddRecipients] writes rows for
-// them only. [Engine.Duplicate] creates a new draft with the content,
-// cohorts and settings, and none of the recipients or results. Retry and
-// Add Recipients move a completed blast back to sending.
+// them only; a blast whose content needed an approval needs a new one
+// to reach more patients ([AddRecipientsOpts].PHIApprovedBy, see "Health
+// information"). [Engine.Duplicate] creates a new draft with the
+// content, cohorts and settings, and none of the recipients, results or
+// approval. Retry and Add Recipients move a completed blast back to
+// sending.
 //
 // # Results
 //
@@ -441,7 +499,8 @@
 // tracking.NewHandler: it records opens and clicks (machine events from
 // privacy proxies and link scanners are stored flagged and not counted,
 // see "Machine opens and clicks"), resolves click destinations from the
-// compiled email's link table, and unsubscribes.
+// link targets Send recorded (the email's links, then its portal
+// notice's; nothing is compiled), and unsubscribes.
 // Wire the handler's URLs into the engine with Config.UnsubscribeURL,
 // Config.RewriteLink and Config.OpenPixelURL, naming recipients with
 // [RecipientID] (organization and ledger row, never PHI). The same

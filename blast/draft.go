@@ -92,13 +92,21 @@ type Draft struct {
 	// channel's risk.
 	PortalSMS   *render.SMSContent
 	PortalEmail *render.EmailContent
-	// PHIApprovedBy is the host's ID of the privileged staff user who
-	// approved content that the sensitive-content check flags (ICD-10
-	// codes, terms such as "HIV" or "chemotherapy"; render.ScanSensitive;
-	// compliance.md HI-01). Send refuses flagged content while it is
-	// empty (ProblemSensitiveContent); the approval is written to the
-	// audit trail when the blast is sent. Which users may approve is the
-	// host's decision.
+	// PHIApprovedBy, given to CreateDraft or UpdateDraft, approves now,
+	// in the name of this privileged staff user (the host's ID), the
+	// content that the sensitive-content check flags (ICD-10 codes, terms
+	// such as "HIV" or "chemotherapy"; render.ScanSensitive; compliance.md
+	// HI-01). Send refuses flagged content without an approval
+	// (ProblemSensitiveContent) and writes the approval to the audit
+	// trail when the blast is sent. Which users may approve is the host's
+	// decision.
+	//
+	// It is an instruction, not state: Get and Duplicate return it empty,
+	// so a draft read back and saved again never re-approves changed
+	// content in someone's name. The approval recorded is
+	// Blast.PHIApproval; it covers one version of the content and one
+	// audience (see Approval): UpdateDraft keeps it only while neither
+	// changes.
 	PHIApprovedBy string
 	// HealthcareExempt claims the TCPA healthcare-message exemption for
 	// a transactional text (compliance.md SM-02), and makes the engine
@@ -121,6 +129,9 @@ type Blast struct {
 	OrgID string
 	// Status is the lifecycle state.
 	Status Status
+	// PHIApproval is the approval of the blast's flagged content, or nil
+	// (see Draft.PHIApprovedBy).
+	PHIApproval *Approval
 	// DuplicatedFrom is the blast this one was duplicated from, or "".
 	DuplicatedFrom string
 	// CreatedAt, UpdatedAt, ScheduledAt, StartedAt, CompletedAt and
@@ -131,6 +142,9 @@ type Blast struct {
 	StartedAt   time.Time
 	CompletedAt time.Time
 	CancelledAt time.Time
+
+	// approval is the stored approval with its fingerprint.
+	approval *approvalJSON
 }
 
 // newID returns a UUIDv7: time-ordered, so blast IDs append to store
@@ -144,8 +158,9 @@ func newID() string {
 }
 
 // contentJSON is the stored encoding of a Draft's content and settings
-// (store.Blast.Content). Attachments are encoded explicitly because
-// render's content types leave file data out of their JSON.
+// (store.Blast.Content). Attachments are encoded once, apart from the
+// email content (EmailAttachments), and the approval with the
+// fingerprint of what it covers.
 type contentJSON struct {
 	SMS              *render.SMSContent   `json:"sms,omitempty"`
 	Email            *render.EmailContent `json:"email,omitempty"`
@@ -158,8 +173,11 @@ type contentJSON struct {
 	PHI              bool                 `json:"phi,omitempty"`
 	PortalSMS        *render.SMSContent   `json:"portal_sms,omitempty"`
 	PortalEmail      *render.EmailContent `json:"portal_email,omitempty"`
-	PHIApprovedBy    string               `json:"phi_approved_by,omitempty"`
-	HealthcareExempt bool                 `json:"healthcare_exempt,omitempty"`
+	// LegacyApprovedBy is the approver of a blast stored before
+	// approvals carried a fingerprint; it is read, never written.
+	LegacyApprovedBy string        `json:"phi_approved_by,omitempty"`
+	Approval         *approvalJSON `json:"phi_approval,omitempty"`
+	HealthcareExempt bool          `json:"healthcare_exempt,omitempty"`
 }
 
 type fileJSON struct {
@@ -168,11 +186,16 @@ type fileJSON struct {
 	Data        []byte `json:"data"`
 }
 
-func encodeDraft(d *Draft) ([]byte, error) {
-	c := contentJSON{SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo,
-		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: d.PHIApprovedBy,
+func encodeDraft(d *Draft, a *approvalJSON) ([]byte, error) {
+	c := contentJSON{SMS: d.SMS, From: d.From, ReplyTo: d.ReplyTo,
+		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, Approval: a,
 		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid}
 	if d.Email != nil {
+		// The attachments once, in EmailAttachments: render's
+		// EmailContent would encode them again.
+		email := *d.Email
+		email.Attachments = nil
+		c.Email = &email
 		for _, a := range d.Email.Attachments {
 			c.EmailAttachments = append(c.EmailAttachments, fileJSON{a.Filename, a.ContentType, a.Data})
 		}
@@ -184,13 +207,13 @@ func encodeDraft(d *Draft) ([]byte, error) {
 	return b, nil
 }
 
-func decodeDraft(b []byte, d *Draft) error {
+func decodeDraft(b []byte, d *Draft) (*approvalJSON, error) {
 	var c contentJSON
 	if err := json.Unmarshal(b, &c); err != nil {
-		return err
+		return nil, err
 	}
 	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
-	d.PHI, d.PortalSMS, d.PortalEmail, d.PHIApprovedBy, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.PHIApprovedBy, c.HealthcareExempt
+	d.PHI, d.PortalSMS, d.PortalEmail, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.HealthcareExempt
 	d.Urgent, d.HIPAABasis, d.SponsorPaid = c.Urgent, c.HIPAABasis, c.SponsorPaid
 	if d.Email != nil {
 		d.Email.Attachments = nil
@@ -198,11 +221,29 @@ func decodeDraft(b []byte, d *Draft) error {
 			d.Email.Attachments = append(d.Email.Attachments, render.Attachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
 		}
 	}
-	return nil
+	if c.Approval == nil && c.LegacyApprovedBy != "" {
+		return &approvalJSON{By: c.LegacyApprovedBy}, nil
+	}
+	return c.Approval, nil
 }
 
-func toStore(orgID string, d *Draft, sb *store.Blast) error {
-	content, err := encodeDraft(d)
+// storedApproval reads only the approval of stored content.
+func storedApproval(content []byte) *approvalJSON {
+	var c struct {
+		LegacyApprovedBy string        `json:"phi_approved_by"`
+		Approval         *approvalJSON `json:"phi_approval"`
+	}
+	if len(content) == 0 || json.Unmarshal(content, &c) != nil {
+		return nil
+	}
+	if c.Approval == nil && c.LegacyApprovedBy != "" {
+		return &approvalJSON{By: c.LegacyApprovedBy}
+	}
+	return c.Approval
+}
+
+func toStore(orgID string, d *Draft, a *approvalJSON, sb *store.Blast) error {
+	content, err := encodeDraft(d, a)
 	if err != nil {
 		return err
 	}
@@ -217,18 +258,42 @@ func toStore(orgID string, d *Draft, sb *store.Blast) error {
 }
 
 func fromStore(sb *store.Blast) (Blast, error) {
+	var d Draft
+	var a *approvalJSON
+	if len(sb.Content) > 0 {
+		var err error
+		if a, err = decodeDraft(sb.Content, &d); err != nil {
+			return Blast{}, fmt.Errorf("blast: decoding content of blast %s: %w", sb.ID, err)
+		}
+	}
+	b := saved(sb, d, a)
+	if a != nil && a.Fingerprint == "" && sb.Status == store.BlastDraft {
+		// An approval stored before fingerprints, on a draft that may
+		// have changed since: not reported (nor honoured, see
+		// approvalCovers).
+		b.PHIApproval = nil
+	}
+	return b, nil
+}
+
+// saved returns the blast stored as sb with the draft d its content
+// decodes to and its stored approval a: after a save, without decoding
+// the content again (an 8 MiB draft would be decoded on every save). The
+// approval is reported as stored; Send and Add Recipients check that it
+// still covers the content (approvalCovers).
+func saved(sb *store.Blast, d Draft, a *approvalJSON) Blast {
 	b := Blast{
 		ID: sb.ID, OrgID: sb.OrgID, Status: sb.Status, DuplicatedFrom: sb.DuplicatedFrom,
 		CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt, ScheduledAt: sb.ScheduledAt,
 		StartedAt: sb.StartedAt, CompletedAt: sb.CompletedAt, CancelledAt: sb.CancelledAt,
+		Draft: d, approval: a,
 	}
-	if len(sb.Content) > 0 {
-		if err := decodeDraft(sb.Content, &b.Draft); err != nil {
-			return Blast{}, fmt.Errorf("blast: decoding content of blast %s: %w", sb.ID, err)
-		}
-	}
+	b.PHIApprovedBy = ""
 	b.Name, b.CohortIDs, b.Channel, b.Purpose, b.CreatedBy = sb.Name, slices.Clone(sb.CohortIDs), sb.Channel, sb.Purpose, sb.CreatedBy
-	return b, nil
+	if a != nil {
+		b.PHIApproval = &Approval{By: a.By, At: a.At}
+	}
+	return b
 }
 
 // autoName generates a blast name from the channel and time, in the
@@ -249,21 +314,30 @@ func (d *Draft) normalize() {
 }
 
 // CreateDraft saves a new draft blast for the organization and returns it.
-// A blank name is generated from the channel and time. Nothing is
-// validated until Send (a draft may be incomplete); an unknown organization
-// is an error wrapping ErrNotFound.
+// A blank name is generated from the channel and time. A draft may be
+// incomplete (no cohorts or body yet: Send reports what is missing), but
+// never holds what no blast may: an unknown channel, purpose, HIPAA basis
+// or email format, or a name, text, image or attachment over the limits
+// Send enforces (see "Limits" in the package documentation). Those are
+// refused with a *ValidationError whose Op is OpSave, naming each field.
+// A non-empty d.PHIApprovedBy approves the draft's flagged content (see
+// Approval). An unknown organization is an error wrapping ErrNotFound.
 func (e *Engine) CreateDraft(ctx context.Context, orgID string, d Draft) (Blast, error) {
 	org, err := e.org(ctx, orgID)
 	if err != nil {
 		return Blast{}, err
 	}
 	d.normalize()
+	if probs := e.checkDraft(&d); len(probs) > 0 {
+		return Blast{}, &ValidationError{Op: OpSave, Problems: probs}
+	}
 	now := e.now()
 	if d.Name == "" {
 		d.Name = autoName(d.Channel, now, org.Location())
 	}
 	sb := store.Blast{ID: newID(), Status: store.BlastDraft, CreatedAt: now, UpdatedAt: now}
-	if err := toStore(orgID, &d, &sb); err != nil {
+	a := approvalFor(&d, fingerprint(&d), nil, now)
+	if err := toStore(orgID, &d, a, &sb); err != nil {
 		return Blast{}, err
 	}
 	sb, err = e.st.CreateBlast(ctx, sb)
@@ -272,16 +346,27 @@ func (e *Engine) CreateDraft(ctx context.Context, orgID string, d Draft) (Blast,
 	}
 	e.log.Info("blast draft created", "org", orgID, "blast", sb.ID, "channel", string(sb.Channel))
 	e.audit(ctx, store.AuditEntry{OrgID: orgID, Actor: d.CreatedBy, Action: "blast.created", BlastID: sb.ID,
-		Detail: fmt.Sprintf("version=%d channel=%s purpose=%s", sb.Version, sb.Channel, sb.Purpose)})
-	return fromStore(&sb)
+		Detail: fmt.Sprintf("version=%d channel=%s purpose=%s%s", sb.Version, sb.Channel, sb.Purpose, approvalDetail(nil, a))})
+	return saved(&sb, d, a), nil
 }
 
 // UpdateDraft replaces a draft's content and settings with d. A blank
-// name keeps the current name. It returns an error wrapping ErrAlreadySent
-// for a blast that is no longer a draft, and ErrNotFound for an unknown
-// blast.
+// name keeps the current name, a blank CreatedBy the current creator. d is checked as by CreateDraft (a
+// *ValidationError with Op OpSave). The recorded approval is kept only
+// when the content and audience are unchanged, or replaced when
+// d.PHIApprovedBy approves the new ones (see Approval). It returns an
+// error wrapping ErrAlreadySent for a blast that is no longer a draft,
+// and ErrNotFound for an unknown blast.
 func (e *Engine) UpdateDraft(ctx context.Context, orgID, blastID string, d Draft) (Blast, error) {
 	d.normalize()
+	if probs := e.checkDraft(&d); len(probs) > 0 {
+		return Blast{}, &ValidationError{Op: OpSave, BlastID: blastID, Problems: probs}
+	}
+	if !validBlastID(blastID) {
+		return Blast{}, notFound(blastID)
+	}
+	fp := fingerprint(&d)
+	var was, now *approvalJSON
 	sb, err := e.updateBlast(ctx, orgID, blastID, func(sb *store.Blast) error {
 		if sb.Status != store.BlastDraft {
 			return statusErr(sb)
@@ -289,14 +374,34 @@ func (e *Engine) UpdateDraft(ctx context.Context, orgID, blastID string, d Draft
 		if d.Name == "" {
 			d.Name = sb.Name
 		}
+		if d.CreatedBy == "" {
+			d.CreatedBy = sb.CreatedBy
+		}
 		sb.UpdatedAt = e.now()
-		return toStore(orgID, &d, sb)
+		was = storedApproval(sb.Content)
+		now = approvalFor(&d, fp, was, sb.UpdatedAt)
+		return toStore(orgID, &d, now, sb)
 	})
 	if err != nil {
 		return Blast{}, err
 	}
-	e.auditBlast(ctx, orgID, blastID, "blast.updated", "version=%d", sb.Version)
-	return fromStore(&sb)
+	e.auditBlast(ctx, orgID, blastID, "blast.updated", "version=%d%s", sb.Version, approvalDetail(was, now))
+	return saved(&sb, d, now), nil
+}
+
+// approvalDetail describes, for the audit trail, what a save did to the
+// approval: given, kept, dropped (the content or audience changed), or
+// nothing.
+func approvalDetail(was, now *approvalJSON) string {
+	switch {
+	case now != nil && now != was:
+		return " phi_approval=given"
+	case now != nil:
+		return " phi_approval=kept"
+	case was != nil:
+		return " phi_approval=dropped"
+	}
+	return ""
 }
 
 // statusErr returns the error for an operation that needs a draft.
@@ -310,6 +415,9 @@ func statusErr(sb *store.Blast) error {
 // updateBlast applies f to the stored blast with optimistic concurrency,
 // retrying on conflicts.
 func (e *Engine) updateBlast(ctx context.Context, orgID, blastID string, f func(*store.Blast) error) (store.Blast, error) {
+	if !validBlastID(blastID) {
+		return store.Blast{}, notFound(blastID)
+	}
 	for range 20 {
 		sb, err := e.st.Blast(ctx, orgID, blastID)
 		if err != nil {
@@ -330,35 +438,69 @@ func (e *Engine) updateBlast(ctx context.Context, orgID, blastID string, f func(
 	return store.Blast{}, fmt.Errorf("blast: updating blast %s: too many concurrent updates: %w", blastID, store.ErrConflict)
 }
 
-// Get returns one blast of the organization, or an error wrapping
-// ErrNotFound.
+// Get returns one blast of the organization, content included, or an
+// error wrapping ErrNotFound.
 func (e *Engine) Get(ctx context.Context, orgID, blastID string) (Blast, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return Blast{}, fmt.Errorf("blast: %w", err)
+		return Blast{}, err
 	}
 	return fromStore(&sb)
 }
+
+// Listing is a blast as List returns it: its identity, settings and
+// lifecycle, never its content (texts, images, attachments, approval),
+// so a page of blasts stays small whatever they carry. Get returns the
+// content of one.
+type Listing struct {
+	// ID and OrgID identify the blast.
+	ID    string
+	OrgID string
+	// Name, CohortIDs, Channel, Purpose and CreatedBy are the draft's.
+	Name      string
+	CohortIDs []string
+	Channel   carecast.Channel
+	Purpose   carecast.Purpose
+	CreatedBy string
+	// Status is the lifecycle state.
+	Status Status
+	// DuplicatedFrom is the blast this one was duplicated from, or "".
+	DuplicatedFrom string
+	// CreatedAt, UpdatedAt, ScheduledAt, StartedAt, CompletedAt and
+	// CancelledAt are the lifecycle times (zero when not reached).
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ScheduledAt time.Time
+	StartedAt   time.Time
+	CompletedAt time.Time
+	CancelledAt time.Time
+}
+
+// ListMax is the largest page List returns.
+const ListMax = 1000
 
 // ListOpts filters and pages List. A nil *ListOpts lists the first 50
 // blasts of every status.
 type ListOpts struct {
 	// Statuses keeps only blasts in these statuses (all when empty).
 	Statuses []Status
-	// After is the cursor: the last blast of the previous page.
-	After *Blast
-	// Limit is the page size; defaults to 50.
+	// After is the cursor: the last blast of the previous page (its ID
+	// and CreatedAt are read).
+	After *Listing
+	// Limit is the page size; defaults to 50, at most ListMax.
 	Limit int
 }
 
-// List returns an organization's blasts, newest first. The next page
+// List returns an organization's blasts, newest first, without their
+// content (see Listing): the store is asked for no content, so listing
+// 200 blasts with large attachments reads none of them. The next page
 // starts after the last blast returned; a short page is the last.
-func (e *Engine) List(ctx context.Context, orgID string, opts *ListOpts) ([]Blast, error) {
+func (e *Engine) List(ctx context.Context, orgID string, opts *ListOpts) ([]Listing, error) {
 	p := store.ListBlastsParams{OrgID: orgID, Limit: 50}
 	if opts != nil {
 		p.Statuses = opts.Statuses
 		if opts.Limit > 0 {
-			p.Limit = opts.Limit
+			p.Limit = min(opts.Limit, ListMax)
 		}
 		if opts.After != nil {
 			p.Before = store.Blast{ID: opts.After.ID, CreatedAt: opts.After.CreatedAt}
@@ -368,13 +510,13 @@ func (e *Engine) List(ctx context.Context, orgID string, opts *ListOpts) ([]Blas
 	if err != nil {
 		return nil, fmt.Errorf("blast: listing blasts: %w", err)
 	}
-	out := make([]Blast, 0, len(sbs))
+	out := make([]Listing, len(sbs))
 	for i := range sbs {
-		b, err := fromStore(&sbs[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
+		sb := &sbs[i]
+		out[i] = Listing{ID: sb.ID, OrgID: sb.OrgID, Name: sb.Name, CohortIDs: sb.CohortIDs, Channel: sb.Channel,
+			Purpose: sb.Purpose, CreatedBy: sb.CreatedBy, Status: sb.Status, DuplicatedFrom: sb.DuplicatedFrom,
+			CreatedAt: sb.CreatedAt, UpdatedAt: sb.UpdatedAt, ScheduledAt: sb.ScheduledAt, StartedAt: sb.StartedAt,
+			CompletedAt: sb.CompletedAt, CancelledAt: sb.CancelledAt}
 	}
 	return out, nil
 }
@@ -383,31 +525,43 @@ func (e *Engine) List(ctx context.Context, orgID string, opts *ListOpts) ([]Blas
 // defaults.
 type DuplicateOpts struct {
 	// Name names the copy; defaults to the original's name followed by
-	// " (copy)".
+	// " (copy)" (the original's name shortened to keep it within
+	// NameMaxChars).
 	Name string
 	// CreatedBy is the staff user making the copy.
 	CreatedBy string
 }
 
+// copySuffix is appended to a duplicate's default name.
+const copySuffix = " (copy)"
+
 // Duplicate creates a new draft with the content, cohorts and settings of
 // blast blastID (in any status, cancelled included) and none of its
-// recipients or results.
+// recipients, results or approval: the copy's flagged content needs an
+// approval of its own (see Approval). The copy is checked as by
+// CreateDraft.
 func (e *Engine) Duplicate(ctx context.Context, orgID, blastID string, opts *DuplicateOpts) (Blast, error) {
 	src, err := e.Get(ctx, orgID, blastID)
 	if err != nil {
 		return Blast{}, err
 	}
 	d := src.Draft
-	d.Name = src.Name + " (copy)"
+	d.PHIApprovedBy = ""
+	name := []rune(src.Name)
+	d.Name = string(name[:min(len(name), NameMaxChars-len(copySuffix))]) + copySuffix
 	if opts != nil {
 		if opts.Name != "" {
 			d.Name = opts.Name
 		}
 		d.CreatedBy = opts.CreatedBy
 	}
+	d.normalize()
+	if probs := e.checkDraft(&d); len(probs) > 0 {
+		return Blast{}, &ValidationError{Op: OpSave, Problems: probs}
+	}
 	now := e.now()
 	sb := store.Blast{ID: newID(), Status: store.BlastDraft, CreatedAt: now, UpdatedAt: now, DuplicatedFrom: src.ID}
-	if err := toStore(orgID, &d, &sb); err != nil {
+	if err := toStore(orgID, &d, nil, &sb); err != nil {
 		return Blast{}, err
 	}
 	sb, err = e.st.CreateBlast(ctx, sb)
@@ -415,5 +569,5 @@ func (e *Engine) Duplicate(ctx context.Context, orgID, blastID string, opts *Dup
 		return Blast{}, fmt.Errorf("blast: duplicating blast %s: %w", blastID, err)
 	}
 	e.audit(ctx, store.AuditEntry{OrgID: orgID, Actor: d.CreatedBy, Action: "blast.duplicated", BlastID: sb.ID, Detail: "from=" + blastID})
-	return fromStore(&sb)
+	return saved(&sb, d, nil), nil
 }

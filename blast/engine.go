@@ -33,10 +33,11 @@ type Engine struct {
 	helpT, stopT     *render.Template
 	startT           *render.Template
 
-	prepMu   sync.Mutex
-	prepared map[string]*prepared
+	prepared *byteLRU[*prepared] // compiled blasts being sent (Config.CompiledCacheBytes)
+	links    *byteLRU[*linkSet]  // clicked links, for a store without store.LinkIndex
 
-	locs sync.Map // IANA name → *time.Location
+	locs      sync.Map // IANA name → *time.Location, or nil for an unknown name
+	locMisses atomic.Int64
 
 	// Quiet hours: the area-code table (index NPA), the federal window
 	// and the Strictest profile's window.
@@ -112,7 +113,8 @@ func New(cfg *Config) (*Engine, error) {
 		cfg: c, st: c.Store, ps: c.Patients, cs: c.Cohorts, clk: c.Clock, log: c.Logger,
 		limSMS:   newLimiter(c.SMSRate, c.SMSBurst),
 		limEmail: newLimiter(c.EmailRate, c.EmailBurst),
-		prepared: make(map[string]*prepared),
+		prepared: newByteLRU[*prepared](c.CompiledCacheBytes),
+		links:    newByteLRU[*linkSet](linkCacheBytes),
 		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 		changed:  make(chan struct{}),
 		kick:     make(chan struct{}, 1),
@@ -160,8 +162,12 @@ func (e *Engine) org(ctx context.Context, orgID string) (carecast.Organization, 
 	return o, nil
 }
 
+// locMissesMax bounds the unknown time-zone names cached: patient data
+// could hold any number of distinct ones, the IANA database about 600.
+const locMissesMax = 1024
+
 // location returns the time zone named tz, or fallback when tz is empty
-// or unknown. Results are cached.
+// or unknown. Results are cached (at most locMissesMax unknown names).
 func (e *Engine) location(tz string, fallback *time.Location) *time.Location {
 	if tz == "" {
 		return fallback
@@ -174,7 +180,9 @@ func (e *Engine) location(tz string, fallback *time.Location) *time.Location {
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		e.locs.Store(tz, nil)
+		if e.locMisses.Add(1) <= locMissesMax {
+			e.locs.Store(tz, nil)
+		}
 		return fallback
 	}
 	e.locs.Store(tz, loc)
@@ -302,6 +310,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			w := &worker{stopCtx: stopCtx}
 			for b := range work {
 				e.process(runCtx, b, w)
+				e.unpinPrepared(b.p)
 				e.releaseSlot()
 				e.deactivate() // the batch is done
 			}
@@ -433,9 +442,9 @@ func (e *Engine) backoff(n int, retryAfter time.Duration) time.Duration {
 func (e *Engine) Wait(ctx context.Context, orgID, blastID string) (Summary, error) {
 	for {
 		ch := e.Changed()
-		sb, err := e.st.Blast(ctx, orgID, blastID)
+		sb, err := e.header(ctx, orgID, blastID)
 		if err != nil {
-			return Summary{}, fmt.Errorf("blast: %w", err)
+			return Summary{}, err
 		}
 		if sb.Status == store.BlastCompleted {
 			return e.Summary(ctx, orgID, blastID)

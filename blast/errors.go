@@ -25,6 +25,9 @@ var (
 	// ErrNotCancellable: only scheduled and sending blasts can be
 	// cancelled.
 	ErrNotCancellable = errors.New("blast: not cancellable")
+	// ErrChanged: the draft was updated while Send was validating it;
+	// nothing was sent, and sending again validates the new version.
+	ErrChanged = errors.New("blast: the draft changed while it was being sent")
 	// ErrInvalid is the class of every *ValidationError.
 	ErrInvalid = errors.New("blast: invalid blast")
 	// ErrNotRunning: Start has not been called, or Stop has.
@@ -111,6 +114,24 @@ const (
 	// ProblemExempt: a blast claiming the healthcare-message exemption
 	// breaks one of its conditions (compliance.md SM-02).
 	ProblemExempt ProblemCode = "healthcare_exempt"
+	// ProblemName: the name is longer than NameMaxChars characters, or
+	// holds control characters or invalid UTF-8.
+	ProblemName ProblemCode = "name"
+	// ProblemTooLarge: a text, a list or the compiled email is over one
+	// of the documented limits (see "Limits" in the package
+	// documentation); the message names the limit, never the content.
+	ProblemTooLarge ProblemCode = "too_large"
+	// ProblemInvalidText: a text field holds control characters or
+	// invalid UTF-8 (a NUL byte, an escape sequence), which no store,
+	// provider or mailbox accepts.
+	ProblemInvalidText ProblemCode = "invalid_text"
+	// ProblemApprovalScope: an approval of sensitive content does not
+	// cover the operation: Add Recipients widens the audience of an
+	// approved blast, which needs a new approval (compliance.md HI-01).
+	ProblemApprovalScope ProblemCode = "approval_scope"
+	// ProblemListOption: a list's paging cursor or filter (Messages:
+	// Cursor, Card) is not one the list knows.
+	ProblemListOption ProblemCode = "list_option"
 )
 
 // Problem is one reason a blast cannot be sent. Messages are PHI-free.
@@ -134,11 +155,31 @@ func (ps *problems) add(c ProblemCode, field, msg string) {
 	*ps = append(*ps, Problem{Code: c, Field: field, Message: msg})
 }
 
+// The operations a ValidationError refuses (ValidationError.Op).
+const (
+	// OpSend: Send, Validate, Estimate, Preview and SendTest, which need
+	// a blast that can be sent. It is the zero value.
+	OpSend = ""
+	// OpSave: CreateDraft and UpdateDraft, which refuse only what no
+	// draft may hold (see "Limits" in the package documentation); an
+	// incomplete draft is saved.
+	OpSave = "save"
+	// OpAddRecipients: AddRecipients, NewRecipients and SearchPatients.
+	OpAddRecipients = "add recipients"
+	// OpList: a list's paging options (Messages).
+	OpList = "list"
+)
+
 // ValidationError lists every problem that prevents a blast from being
-// sent. errors.Is(err, ErrInvalid) is true for it.
+// sent, a draft from being saved or recipients from being added.
+// errors.Is(err, ErrInvalid) is true for it. Messages name fields and
+// limits, never their content.
 type ValidationError struct {
 	// BlastID is the blast validated ("" for a draft not yet saved).
 	BlastID string
+	// Op is the operation refused: OpSend (""), OpSave,
+	// OpAddRecipients or OpList.
+	Op string
 	// Problems lists the problems in a stable order.
 	Problems []Problem
 }
@@ -146,8 +187,18 @@ type ValidationError struct {
 // Error implements error.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("blast: cannot send")
-	if e.BlastID != "" {
+	switch e.Op {
+	case OpSend:
+		b.WriteString("blast: cannot send")
+	case OpSave:
+		b.WriteString("blast: cannot save draft")
+	default:
+		b.WriteString("blast: cannot " + e.Op)
+	}
+	switch {
+	case e.BlastID != "" && e.Op == OpSave:
+		b.WriteString(" " + e.BlastID)
+	case e.BlastID != "":
 		b.WriteString(" blast " + e.BlastID)
 	}
 	for i, p := range e.Problems {
@@ -171,7 +222,7 @@ func (e *ValidationError) Is(target error) bool {
 	case ErrNoBAA:
 		return e.Has(ProblemNoBAA)
 	case ErrSensitiveContent:
-		return e.Has(ProblemSensitiveContent)
+		return e.Has(ProblemSensitiveContent) || e.Has(ProblemApprovalScope)
 	case ErrPHIField:
 		return e.Has(ProblemPHIField)
 	}

@@ -194,7 +194,7 @@ func ExampleEngine_AddRecipients() {
 	ids := []string{"p1", "p4"} // p1 already received it
 	n, _ := k.e.NewRecipients(ctx, "org1", b.ID, ids)
 	fmt.Println(blast.SendLabel(n))
-	added, _ := k.e.AddRecipients(ctx, "org1", b.ID, ids)
+	added, _ := k.e.AddRecipients(ctx, "org1", b.ID, ids, nil)
 	sum, _ := k.e.Wait(ctx, "org1", b.ID)
 	fmt.Println("added:", added, "total:", sum.Total, "sent:", sum.Sent, "texts to Ana:", len(k.sms.SentTo("+12125550101")))
 	// Output:

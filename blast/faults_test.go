@@ -283,7 +283,7 @@ func TestTenantIsolation(t *testing.T) {
 	assert.ErrorIs(t, err, blast.ErrNotFound)
 	_, err = h.Engine.Cancel(ctx, "org-b", b.ID)
 	assert.ErrorIs(t, err, blast.ErrNotFound)
-	_, err = h.Engine.AddRecipients(ctx, "org-b", b.ID, []string{"p00000"})
+	_, err = h.Engine.AddRecipients(ctx, "org-b", b.ID, []string{"p00000"}, nil)
 	assert.ErrorIs(t, err, blast.ErrNotFound)
 	_, err = h.Engine.Duplicate(ctx, "org-b", b.ID, nil)
 	assert.ErrorIs(t, err, blast.ErrNotFound)
@@ -466,7 +466,7 @@ func TestListPages(t *testing.T) {
 		h.Clock.Advance(time.Minute)
 	}
 	var got []string
-	var after *blast.Blast
+	var after *blast.Listing
 	for {
 		page, err := h.Engine.List(ctx, org, &blast.ListOpts{After: after, Limit: 2})
 		require.NoError(t, err)

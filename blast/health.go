@@ -137,13 +137,21 @@ func describeFindings(fs []render.Finding) string {
 // p's fields and returns the problems.
 func (e *Engine) checkHealth(b *Blast, p *prepared) []Problem {
 	var probs problems
-	p.phiApprovedBy = b.PHIApprovedBy
+	// Only an approval of exactly this content and audience counts.
+	if approvalCovers(b.approval, b) {
+		p.phiApprovedBy = b.approval.By
+	}
 	probs = append(probs, checkBasis(b)...)
 	p.cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
 	for _, t := range texts(b.Channel, b.SMS, b.Email, "") {
 		fs := render.ScanSensitive(t.text)
 		p.sensitive += len(fs)
-		if len(fs) > 0 && b.PHIApprovedBy == "" {
+		switch {
+		case len(fs) == 0 || p.phiApprovedBy != "":
+		case b.approval != nil:
+			probs.add(ProblemSensitiveContent, t.field, "carries sensitive clinical information: "+describeFindings(fs)+
+				"; the approval given covers another version of the content or audience: have a privileged user approve this one (PHIApprovedBy)")
+		default:
 			probs.add(ProblemSensitiveContent, t.field, "carries sensitive clinical information: "+describeFindings(fs)+
 				"; remove it, or have a privileged user approve it (PHIApprovedBy)")
 		}
@@ -216,7 +224,7 @@ func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
 				probs = append(probs, portalProblem(field, err))
 				break
 			}
-			p.portalSMS = t
+			p.portalSMS, p.bytes = t, p.bytes+int64(len(b.PortalSMS.Body)+len(b.PortalSMS.OptOutText))
 		}
 	case carecast.Email:
 		switch {
@@ -230,7 +238,15 @@ func (e *Engine) checkPHI(b *Blast, p *prepared) []Problem {
 				probs = append(probs, portalProblem(field, err))
 				break
 			}
-			p.portalEmail = t
+			n := compiledEmailSize(t, &p.org)
+			if n > EmailMaxMessageBytes {
+				probs.add(ProblemTooLarge, field, emailTooLarge(n))
+				break
+			}
+			p.portalEmail, p.bytes = t, p.bytes+n
+			if p.email != nil {
+				p.portalLinks = len(p.email.Links())
+			}
 		}
 	}
 	return probs
@@ -358,7 +374,7 @@ func checkBasis(b *Blast) []Problem {
 	basis := hipaaBasis(b.HIPAABasis, b.Purpose)
 	switch {
 	case !basis.Valid():
-		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: fmt.Sprintf("unknown HIPAA basis %q (treatment, refill_reminder, own_services_no_remuneration or authorized_marketing)", string(b.HIPAABasis))}}
+		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: "unknown HIPAA basis (treatment, refill_reminder, own_services_no_remuneration or authorized_marketing)"}}
 	case b.SponsorPaid && (basis == BasisTreatment || basis == BasisOwnServices):
 		return []Problem{{Code: ProblemHIPAABasis, Field: "HIPAABasis", Message: fmt.Sprintf("a sponsor-paid communication cannot rely on the %s exception: HIPAA makes it marketing that needs the patients' authorization (authorized_marketing)", basis)}}
 	case basis == BasisAuthorizedMarketing && b.Purpose != carecast.Marketing:
@@ -393,9 +409,9 @@ const WarningSenderNameRevealsCondition ProblemCode = "sender_name_reveals_condi
 // Organization.MessageName to a neutral name ("Lakeside Health"), which
 // every message then uses.
 func (e *Engine) Warnings(ctx context.Context, orgID, blastID string) ([]Problem, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return nil, fmt.Errorf("blast: %w", err)
+		return nil, err
 	}
 	b, err := fromStore(&sb)
 	if err != nil {

@@ -2,6 +2,7 @@ package blast
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -13,15 +14,24 @@ import (
 )
 
 // audience streams a blast's audience: the union of its cohorts, each
-// patient once, ascending ID.
+// patient once, ascending ID. A cohort that is not the organization's is
+// a *ValidationError (ProblemUnknownCohort), as Send reports it.
 func (e *Engine) audience(ctx context.Context, sb *store.Blast) (iter.Seq2[carecast.Patient, error], error) {
 	cohorts := make([]cohort.Cohort, 0, len(sb.CohortIDs))
-	for _, id := range sb.CohortIDs {
+	var probs []Problem
+	for i, id := range sb.CohortIDs {
 		c, err := e.cs.Cohort(ctx, sb.OrgID, id)
-		if err != nil {
-			return nil, fmt.Errorf("blast: cohort %s: %w", id, err)
+		switch {
+		case errors.Is(err, cohort.ErrNotFound):
+			probs = append(probs, unknownCohort(i))
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("blast: reading cohort %d of blast %s: %w", i, sb.ID, err)
 		}
 		cohorts = append(cohorts, c)
+	}
+	if len(probs) > 0 {
+		return nil, &ValidationError{BlastID: sb.ID, Problems: probs}
 	}
 	return cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, e.now()), nil
 }
@@ -31,9 +41,18 @@ func (e *Engine) audience(ctx context.Context, sb *store.Blast) (iter.Seq2[carec
 // purpose (Will send, Opted out, No contact info, Landline, Not opted in;
 // for email Suppressed, Unsubscribed, No email, Not opted in).
 func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibility.Preview, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return eligibility.Preview{}, fmt.Errorf("blast: %w", err)
+		return eligibility.Preview{}, err
+	}
+	b, err := fromStore(&sb)
+	if err != nil {
+		return eligibility.Preview{}, err
+	}
+	// What Send would refuse before anything else (a channel stored
+	// before drafts were checked) is a *ValidationError here too.
+	if probs := e.checkDraft(&b.Draft); len(probs) > 0 {
+		return eligibility.Preview{}, &ValidationError{BlastID: sb.ID, Problems: probs}
 	}
 	org, err := e.org(ctx, orgID)
 	if err != nil {
@@ -44,9 +63,7 @@ func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibilit
 		return eligibility.Preview{}, fmt.Errorf("blast: %w", err)
 	}
 	cls.RequirePEWC = e.cfg.RequirePEWC
-	if b, err := fromStore(&sb); err == nil {
-		cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
-	}
+	cls.RequireAuthorization = hipaaBasis(b.HIPAABasis, b.Purpose) == BasisAuthorizedMarketing
 	aud, err := e.audience(ctx, &sb)
 	if err != nil {
 		return eligibility.Preview{}, err
@@ -84,9 +101,9 @@ type Estimate struct {
 // recipient. It returns a *ValidationError if the content does not
 // compile.
 func (e *Engine) Estimate(ctx context.Context, orgID, blastID string) (Estimate, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return Estimate{}, fmt.Errorf("blast: %w", err)
+		return Estimate{}, err
 	}
 	p, err := e.compile(ctx, &sb, false)
 	if err != nil {

@@ -141,9 +141,9 @@ func ratio(a, b int) float64 {
 
 // Summary returns the blast's delivery summary.
 func (e *Engine) Summary(ctx context.Context, orgID, blastID string) (Summary, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.header(ctx, orgID, blastID)
 	if err != nil {
-		return Summary{}, fmt.Errorf("blast: %w", err)
+		return Summary{}, err
 	}
 	st, err := e.st.Stats(ctx, orgID, blastID)
 	if err != nil {
@@ -239,7 +239,7 @@ func cardFilter(ch carecast.Channel, card Card) (store.RowFilter, error) {
 		}
 		return store.RowFilter{Any: append(any, m(store.RowSkipped, "patient_missing"))}, nil
 	}
-	return store.RowFilter{}, fmt.Errorf("blast: unknown card %q", string(card))
+	return store.RowFilter{}, &ValidationError{Op: OpList, Problems: []Problem{{Code: ProblemListOption, Field: "Card", Message: "unknown card"}}}
 }
 
 // Message is one recipient's line of the message list.
@@ -296,9 +296,9 @@ type MessagePage struct {
 // filtered by a card. Pagination is by keyset (the row ID), so pages stay
 // consistent while the blast is sending.
 func (e *Engine) Messages(ctx context.Context, orgID, blastID string, opts *MessagesOpts) (MessagePage, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.header(ctx, orgID, blastID)
 	if err != nil {
-		return MessagePage{}, fmt.Errorf("blast: %w", err)
+		return MessagePage{}, err
 	}
 	var o MessagesOpts
 	if opts != nil {
@@ -316,7 +316,8 @@ func (e *Engine) Messages(ctx context.Context, orgID, blastID string, opts *Mess
 	if o.Cursor != "" {
 		after, err = strconv.ParseInt(o.Cursor, 36, 64)
 		if err != nil || after < 0 {
-			return MessagePage{}, fmt.Errorf("blast: invalid message cursor")
+			return MessagePage{}, &ValidationError{Op: OpList, BlastID: blastID, Problems: []Problem{{Code: ProblemListOption, Field: "Cursor",
+				Message: "not a cursor this list returned"}}}
 		}
 	}
 	rows, err := e.st.ListRows(ctx, store.ListRowsParams{OrgID: orgID, BlastID: blastID, Filter: f, AfterID: after, Limit: o.Limit + 1})
@@ -368,9 +369,9 @@ type EngagementSeries struct {
 // blast over the 72-hour tracking window, in steps of step (one hour when
 // step ≤ 0). A blast that has not started gives an empty series.
 func (e *Engine) Engagement(ctx context.Context, orgID, blastID string, step time.Duration) (EngagementSeries, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.header(ctx, orgID, blastID)
 	if err != nil {
-		return EngagementSeries{}, fmt.Errorf("blast: %w", err)
+		return EngagementSeries{}, err
 	}
 	if step <= 0 {
 		step = time.Hour

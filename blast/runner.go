@@ -255,7 +255,9 @@ func (e *Engine) background(f func()) {
 // hands it over. It returns the rows handed out, and false when the
 // engine is stopping.
 func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *batch, sb store.Blast) (int, bool) {
-	p, err := e.preparedFor(ctx, &sb)
+	// Pinned until the batch's worker is done (or no batch goes out):
+	// the compiled-blast cache never drops a blast a worker is sending.
+	p, err := e.preparedFor(ctx, &sb, true)
 	if err != nil {
 		e.log.Error("preparing blast", "org", sb.OrgID, "blast", sb.ID, "err", err)
 		return 0, true
@@ -267,6 +269,7 @@ func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *bat
 		return 0, true
 	}
 	if !e.acquireSlot(stopCtx) {
+		e.unpinPrepared(p)
 		return 0, false
 	}
 	limit := e.cfg.BatchSize
@@ -280,6 +283,7 @@ func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *bat
 	lease := now.Add(e.cfg.Lease)
 	rows, err := e.st.ClaimRows(ctx, store.ClaimParams{OrgID: sb.OrgID, BlastID: sb.ID, Owner: e.cfg.InstanceID, Now: now, LeaseUntil: lease, Limit: limit})
 	if err != nil || len(rows) == 0 {
+		e.unpinPrepared(p)
 		e.slots <- struct{}{} // never blocks: we hold the token
 		if err != nil {
 			e.log.Error("claiming rows", "org", sb.OrgID, "blast", sb.ID, "err", err)
@@ -685,10 +689,16 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 				mailto = e.cfg.UnsubscribeMailto(p.orgID, p.id, r.ID)
 			}
 		}
-		if e.cfg.RewriteLink != nil {
-			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, i, u) }
-		}
 		t, atts := p.emailFor(portal)
+		first := 0
+		if portal {
+			// The notice's links are indexed after the email's, so a
+			// click resolves to the link the patient got (linkURL).
+			first = p.portalLinks
+		}
+		if e.cfg.RewriteLink != nil {
+			opts.RewriteLink = func(i int, u string) string { return e.cfg.RewriteLink(p.orgID, p.id, r.ID, first+i, u) }
+		}
 		re := t.Render(data, opts)
 		if e.cfg.OpenPixelURL != nil {
 			re.HTML = withPixel(re.HTML, e.cfg.OpenPixelURL(p.orgID, p.id, r.ID))

@@ -228,15 +228,18 @@ func TestGuideValidation(t *testing.T) {
 		draft blast.Draft
 		setup func()
 		want  blast.ProblemCode
+		// atSave: no draft may hold it, so CreateDraft refuses it
+		// with the problem Send would report.
+		atSave bool
 	}{
-		{"no cohorts", smsDraft("Hi", "", []string{}...), nil, blast.ProblemNoCohorts},
-		{"deleted cohort", smsDraft("Hi", "", "nope"), nil, blast.ProblemUnknownCohort},
-		{"empty body", smsDraft("  ", "", everyone.ID), nil, blast.ProblemEmptyBody},
-		{"unknown merge field", smsDraft("Hi {{frist_name}}", "", everyone.ID), nil, blast.ProblemUnknownFields},
-		{"too many images", blast.Draft{Channel: carecast.SMS, CohortIDs: []string{everyone.ID}, SMS: &render.SMSContent{Body: "x", Images: tooMany}}, nil, blast.ProblemAttachments},
-		{"empty subject", blast.Draft{Channel: carecast.Email, CohortIDs: []string{everyone.ID}, From: "a@b.example", Email: &render.EmailContent{Body: "x", Format: render.FormatMarkdown}}, nil, blast.ProblemEmptyBody},
-		{"marketing domain not verified", emailDraft(carecast.Marketing, everyone.ID), func() { h.Domains.Unverify(org, carecast.Marketing) }, blast.ProblemDomain},
-		{"no channel", blast.Draft{CohortIDs: []string{everyone.ID}}, nil, blast.ProblemChannel},
+		{"no cohorts", smsDraft("Hi", "", []string{}...), nil, blast.ProblemNoCohorts, false},
+		{"deleted cohort", smsDraft("Hi", "", "nope"), nil, blast.ProblemUnknownCohort, false},
+		{"empty body", smsDraft("  ", "", everyone.ID), nil, blast.ProblemEmptyBody, false},
+		{"unknown merge field", smsDraft("Hi {{frist_name}}", "", everyone.ID), nil, blast.ProblemUnknownFields, false},
+		{"too many images", blast.Draft{Channel: carecast.SMS, CohortIDs: []string{everyone.ID}, SMS: &render.SMSContent{Body: "x", Images: tooMany}}, nil, blast.ProblemAttachments, true},
+		{"empty subject", blast.Draft{Channel: carecast.Email, CohortIDs: []string{everyone.ID}, From: "a@b.example", Email: &render.EmailContent{Body: "x", Format: render.FormatMarkdown}}, nil, blast.ProblemEmptyBody, false},
+		{"marketing domain not verified", emailDraft(carecast.Marketing, everyone.ID), func() { h.Domains.Unverify(org, carecast.Marketing) }, blast.ProblemDomain, false},
+		{"no channel", blast.Draft{CohortIDs: []string{everyone.ID}}, nil, blast.ProblemChannel, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,10 +247,16 @@ func TestGuideValidation(t *testing.T) {
 				tt.setup()
 			}
 			b, err := h.Engine.CreateDraft(ctx, org, tt.draft)
+			var ve *blast.ValidationError
+			if tt.atSave {
+				require.True(t, errors.As(err, &ve), "refused at save: %v", err)
+				assert.Equal(t, blast.OpSave, ve.Op)
+				assert.True(t, ve.Has(tt.want), "problems: %v", ve.Problems)
+				return
+			}
 			require.NoError(t, err, "drafts may be incomplete")
 			_, err = h.Engine.Send(ctx, org, b.ID, nil)
 			require.ErrorIs(t, err, blast.ErrInvalid)
-			var ve *blast.ValidationError
 			require.True(t, errors.As(err, &ve))
 			assert.True(t, ve.Has(tt.want), "problems: %v", ve.Problems)
 			got, err := h.Engine.Get(ctx, org, b.ID)
@@ -380,7 +389,7 @@ func TestGuideAddRecipients(t *testing.T) {
 	assert.Equal(t, "Send to 2 patients", blast.SendLabel(n))
 	assert.Equal(t, "Send to 1 patient", blast.SendLabel(1))
 
-	added, err := h.Engine.AddRecipients(ctx, org, b.ID, ids)
+	added, err := h.Engine.AddRecipients(ctx, org, b.ID, ids, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 2, added)
 	sum = h.Run(t, org, b.ID)

@@ -12,11 +12,16 @@ import (
 	"github.com/carecast/carecast/store"
 )
 
+// ScheduleMaxAhead is how far ahead Send may schedule a blast: about five
+// years.
+const ScheduleMaxAhead = 5 * 366 * 24 * time.Hour
+
 // SendOpts are the optional settings of Send; nil sends at once.
 type SendOpts struct {
 	// At schedules the blast: a time after now makes it scheduled, and
 	// its audience is resolved and its ledger written when the time
-	// comes. Zero (or a past time) sends at once.
+	// comes. Zero (or a past time) sends at once. More than
+	// ScheduleMaxAhead ahead is a *ValidationError (ProblemSchedule).
 	At time.Time
 }
 
@@ -26,9 +31,9 @@ type SendOpts struct {
 // images or attachments, email sending domain not verified for the
 // purpose), or nil.
 func (e *Engine) Validate(ctx context.Context, orgID, blastID string) error {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return fmt.Errorf("blast: %w", err)
+		return err
 	}
 	_, err = e.compile(ctx, &sb, true)
 	return err
@@ -48,25 +53,45 @@ func (e *Engine) Validate(ctx context.Context, orgID, blastID string) error {
 // a draft (each blast is sent once: Duplicate it to send again);
 // ErrNotFound.
 func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts) (Blast, error) {
-	sb, err := e.st.Blast(ctx, orgID, blastID)
+	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
-		return Blast{}, fmt.Errorf("blast: %w", err)
+		return Blast{}, err
 	}
 	if sb.Status != store.BlastDraft {
 		return Blast{}, statusErr(&sb)
 	}
-	p, err := e.compile(ctx, &sb, true)
+	if opts != nil && opts.At.After(e.now().Add(ScheduleMaxAhead)) {
+		// Stores keep times as Unix nanoseconds: a far-off date would
+		// not survive the round trip (and could read as due at once).
+		return Blast{}, &ValidationError{BlastID: blastID, Problems: []Problem{{Code: ProblemSchedule, Field: "At",
+			Message: fmt.Sprintf("a blast is scheduled at most %d days ahead", int(ScheduleMaxAhead/(24*time.Hour)))}}}
+	}
+	b, err := fromStore(&sb)
+	if err != nil {
+		return Blast{}, err
+	}
+	p, err := e.compileDecoded(ctx, &sb, &b, true)
 	if err != nil {
 		return Blast{}, err
 	}
 	if err := e.complaintGate(ctx, p); err != nil {
 		return Blast{}, err
 	}
+	// Clicks resolve links from the index, never by compiling the email.
+	if err := e.saveLinks(ctx, p); err != nil {
+		return Blast{}, err
+	}
 	now := e.now()
 	scheduled := opts != nil && opts.At.After(now)
+	validated := sb.Version
 	sb, err = e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
 		if b.Status != store.BlastDraft {
 			return statusErr(b)
+		}
+		if b.Version != validated {
+			// Updated since it was validated: what would be sent (and
+			// any approval of it) was not checked.
+			return fmt.Errorf("blast %s changed while it was being sent; send it again: %w", blastID, ErrChanged)
 		}
 		b.UpdatedAt = now
 		if scheduled {
@@ -84,14 +109,21 @@ func (e *Engine) Send(ctx context.Context, orgID, blastID string, opts *SendOpts
 		e.log.Info("blast scheduled", "org", orgID, "blast", blastID, "at", opts.At)
 		e.auditBlast(ctx, orgID, blastID, "blast.scheduled", "version=%d at=%s", sb.Version, opts.At.UTC().Format(time.RFC3339))
 		e.notify()
-		return fromStore(&sb)
+		return saved(&sb, b.Draft, b.approval), nil
 	}
 	e.log.Info("blast sending", "org", orgID, "blast", blastID)
 	e.auditBlast(ctx, orgID, blastID, "blast.sent", "version=%d", sb.Version)
+	// What was validated is what is sent (the version check above): the
+	// workers need not compile it again.
+	e.prepared.put(blastID, p, p.bytes, false)
 	if err := e.writeLedgerOnce(ctx, sb); err != nil {
 		return Blast{}, err
 	}
-	return e.Get(ctx, orgID, blastID)
+	h, err := e.header(ctx, orgID, blastID)
+	if err != nil {
+		return Blast{}, err
+	}
+	return saved(&h, b.Draft, b.approval), nil
 }
 
 // startScheduled moves a due scheduled blast to sending and writes its
@@ -137,7 +169,7 @@ func (e *Engine) writeLedgerOnce(ctx context.Context, sb store.Blast) error {
 // patients already in the ledger), so an interrupted write is resumed by
 // running it again.
 func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
-	p, err := e.preparedFor(ctx, &sb)
+	p, err := e.preparedFor(ctx, &sb, false)
 	if err != nil {
 		return err
 	}
@@ -393,11 +425,24 @@ type Candidate struct {
 	InBlast bool
 }
 
+// SearchQueryMaxBytes bounds a SearchPatients query.
+const SearchQueryMaxBytes = 200
+
 // SearchPatients finds patients for Add Recipients (the patient store's
-// search: name, phone or email), at most limit, and marks those already in
-// the blast.
+// search: name, phone or email), at most limit (at most
+// AddRecipientsMax), and marks those already in the blast. A query over
+// SearchQueryMaxBytes or holding control characters is a
+// *ValidationError.
 func (e *Engine) SearchPatients(ctx context.Context, orgID, blastID, query string, limit int) ([]Candidate, error) {
-	ps, err := e.ps.Search(ctx, orgID, query, limit)
+	if !validBlastID(blastID) {
+		return nil, notFound(blastID)
+	}
+	var probs problems
+	checkText(&probs, "Query", query, SearchQueryMaxBytes, false)
+	if len(probs) > 0 {
+		return nil, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: probs}
+	}
+	ps, err := e.ps.Search(ctx, orgID, query, min(limit, AddRecipientsMax))
 	if err != nil {
 		return nil, fmt.Errorf("blast: searching patients: %w", err)
 	}
@@ -424,13 +469,16 @@ func (e *Engine) SearchPatients(ctx context.Context, orgID, blastID, query strin
 // and are not yet in the blast's ledger: the N of the guide's "Send to N
 // patient(s)" button (see SendLabel).
 func (e *Engine) NewRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (int, error) {
+	if probs := checkRecipients(patientIDs, ""); len(probs) > 0 {
+		return 0, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: probs}
+	}
 	ps, err := e.newPatients(ctx, orgID, blastID, patientIDs)
 	return len(ps), err
 }
 
 func (e *Engine) newPatients(ctx context.Context, orgID, blastID string, patientIDs []string) ([]carecast.Patient, error) {
-	if _, err := e.st.Blast(ctx, orgID, blastID); err != nil {
-		return nil, fmt.Errorf("blast: %w", err)
+	if _, err := e.header(ctx, orgID, blastID); err != nil {
+		return nil, err
 	}
 	in, err := e.st.ExistingPatients(ctx, orgID, blastID, patientIDs)
 	if err != nil {
@@ -466,21 +514,91 @@ func SendLabel(n int) string {
 	return fmt.Sprintf("Send to %d patients", n)
 }
 
+// AddRecipientsMax is the most patient IDs one AddRecipients or
+// NewRecipients call takes.
+const AddRecipientsMax = 1000
+
+// AddRecipientsOpts are the optional settings of AddRecipients; nil
+// accepts the defaults.
+type AddRecipientsOpts struct {
+	// PHIApprovedBy is the privileged staff user approving that the
+	// blast's flagged content (see Draft.PHIApprovedBy) goes to these
+	// patients too. An approval covers the audience it was given for, so
+	// adding recipients to such a blast needs one of its own: without
+	// it AddRecipients adds no one and returns a *ValidationError (Op
+	// OpAddRecipients) with ProblemApprovalScope, matching
+	// ErrSensitiveContent. It is audited ("blast.phi_approved"); it is
+	// ignored for a blast whose content needs no approval.
+	PHIApprovedBy string
+}
+
+// checkRecipients checks the patient IDs of Add Recipients (and the
+// approver's ID).
+func checkRecipients(ids []string, approver string) problems {
+	var ps problems
+	if len(ids) > AddRecipientsMax {
+		ps.add(ProblemTooLarge, "PatientIDs", fmt.Sprintf("at most %d patients at once", AddRecipientsMax))
+		return ps
+	}
+	for i, id := range ids {
+		if id == "" || !validID(id) {
+			ps.add(ProblemInvalidText, "PatientIDs", fmt.Sprintf("patient %d is not a valid patient ID (1 to %d bytes of printable text)", i, IDMaxBytes))
+			break
+		}
+	}
+	if approver != "" && !validID(approver) {
+		ps.add(ProblemInvalidText, "PHIApprovedBy", fmt.Sprintf("must be at most %d bytes of printable text", IDMaxBytes))
+	}
+	return ps
+}
+
+// addable returns the error of Add Recipients (and Retry Failed) for a
+// blast in status st, or nil.
+func addable(id string, st store.BlastStatus) error {
+	switch st {
+	case store.BlastSending, store.BlastPaused, store.BlastCompleted:
+		return nil
+	case store.BlastCancelled:
+		return fmt.Errorf("blast %s: %w", id, ErrCancelled)
+	}
+	return fmt.Errorf("blast %s is %s: %w", id, st, ErrNotSent)
+}
+
 // AddRecipients adds patients to a sent blast: rows are written only for
 // patients of the organization not already in the blast's ledger (queued,
 // or skipped with their eligibility reason), and the blast goes back to
-// sending. It returns the number of rows written. ErrNotSent for a draft
-// or scheduled blast, ErrCancelled for a cancelled one.
-func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (int, error) {
-	sb, err := e.reopen(ctx, orgID, blastID)
+// sending. It returns the number of rows written. A blast whose content
+// needed an approval needs opts.PHIApprovedBy (see AddRecipientsOpts).
+// More than AddRecipientsMax IDs, or an ID that cannot name a patient,
+// is a *ValidationError. ErrNotSent for a draft or scheduled blast,
+// ErrCancelled for a cancelled one.
+func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patientIDs []string, opts *AddRecipientsOpts) (int, error) {
+	var approver string
+	if opts != nil {
+		approver = opts.PHIApprovedBy
+	}
+	if probs := checkRecipients(patientIDs, approver); len(probs) > 0 {
+		return 0, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: probs}
+	}
+	cur, err := e.header(ctx, orgID, blastID)
 	if err != nil {
+		return 0, err
+	}
+	if err := addable(blastID, cur.Status); err != nil {
+		return 0, err
+	}
+	p, err := e.preparedFor(ctx, &cur, false)
+	if err != nil {
+		return 0, err
+	}
+	if p.sensitive > 0 && approver == "" {
+		return 0, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: []Problem{{Code: ProblemApprovalScope, Field: "PHIApprovedBy",
+			Message: "the blast carries sensitive clinical information, approved for the audience it was sent to: a privileged user must approve sending it to these patients too"}}}
+	}
+	if _, err := e.reopen(ctx, orgID, blastID); err != nil {
 		return 0, err
 	}
 	ps, err := e.newPatients(ctx, orgID, blastID, patientIDs)
-	if err != nil {
-		return 0, err
-	}
-	p, err := e.preparedFor(ctx, &sb)
 	if err != nil {
 		return 0, err
 	}
@@ -493,6 +611,10 @@ func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patie
 		return 0, err
 	}
 	e.log.Info("blast recipients added", "org", orgID, "blast", blastID, "rows", n)
+	if p.sensitive > 0 {
+		e.audit(ctx, store.AuditEntry{OrgID: orgID, Actor: approver, Action: "blast.phi_approved", BlastID: blastID,
+			Detail: fmt.Sprintf("findings=%d phi=%t exempt=%t recipients_added=%d", p.sensitive, p.phi, p.exempt, n)})
+	}
 	e.auditBlast(ctx, orgID, blastID, "blast.recipients_added", "rows=%d", n)
 	e.notify()
 	return n, nil

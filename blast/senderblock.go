@@ -115,18 +115,6 @@ func (e *Engine) senderBlocked(ctx context.Context, orgID, blastID string, ch ca
 	e.notify()
 }
 
-// markPaused tells this process's workers to stop sending the blast. The
-// prepared blast stays cached, so a Cancel reaches the workers holding
-// it; Resume drops it.
-func (e *Engine) markPaused(blastID string) {
-	e.prepMu.Lock()
-	if p := e.prepared[blastID]; p != nil {
-		p.paused.Store(true)
-	}
-	e.prepMu.Unlock()
-	e.batches.fence(blastID, false) // also ends the workers' limiter waits
-}
-
 // Resume sends a paused blast again, after the sender's problem was
 // fixed (see SenderBlockGuard): its queued rows, and those refused while
 // it was being paused, are sent. It returns ErrNotPaused for a blast
@@ -143,10 +131,7 @@ func (e *Engine) Resume(ctx context.Context, orgID, blastID string) (Blast, erro
 	if err != nil {
 		return Blast{}, err
 	}
-	e.forget(blastID)
-	e.blockMu.Lock()
-	delete(e.blocked, blastID)
-	e.blockMu.Unlock()
+	e.forget(blastID) // and its refusal count
 	e.log.Info("blast resumed", "org", orgID, "blast", blastID)
 	e.auditBlast(ctx, orgID, blastID, "blast.resumed", "version=%d", sb.Version)
 	e.notify()

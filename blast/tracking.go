@@ -74,29 +74,15 @@ func (t *TrackingBackend) row(ctx context.Context, recipientID string) (string, 
 	return orgID, r, nil
 }
 
-// LinkURL implements tracking.Backend: link index of the blast's compiled
-// email.
+// LinkURL implements tracking.Backend: link index of the blast's email
+// (its links, then its portal notice's), read from the store's link
+// index; the email is not compiled (see Config.CompiledCacheBytes).
 func (t *TrackingBackend) LinkURL(ctx context.Context, recipientID string, index int) (string, error) {
 	_, r, err := t.row(ctx, recipientID)
 	if err != nil {
 		return "", err
 	}
-	sb, err := t.e.st.Blast(ctx, r.OrgID, r.BlastID)
-	if err != nil {
-		return "", fmt.Errorf("blast: %w", err)
-	}
-	p, err := t.e.preparedFor(ctx, &sb)
-	if err != nil {
-		return "", err
-	}
-	if p.email == nil {
-		return "", fmt.Errorf("blast: blast %s has no links: %w", sb.ID, tracking.ErrUnknownRecipient)
-	}
-	links := p.email.Links()
-	if index < 0 || index >= len(links) {
-		return "", fmt.Errorf("blast: link %d of blast %s: %w", index, sb.ID, tracking.ErrUnknownRecipient)
-	}
-	return links[index], nil
+	return t.e.linkURL(ctx, r.OrgID, r.BlastID, index)
 }
 
 // RecordOpen implements tracking.Backend.

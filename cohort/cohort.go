@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -107,7 +108,8 @@ func (c *Cohort) Summary() string {
 }
 
 // Check reports structural problems that make c unusable: an empty
-// organisation or name, a name longer than MaxNameLength, a list cohort
+// organisation or name, a name longer than MaxNameLength or holding
+// control characters, a filter value holding a NUL byte, a list cohort
 // that also has a filter, or a contact list whose patient IDs are not
 // sorted and unique. It does not validate the filter against a schema (see
 // Schema.Validate). Errors have class ErrInvalidCohort.
@@ -120,6 +122,10 @@ func (c *Cohort) Check() error {
 		return bad("empty name")
 	case utf8.RuneCountInString(c.Name) > MaxNameLength:
 		return bad(fmt.Sprintf("name longer than %d characters", MaxNameLength))
+	case !printable(c.Name):
+		return bad("name holds control characters or invalid UTF-8")
+	case c.Filter.Where != nil && !printableExpr(c.Filter.Where):
+		return bad("a filter value holds a NUL byte or invalid UTF-8")
 	case c.Contacts != nil && c.Filter.Where != nil:
 		return bad("a contact-list cohort cannot also have a filter")
 	}
@@ -132,6 +138,37 @@ func (c *Cohort) Check() error {
 		}
 	}
 	return nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters
+// (a NUL byte in a name was refused by PostgreSQL, as a server fault).
+func printable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
+}
+
+// printableExpr reports whether every field and string operand of e is
+// valid UTF-8 without a NUL byte, which no store keeps (PostgreSQL's jsonb
+// refuses \u0000).
+func printableExpr(e *Expr) bool {
+	ok := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+	if e.Cond != nil {
+		if !ok(e.Field) || !ok(string(e.Op)) {
+			return false
+		}
+		for _, s := range e.Strings {
+			if !ok(s) {
+				return false
+			}
+		}
+	}
+	for _, sub := range [][]Expr{e.And, e.Or} {
+		for i := range sub {
+			if !printableExpr(&sub[i]) {
+				return false
+			}
+		}
+	}
+	return e.Not == nil || printableExpr(e.Not)
 }
 
 // Store saves cohorts. Hosts may implement it over their database;

@@ -63,8 +63,12 @@
 // shared by every process), [PendingCounter], [SentCounter] (state
 // frequency caps and the healthcare-exemption limit), [FailureLog]
 // (suppressing an address that keeps failing softly), [DomainHealth]
-// (the complaint-rate guardrail) and [AuditLog] (the append-only audit
-// trail).
+// (the complaint-rate guardrail), [AuditLog] (the append-only audit
+// trail), [BlastHeaders] (status reads without the content) and
+// [LinkIndex] (tracked clicks answered without the content).
+//
+// ListBlasts and ActiveBlasts never return a blast's Content: a list, or
+// the scheduler's poll, must not read attachments.
 //
 // # Multi-tenancy
 //

@@ -220,3 +220,33 @@ type AuditQuery struct {
 	AfterSeq int64
 	Limit    int
 }
+
+// BlastHeaders is an optional interface of stores that can read a blast
+// without its Content. The engine's status, results, Add Recipients and
+// tracking paths read blasts through it, so checking a blast's status
+// never reads its attachments (a sent email may carry tens of megabytes).
+// A store without it is read with BlastStore.Blast and the content
+// dropped.
+type BlastHeaders interface {
+	// BlastHeader returns the blast exactly as BlastStore.Blast does,
+	// with Content nil; ErrNotFound likewise.
+	BlastHeader(ctx context.Context, orgID, id string) (Blast, error)
+}
+
+// LinkIndex is an optional interface of stores that keep a sent email's
+// link targets apart from its content, so that a tracked click is
+// answered with one small read: no content is loaded and nothing is
+// compiled. The engine saves the links when an email blast is sent or
+// scheduled; without a LinkIndex (or for a blast whose links were never
+// saved) it compiles the email once to find them and keeps only the
+// links, in a bounded cache.
+type LinkIndex interface {
+	// SaveLinks records the link targets of the organization's blast,
+	// in link-index order, replacing any recorded before. An empty list
+	// records that the email has no tracked links.
+	SaveLinks(ctx context.Context, orgID, blastID string, links []string) error
+	// Links returns the links SaveLinks recorded for the blast, or an
+	// error wrapping ErrNotFound when none were (another organization's
+	// blast included).
+	Links(ctx context.Context, orgID, blastID string) ([]string, error)
+}

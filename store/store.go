@@ -515,15 +515,18 @@ type BlastStore interface {
 	UpdateBlast(ctx context.Context, b Blast) (Blast, error)
 
 	// ListBlasts returns a page of an organization's blasts ordered by
-	// CreatedAt descending, then ID descending. An organization with no
-	// blasts gives an empty slice and a nil error.
+	// CreatedAt descending, then ID descending, without their Content
+	// (nil): a page of 200 blasts must not read 200 blasts' attachments.
+	// An organization with no blasts gives an empty slice and a nil
+	// error.
 	ListBlasts(ctx context.Context, p ListBlastsParams) ([]Blast, error)
 
 	// ActiveBlasts returns the blasts of every organization that need
 	// the workers: status sending, plus status scheduled with
 	// ScheduledAt ≤ now. Order is unspecified. It is called by the
 	// engine's scheduler a few times a second and must be cheap (an
-	// index on status).
+	// index on status): like ListBlasts it leaves Content nil (the
+	// engine reads the content with Blast when it compiles a blast).
 	ActiveBlasts(ctx context.Context, now time.Time) ([]Blast, error)
 }
 

@@ -34,9 +34,9 @@
 //	GET  /merge-fields                   the @ menu: key, token, label, example
 //	POST /sms/count                      count as you type (stateless, see below)
 //	GET  /cohorts                        the cohort picker
-//	GET  /blasts?status=&limit=&cursor=  blasts, newest first; next_cursor pages
+//	GET  /blasts?status=&limit=&cursor=  summaries (Listing), newest first; next_cursor pages
 //	POST /blasts                         create a draft (Draft) → 201
-//	GET  /blasts/{id}                    one blast (Blast)
+//	GET  /blasts/{id}                    one blast with its content (Blast)
 //	PUT  /blasts/{id}                    replace a draft's content and settings
 //	POST /blasts/{id}/validate           the problems Send would report (422), or none and the warnings
 //	GET  /blasts/{id}/preview            the send preview: counts and labelled rows
@@ -53,7 +53,7 @@
 //	POST /blasts/{id}/retry              Retry Failed: {"include_in_doubt": false}
 //	GET  /blasts/{id}/patients?q=&limit= Add Recipients search
 //	POST /blasts/{id}/recipients/count   {"patient_ids": […]} → "Send to N patients"
-//	POST /blasts/{id}/recipients         add them: {"added": n}
+//	POST /blasts/{id}/recipients         add them: {"added": n}; "phi_approved" (see below)
 //	GET  /analytics?from=&to=&bucket=24h volume, spend, engagement over time
 //
 // The draft body mirrors blast.Draft with the render package's own JSON for
@@ -71,9 +71,19 @@
 // TCPA healthcare-message exemption, and "phi_approved": true to approve
 // content the sensitive-content check flags. The approval is recorded in
 // the requesting user's name (Config.User) and only for users
-// Config.CanApprovePHI allows; it must be sent again with every update,
-// because changed content needs a new approval. A blast answers it as
-// "phi_approved_by".
+// Config.CanApprovePHI allows. It covers that version of the content and
+// audience only (blast.Approval): an update that changes either drops it
+// (send "phi_approved" again to approve the new version), a rename keeps
+// it, and a duplicate never has one. A blast answers it as
+// "phi_approved_by" and "phi_approved_at". Adding recipients to a blast
+// whose content needed an approval needs one too: POST
+// /blasts/{id}/recipients with "phi_approved": true by an allowed user
+// (422 approval_scope without it, 403 for a user who may not approve).
+//
+// GET /blasts answers summaries, never content: {"blasts": [{"id",
+// "name", "cohort_ids", "channel", "purpose", "status", "created_by",
+// "duplicated_from", times}], "next_cursor"}. Pass next_cursor back as
+// cursor for the next page; anything else is a 400 naming "cursor".
 //
 // Send Test to Me personalises the test for the synthetic
 // blast.SamplePatient; "patient_id" picks a real patient only when
@@ -101,6 +111,34 @@
 // compile yet is not an error: "problem" says why and "unknown_fields" lists
 // misspelt merge fields, so the editor can underline them.
 //
+// # Limits
+//
+// A draft is checked when it is created or updated (422 validation, "the
+// draft cannot be saved", each problem naming its field) against the
+// limits Send enforces, listed in the blast package documentation
+// ("Limits"): a known channel ("sms" or "email"; "SMS" and "" are
+// refused) and purpose, a name of at most 200 characters without control
+// characters, SMS sources of 16 KiB, subjects and preview texts of 998
+// bytes, bodies of 1 MiB, three MMS images under 1 MiB, ten attachments
+// under 25 MiB within the provider's limit, and a compiled email of at
+// most 40 MiB. Request bodies are bounded by Config.MaxBodyBytes (8 MiB
+// by default), lists by ListLimitMax (200), message pages by 1,000, Add
+// Recipients by RecipientsMax (1,000), searches by SearchQueryMax (200
+// bytes). A path ID no blast can have (control characters, over 255
+// bytes) is a 404 without a store lookup.
+//
+// # Memory
+//
+// No request reads more than one blast's content: lists, summaries, the
+// live stream, the message list and Add Recipients read blasts without
+// it, and tracked clicks read a link index. One GET /blasts?limit=200
+// over 40 drafts of 7.9 MiB each (5.9 MiB attachments, at the default
+// body limit) allocates about 150 KB and answers about 11 KB; the test
+// TestListIsSmall holds it under 2 MiB (it was a 320 MiB answer and a
+// 1.7 GiB peak heap when the list carried content). The largest answer is
+// GET /blasts/{id} of a draft at the body limit (its content, about
+// 8 MiB).
+//
 // # Live progress
 //
 // GET /blasts/{id}/live is a text/event-stream of "summary" events (the
@@ -119,21 +157,25 @@
 //
 // # Errors
 //
-// Every error is {"error": {"code", "message", "problems"}}, with a
-// PHI-free message; engine errors are mapped by class and their text is
+// Every error is {"error": {"code", "message", "field", "problems"}},
+// with a PHI-free message; engine errors are mapped by class and their text is
 // never echoed:
 //
-//	400 bad_json, unknown_field, bad_request   malformed body or parameter
+//	400 bad_json, unknown_field, bad_request   malformed body or parameter ("field" names it)
 //	401 unauthenticated, 403 forbidden          from Config.Org
 //	403 phi_approval_forbidden                  "phi_approved" by a user Config.CanApprovePHI refuses
 //	403 patient_forbidden                       a test's "patient_id" the user may not see (Config.CanViewPatient)
 //	404 not_found                               missing, or another organization's
 //	405 method_not_allowed
 //	409 already_sent, not_sent, cancelled, not_cancellable, not_paused   wrong state
+//	409 changed                                 the draft changed while it was being sent; nothing was sent
 //	409 complaint_rate_gate                     marketing email paused (blast.ComplaintGuard)
 //	409 destination_refused                     a test's "to" opted out or suppressed: problems: [{code: reason, field: "to"}]
 //	413 too_large                               body over Config.MaxBodyBytes
-//	422 validation                              problems: [{code, field, message, fields}]
+//	422 validation                              problems: [{code, field, message, fields}]: a draft that
+//	                                            cannot be saved or sent, recipients that cannot be added
+//	                                            (approval_scope), a cohort that is not the organization's
+//	                                            (preview, estimate)
 //	422 invalid_destination                     a test's "to" is not a phone number / email address: problems: [{code: "destination", field: "to"}]
 //	502 test_failed                             the provider refused a test send
 //	503 unavailable                             engine stopped, request cancelled

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
@@ -61,11 +64,11 @@ func (h *Handler) countSMS(w http.ResponseWriter, r *request) error {
 	}
 	switch {
 	case in.Purpose != "" && !in.Purpose.Valid():
-		return badRequest("bad_request", "purpose must be \"marketing\" or \"transactional\"")
+		return badParam("purpose", "purpose must be \"marketing\" or \"transactional\"")
 	case in.Images < 0 || in.Images > render.MMSMaxImages:
-		return badRequest("bad_request", "images must be between 0 and %d", render.MMSMaxImages)
+		return badParam("images", "images must be between 0 and %d", render.MMSMaxImages)
 	case in.Recipients < 0 || in.Recipients > CountRecipientsMax:
-		return badRequest("bad_request", "recipients must be between 0 and %d", CountRecipientsMax)
+		return badParam("recipients", "recipients must be between 0 and %d", CountRecipientsMax)
 	}
 	if in.Purpose == "" {
 		in.Purpose = carecast.Transactional
@@ -133,7 +136,7 @@ func (h *Handler) listBlasts(w http.ResponseWriter, r *request) error {
 		case blast.StatusDraft, blast.StatusScheduled, blast.StatusSending, blast.StatusCompleted, blast.StatusCancelled, blast.StatusPaused:
 			opts.Statuses = append(opts.Statuses, st)
 		default:
-			return badRequest("bad_request", "unknown status %q", clip(s))
+			return badParam("status", "unknown status %q", clip(s))
 		}
 	}
 	n, err := intParam(q.Get("limit"), 50, 1, ListLimitMax, "limit")
@@ -141,31 +144,51 @@ func (h *Handler) listBlasts(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	opts.Limit = n
-	if after := q.Get("cursor"); after != "" {
-		b, err := h.cfg.Engine.Get(r.Context(), r.org, after)
-		if errors.Is(err, blast.ErrNotFound) {
-			return badRequest("bad_request", "unknown cursor")
-		} else if err != nil {
-			return err
+	if c := q.Get("cursor"); c != "" {
+		after, ok := parseCursor(c)
+		if !ok {
+			return badParam("cursor", "not a cursor this list returned (next_cursor)")
 		}
-		opts.After = &b
+		opts.After = &after
 	}
 	bs, err := h.cfg.Engine.List(r.Context(), r.org, &opts)
 	if err != nil {
 		return err
 	}
 	out := struct {
-		Blasts     []Blast `json:"blasts"`
-		NextCursor string  `json:"next_cursor"`
-	}{Blasts: make([]Blast, len(bs))}
+		Blasts     []Listing `json:"blasts"`
+		NextCursor string    `json:"next_cursor"`
+	}{Blasts: make([]Listing, len(bs))}
 	for i := range bs {
-		out.Blasts[i] = blastJSON(&bs[i])
+		out.Blasts[i] = listingJSON(&bs[i])
 	}
 	if len(bs) == opts.Limit {
-		out.NextCursor = bs[len(bs)-1].ID
+		out.NextCursor = cursorOf(&bs[len(bs)-1])
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// cursorOf returns the list cursor after b: its creation time (Unix
+// nanoseconds, base 36) and ID, so the next page needs no lookup.
+func cursorOf(b *blast.Listing) string {
+	return strconv.FormatInt(b.CreatedAt.UnixNano(), 36) + "_" + b.ID
+}
+
+// parseCursor reads a cursor of cursorOf; ok is false for anything else.
+func parseCursor(c string) (blast.Listing, bool) {
+	ts, id, ok := strings.Cut(c, "_")
+	if !ok || len(ts) > 14 {
+		return blast.Listing{}, false
+	}
+	ns, err := strconv.ParseInt(ts, 36, 64)
+	if err != nil {
+		return blast.Listing{}, false
+	}
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		return blast.Listing{}, false
+	}
+	return blast.Listing{ID: id, CreatedAt: time.Unix(0, ns).UTC()}, true
 }
 
 func (h *Handler) createDraft(w http.ResponseWriter, r *request) error {
@@ -173,7 +196,7 @@ func (h *Handler) createDraft(w http.ResponseWriter, r *request) error {
 	if err := decode(r, &d, false); err != nil {
 		return err
 	}
-	approver, err := h.approver(r, &d)
+	approver, err := h.approver(r, d.PHIApproved)
 	if err != nil {
 		return err
 	}
@@ -200,15 +223,12 @@ func (h *Handler) updateDraft(w http.ResponseWriter, r *request) error {
 	if err := decode(r, &d, false); err != nil {
 		return err
 	}
-	cur, err := h.cfg.Engine.Get(r.Context(), r.org, r.blastID)
+	approver, err := h.approver(r, d.PHIApproved)
 	if err != nil {
 		return err
 	}
-	approver, err := h.approver(r, &d)
-	if err != nil {
-		return err
-	}
-	b, err := h.cfg.Engine.UpdateDraft(r.Context(), r.org, r.blastID, d.engine(cur.CreatedBy, approver))
+	// A blank creator keeps the draft's.
+	b, err := h.cfg.Engine.UpdateDraft(r.Context(), r.org, r.blastID, d.engine("", approver))
 	if err != nil {
 		return err
 	}
@@ -285,7 +305,7 @@ func (h *Handler) sendTest(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if in.To == "" {
-		return badRequest("bad_request", "to is required: the staff member's phone number or email address")
+		return badParam("to", "to is required: the staff member's phone number or email address")
 	}
 	opts := blast.TestOpts{To: in.To, PatientID: in.PatientID, PortalNotice: in.PortalNotice}
 	opts.CanViewPatient = in.PatientID != "" && h.cfg.CanViewPatient != nil && h.cfg.CanViewPatient(r.Request, in.PatientID)
@@ -397,7 +417,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *request) error {
 	case "", blast.CardTotal, blast.CardSent, blast.CardSkipped, blast.CardOpened, blast.CardClicked,
 		blast.CardOptedOut, blast.CardBlocked, blast.CardReplied, blast.CardFailed, blast.CardPending, blast.CardCancelled:
 	default:
-		return badRequest("bad_request", "unknown card %q", clip(string(card)))
+		return badParam("card", "unknown card %q", clip(string(card)))
 	}
 	n, err := intParam(q.Get("limit"), 50, 1, 1000, "limit")
 	if err != nil {
@@ -405,7 +425,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *request) error {
 	}
 	cursor := q.Get("cursor")
 	if c, err := strconv.ParseInt(cursor, 36, 64); cursor != "" && (err != nil || c < 0) {
-		return badRequest("bad_request", "invalid cursor")
+		return badParam("cursor", "not a cursor this list returned (next_cursor)")
 	}
 	page, err := h.cfg.Engine.Messages(r.Context(), r.org, r.blastID, &blast.MessagesOpts{Card: card, Cursor: cursor, Limit: n})
 	if err != nil {
@@ -428,7 +448,7 @@ func (h *Handler) engagement(w http.ResponseWriter, r *request) error {
 	if s := r.URL.Query().Get("step"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < time.Minute {
-			return badRequest("bad_request", "step must be a duration of at least 1m (\"1h\", \"15m\")")
+			return badParam("step", "step must be a duration of at least 1m (\"1h\", \"15m\")")
 		}
 		step = d
 	}
@@ -469,7 +489,7 @@ func (h *Handler) searchPatients(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if len(q.Get("q")) > SearchQueryMax {
-		return badRequest("bad_request", "the search is at most %d characters", SearchQueryMax)
+		return badParam("q", "the search is at most %d characters", SearchQueryMax)
 	}
 	cs, err := h.cfg.Engine.SearchPatients(r.Context(), r.org, r.blastID, q.Get("q"), n)
 	if err != nil {
@@ -487,25 +507,29 @@ func (h *Handler) searchPatients(w http.ResponseWriter, r *request) error {
 // recipientsRequest is the body of the Add Recipients endpoints.
 type recipientsRequest struct {
 	PatientIDs []string `json:"patient_ids"`
+	// PHIApproved approves, in the requesting user's name, sending the
+	// blast's flagged content to these patients too (POST
+	// /blasts/{id}/recipients; see Draft.PHIApproved).
+	PHIApproved bool `json:"phi_approved,omitempty"`
 }
 
-func decodeRecipients(r *request) ([]string, error) {
+func decodeRecipients(r *request) (recipientsRequest, error) {
 	var in recipientsRequest
 	if err := decode(r, &in, false); err != nil {
-		return nil, err
+		return in, err
 	}
 	if len(in.PatientIDs) > RecipientsMax {
-		return nil, badRequest("bad_request", "at most %d patients at once", RecipientsMax)
+		return in, badParam("patient_ids", "at most %d patients at once", RecipientsMax)
 	}
-	return in.PatientIDs, nil
+	return in, nil
 }
 
 func (h *Handler) countRecipients(w http.ResponseWriter, r *request) error {
-	ids, err := decodeRecipients(r)
+	in, err := decodeRecipients(r)
 	if err != nil {
 		return err
 	}
-	n, err := h.cfg.Engine.NewRecipients(r.Context(), r.org, r.blastID, ids)
+	n, err := h.cfg.Engine.NewRecipients(r.Context(), r.org, r.blastID, in.PatientIDs)
 	if err != nil {
 		return err
 	}
@@ -514,18 +538,15 @@ func (h *Handler) countRecipients(w http.ResponseWriter, r *request) error {
 }
 
 func (h *Handler) addRecipients(w http.ResponseWriter, r *request) error {
-	ids, err := decodeRecipients(r)
+	in, err := decodeRecipients(r)
 	if err != nil {
 		return err
 	}
-	b, err := h.cfg.Engine.Get(r.Context(), r.org, r.blastID)
+	approver, err := h.approver(r, in.PHIApproved)
 	if err != nil {
 		return err
 	}
-	if b.Status == blast.StatusCancelled {
-		return blast.ErrCancelled
-	}
-	n, err := h.cfg.Engine.AddRecipients(r.Context(), r.org, r.blastID, ids)
+	n, err := h.cfg.Engine.AddRecipients(r.Context(), r.org, r.blastID, in.PatientIDs, &blast.AddRecipientsOpts{PHIApprovedBy: approver})
 	if err != nil {
 		return err
 	}
@@ -538,21 +559,21 @@ func (h *Handler) analytics(w http.ResponseWriter, r *request) error {
 	from, err1 := time.Parse(time.RFC3339, q.Get("from"))
 	to, err2 := time.Parse(time.RFC3339, q.Get("to"))
 	if err1 != nil || err2 != nil || !from.Before(to) {
-		return badRequest("bad_request", "from and to are required RFC 3339 times with from before to")
+		return badParam("from", "from and to are required RFC 3339 times with from before to")
 	}
 	if to.Sub(from) > AnalyticsRangeMax {
-		return badRequest("bad_request", "the period is at most %d days", int(AnalyticsRangeMax/(24*time.Hour)))
+		return badParam("to", "the period is at most %d days", int(AnalyticsRangeMax/(24*time.Hour)))
 	}
 	bucket := 24 * time.Hour
 	if s := q.Get("bucket"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < time.Hour {
-			return badRequest("bad_request", "bucket must be a duration of at least 1h (\"24h\", \"168h\")")
+			return badParam("bucket", "bucket must be a duration of at least 1h (\"24h\", \"168h\")")
 		}
 		bucket = d
 	}
 	if to.Sub(from)/bucket > AnalyticsPointsMax {
-		return badRequest("bad_request", "at most %d buckets: widen bucket", AnalyticsPointsMax)
+		return badParam("bucket", "at most %d buckets: widen bucket", AnalyticsPointsMax)
 	}
 	a, err := h.cfg.Engine.Analytics(r.Context(), r.org, blast.AnalyticsOpts{From: from, To: to, Bucket: bucket})
 	if err != nil {
@@ -573,7 +594,7 @@ func intParam(s string, def, lo, hi int, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, badRequest("bad_request", "%s must be an integer from %d to %d", name, lo, hi)
+		return 0, badParam(name, "%s must be an integer from %d to %d", name, lo, hi)
 	}
 	return n, nil
 }

@@ -22,6 +22,9 @@ type apiError struct {
 	Code string `json:"code"`
 	// Message is a short PHI-free explanation.
 	Message string `json:"message"`
+	// Field names the query parameter or body field at fault, for a 400
+	// about one ("cursor", "limit", "patient_ids").
+	Field string `json:"field,omitempty"`
 	// Problems lists a validation error's problems (422), or the field
 	// and reason of a refused test destination (409).
 	Problems []Problem `json:"problems,omitempty"`
@@ -45,6 +48,12 @@ func badRequest(code, format string, args ...any) error {
 	return &apiError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// badParam returns a 400 bad_request error naming the query parameter or
+// body field at fault.
+func badParam(field, format string, args ...any) error {
+	return &apiError{Code: "bad_request", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
 // statusOf maps an error to its HTTP status and public body. Engine
 // errors are mapped by class; their text is never echoed.
 func statusOf(err error) (int, *apiError) {
@@ -64,12 +73,23 @@ func statusOf(err error) (int, *apiError) {
 		for i, p := range ve.Problems {
 			ps[i] = Problem{Code: p.Code, Field: p.Field, Message: p.Message, Fields: p.Fields}
 		}
-		return http.StatusUnprocessableEntity, &apiError{Code: "validation", Message: "the blast cannot be sent", Problems: ps}
+		msg := "the blast cannot be sent"
+		switch ve.Op {
+		case blast.OpSave:
+			msg = "the draft cannot be saved"
+		case blast.OpAddRecipients:
+			msg = "the recipients cannot be added"
+		case blast.OpList:
+			msg = "invalid list options"
+		}
+		return http.StatusUnprocessableEntity, &apiError{Code: "validation", Message: msg, Problems: ps}
 	case errors.Is(err, blast.ErrNotFound):
 		return http.StatusNotFound, &apiError{Code: "not_found", Message: "not found"}
 	case errors.Is(err, blast.ErrComplaintRateGate):
 		return http.StatusConflict, &apiError{Code: "complaint_rate_gate",
 			Message: "marketing email from this sending domain is paused: its complaint rate reached the limit (transactional email still goes)"}
+	case errors.Is(err, blast.ErrChanged):
+		return http.StatusConflict, &apiError{Code: "changed", Message: "the draft changed while it was being sent; nothing was sent: send it again"}
 	case errors.Is(err, blast.ErrAlreadySent):
 		return http.StatusConflict, &apiError{Code: "already_sent", Message: "the blast was already sent or scheduled; duplicate it to send again"}
 	case errors.Is(err, blast.ErrNotSent):

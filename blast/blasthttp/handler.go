@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
@@ -217,10 +220,22 @@ func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *request) 
 			}
 		}
 		req := &request{Request: r, org: org, blastID: r.PathValue("id")}
+		if !pathID(req.blastID) {
+			// No blast has such an ID; some stores cannot even look it
+			// up (PostgreSQL refuses a NUL byte).
+			writeError(w, http.StatusNotFound, &apiError{Code: "not_found", Message: "not found"})
+			return
+		}
 		if err := fn(w, req); err != nil {
 			h.fail(w, req, err)
 		}
 	})
+}
+
+// pathID reports whether a path's blast ID ("" when the path has none)
+// could name a blast: at most blast.IDMaxBytes of printable UTF-8.
+func pathID(id string) bool {
+	return len(id) <= blast.IDMaxBytes && utf8.ValidString(id) && strings.IndexFunc(id, unicode.IsControl) < 0
 }
 
 // ServeHTTP implements http.Handler. Paths are relative to the mount point
@@ -268,10 +283,11 @@ func (h *Handler) organization(ctx context.Context, orgID string) carecast.Organ
 	return carecast.Organization{ID: orgID}
 }
 
-// approver returns the user approving d's content, or "" when d asks for
-// no approval; a user who may not approve is refused with 403.
-func (h *Handler) approver(r *request, d *Draft) (string, error) {
-	if !d.PHIApproved {
+// approver returns the user approving flagged content, or "" when the
+// request asks for no approval; a user who may not approve is refused
+// with 403.
+func (h *Handler) approver(r *request, approve bool) (string, error) {
+	if !approve {
 		return "", nil
 	}
 	u := h.user(r)

@@ -25,6 +25,7 @@ import (
 	"github.com/carecast/carecast/blast/blasttest"
 	"github.com/carecast/carecast/cohort"
 	"github.com/carecast/carecast/provider/fake"
+	"github.com/carecast/carecast/store"
 )
 
 // orgB is a second tenant of the test engine.
@@ -41,8 +42,18 @@ type env struct {
 
 func newEnv(t *testing.T, cfg func(*blasthttp.Config)) *env {
 	t.Helper()
+	return newEnvStore(t, nil, cfg)
+}
+
+// newEnvStore is newEnv with the engine's store chosen by st (nil keeps
+// the harness's memstore).
+func newEnvStore(t *testing.T, st func(testing.TB) store.Store, cfg func(*blasthttp.Config)) *env {
+	t.Helper()
 	h := blasttest.NewEngine(t, &blasttest.Options{Config: func(c *blast.Config) {
 		c.Organizations.(blast.OrgMap)[orgB] = carecast.Organization{ID: orgB, Name: "Other Clinic"}
+		if st != nil {
+			c.Store = st(t)
+		}
 	}})
 	h.Patients.Put(blasttest.Org, patients(5)...)
 	h.Patients.Put(orgB, carecast.Patient{ID: "b-1", FirstName: "Bo", Phone: "+15125550999", Active: true})

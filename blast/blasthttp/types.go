@@ -54,21 +54,26 @@ func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 	}
 }
 
-// Blast is a blast as the API returns it: the draft's content and settings
-// plus its identity, status and lifecycle times (omitted until reached).
+// Blast is a blast as the API returns it (GET /blasts/{id}): the draft's
+// content and settings plus its identity, status, approval and lifecycle
+// times (omitted until reached).
 type Blast struct {
 	ID string `json:"id"`
 	Draft
-	Status         blast.Status `json:"status"`
-	CreatedBy      string       `json:"created_by,omitempty"`
-	PHIApprovedBy  string       `json:"phi_approved_by,omitempty"`
-	DuplicatedFrom string       `json:"duplicated_from,omitempty"`
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
-	ScheduledAt    time.Time    `json:"scheduled_at,omitzero"`
-	StartedAt      time.Time    `json:"started_at,omitzero"`
-	CompletedAt    time.Time    `json:"completed_at,omitzero"`
-	CancelledAt    time.Time    `json:"cancelled_at,omitzero"`
+	Status    blast.Status `json:"status"`
+	CreatedBy string       `json:"created_by,omitempty"`
+	// PHIApprovedBy and PHIApprovedAt record the approval of flagged
+	// content (blast.Blast.PHIApproval), which covers this version of
+	// the content and audience only.
+	PHIApprovedBy  string    `json:"phi_approved_by,omitempty"`
+	PHIApprovedAt  time.Time `json:"phi_approved_at,omitzero"`
+	DuplicatedFrom string    `json:"duplicated_from,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ScheduledAt    time.Time `json:"scheduled_at,omitzero"`
+	StartedAt      time.Time `json:"started_at,omitzero"`
+	CompletedAt    time.Time `json:"completed_at,omitzero"`
+	CancelledAt    time.Time `json:"cancelled_at,omitzero"`
 }
 
 func blastJSON(b *blast.Blast) Blast {
@@ -76,19 +81,53 @@ func blastJSON(b *blast.Blast) Blast {
 	if cohorts == nil {
 		cohorts = []string{}
 	}
-	return Blast{
+	out := Blast{
 		ID: b.ID,
 		Draft: Draft{
 			Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose,
 			SMS: b.SMS, Email: b.Email, From: b.From, ReplyTo: b.ReplyTo,
 			PHI: b.PHI, PortalSMS: b.PortalSMS, PortalEmail: b.PortalEmail,
-			PHIApproved: b.PHIApprovedBy != "", HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
+			PHIApproved: b.PHIApproval != nil, HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
 			HIPAABasis: b.HIPAABasis, SponsorPaid: b.SponsorPaid,
 		},
-		Status: b.Status, CreatedBy: b.CreatedBy, PHIApprovedBy: b.PHIApprovedBy, DuplicatedFrom: b.DuplicatedFrom,
+		Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
 		StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt,
 	}
+	if a := b.PHIApproval; a != nil {
+		out.PHIApprovedBy, out.PHIApprovedAt = a.By, a.At
+	}
+	return out
+}
+
+// Listing is one blast of GET /blasts: its identity, settings and
+// lifecycle, never its content (texts, images, attachments); GET
+// /blasts/{id} returns that.
+type Listing struct {
+	ID             string           `json:"id"`
+	Name           string           `json:"name"`
+	CohortIDs      []string         `json:"cohort_ids"`
+	Channel        carecast.Channel `json:"channel"`
+	Purpose        carecast.Purpose `json:"purpose"`
+	Status         blast.Status     `json:"status"`
+	CreatedBy      string           `json:"created_by,omitempty"`
+	DuplicatedFrom string           `json:"duplicated_from,omitempty"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+	ScheduledAt    time.Time        `json:"scheduled_at,omitzero"`
+	StartedAt      time.Time        `json:"started_at,omitzero"`
+	CompletedAt    time.Time        `json:"completed_at,omitzero"`
+	CancelledAt    time.Time        `json:"cancelled_at,omitzero"`
+}
+
+func listingJSON(b *blast.Listing) Listing {
+	cohorts := b.CohortIDs
+	if cohorts == nil {
+		cohorts = []string{}
+	}
+	return Listing{ID: b.ID, Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose, Status: b.Status,
+		CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+		ScheduledAt: b.ScheduledAt, StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt}
 }
 
 // Money is an amount as the API returns it: integer micro-units (exact)

@@ -344,3 +344,13 @@ var errPermanent = fake.Permanent("30003")
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func pad4(n int) string { return fmt.Sprintf("%04d", n) }
+
+// A draft over a limit is refused with the fields at fault (422), not
+// an internal error.
+func TestDraftOverLimit(t *testing.T) {
+	c := startClinic(t)
+	st, _, body := c.post(t, "/blasts", url.Values{"name": {strings.Repeat("n", 201)}, "channel": {"sms"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, st)
+	assert.Contains(t, body, "Name: at most 200 characters")
+	assert.NotContains(t, body, "nnnnnnnn", "nothing echoed")
+}

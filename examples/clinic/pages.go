@@ -87,6 +87,16 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, blast.ErrNotFound):
 		http.Error(w, "blast not found", http.StatusNotFound)
+	case errors.As(err, new(*blast.ValidationError)):
+		// A draft over a limit (a 201-character name, …): the problems
+		// name fields and limits, never content.
+		var ve *blast.ValidationError
+		errors.As(err, &ve)
+		msgs := make([]string, len(ve.Problems))
+		for i, p := range ve.Problems {
+			msgs[i] = p.Field + ": " + p.Message
+		}
+		http.Error(w, "This cannot be saved: "+strings.Join(msgs, "; "), http.StatusUnprocessableEntity)
 	case errors.Is(err, blast.ErrAlreadySent), errors.Is(err, blast.ErrNotSent),
 		errors.Is(err, blast.ErrCancelled), errors.Is(err, blast.ErrNotCancellable), errors.Is(err, blast.ErrNotPaused):
 		http.Error(w, "the blast is not in a state that allows this", http.StatusConflict)
@@ -444,7 +454,7 @@ func (a *app) addRecipients(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	n, err := a.engine.AddRecipients(r.Context(), a.org.ID, r.PathValue("id"), r.Form["patient"])
+	n, err := a.engine.AddRecipients(r.Context(), a.org.ID, r.PathValue("id"), r.Form["patient"], nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -31,6 +31,7 @@ type Store struct {
 	supp      map[addrKey]store.Suppression
 	domains   map[domainKey]*store.DomainDay // DomainHealth
 	audit     []store.AuditEntry             // AuditLog: entry Seq i is audit[i-1]
+	links     map[string][]string            // LinkIndex, by blast ID
 
 	rateMu sync.Mutex           // guards tats (see ratebudget.go)
 	tats   map[string]time.Time // RateBudget: theoretical arrival time per key
@@ -124,6 +125,7 @@ func New() *Store {
 		sentTo:  make(map[string][]int64),
 		events:  make(map[string]struct{}),
 		supp:    make(map[addrKey]store.Suppression),
+		links:   make(map[string][]string),
 	}
 }
 
@@ -181,6 +183,63 @@ func (s *Store) Blast(ctx context.Context, orgID, id string) (store.Blast, error
 	return cloneBlast(*b), nil
 }
 
+// headerOf copies a blast without its content.
+func headerOf(b *store.Blast) store.Blast {
+	h := *b
+	h.Content = nil
+	h.CohortIDs = slices.Clone(b.CohortIDs)
+	return h
+}
+
+var _ store.BlastHeaders = (*Store)(nil)
+
+// BlastHeader implements store.BlastHeaders.
+func (s *Store) BlastHeader(ctx context.Context, orgID, id string) (store.Blast, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Blast{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.blast(orgID, id)
+	if err != nil {
+		return store.Blast{}, err
+	}
+	return headerOf(b), nil
+}
+
+var _ store.LinkIndex = (*Store)(nil)
+
+// SaveLinks implements store.LinkIndex.
+func (s *Store) SaveLinks(ctx context.Context, orgID, blastID string, links []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.blast(orgID, blastID); err != nil {
+		return err
+	}
+	s.links[blastID] = append([]string{}, links...)
+	return nil
+}
+
+// Links implements store.LinkIndex.
+func (s *Store) Links(ctx context.Context, orgID, blastID string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.blast(orgID, blastID); err != nil {
+		return nil, err
+	}
+	links, ok := s.links[blastID]
+	if !ok {
+		return nil, notFound("links of blast " + blastID)
+	}
+	return slices.Clone(links), nil
+}
+
 // UpdateBlast implements store.BlastStore.
 func (s *Store) UpdateBlast(ctx context.Context, nb store.Blast) (store.Blast, error) {
 	if err := ctx.Err(); err != nil {
@@ -219,7 +278,7 @@ func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]sto
 		if p.Before.ID != "" && blastOrder(*b, p.Before) <= 0 {
 			continue
 		}
-		out = append(out, cloneBlast(*b))
+		out = append(out, headerOf(b))
 	}
 	s.mu.Unlock()
 	slices.SortFunc(out, blastOrder)
@@ -248,7 +307,7 @@ func (s *Store) ActiveBlasts(ctx context.Context, now time.Time) ([]store.Blast,
 	var out []store.Blast
 	for _, b := range s.blasts {
 		if b.Status == store.BlastSending || (b.Status == store.BlastScheduled && !b.ScheduledAt.After(now)) {
-			out = append(out, cloneBlast(*b))
+			out = append(out, headerOf(b))
 		}
 	}
 	return out, nil

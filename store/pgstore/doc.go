@@ -77,7 +77,8 @@
 // The Store also implements store.RateBudget, store.PendingCounter,
 // store.SentCounter (from the (address, sent_at) index),
 // store.DomainHealth (the domain_days table), store.AuditLog (the
-// audit table, append-only by trigger) and
+// audit table, append-only by trigger), store.BlastHeaders,
+// store.LinkIndex (the blast_links table) and
 // cohort.Store (saved cohorts in a jsonb column, time-ordered UUIDv7 IDs).
 //
 // # Representation

@@ -110,6 +110,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 const blastCols = `id, org_id, name, channel, purpose, cohort_ids, status, content, duplicated_from,
 	created_by, ledger_done, created_at, updated_at, scheduled_at, started_at, completed_at, cancelled_at, version`
 
+// headerCols are blastCols with the content left out (read as NULL):
+// lists and status reads never load a blast's attachments.
+const headerCols = `id, org_id, name, channel, purpose, cohort_ids, status, NULL::bytea, duplicated_from,
+	created_by, ledger_done, created_at, updated_at, scheduled_at, started_at, completed_at, cancelled_at, version`
+
 func scanBlast(row pgx.Row) (store.Blast, error) {
 	var (
 		b                                           store.Blast
@@ -198,7 +203,7 @@ func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]sto
 	for i, st := range p.Statuses {
 		statuses[i] = string(st)
 	}
-	return s.queryBlasts(ctx, "list blasts", `SELECT `+blastCols+` FROM blasts
+	return s.queryBlasts(ctx, "list blasts", `SELECT `+headerCols+` FROM blasts
 		WHERE org_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
 		AND ($3 = '' OR (created_at, id) < ($4, $3))
 		ORDER BY created_at DESC, id DESC LIMIT $5`, p.OrgID, statuses, p.Before.ID, sqlrow.NS(p.Before.CreatedAt), p.Limit)
@@ -223,7 +228,7 @@ func (s *Store) queryBlasts(ctx context.Context, op, q string, args ...any) ([]s
 
 // ActiveBlasts implements store.BlastStore.
 func (s *Store) ActiveBlasts(ctx context.Context, now time.Time) ([]store.Blast, error) {
-	return s.queryBlasts(ctx, "active blasts", `SELECT `+blastCols+` FROM blasts
+	return s.queryBlasts(ctx, "active blasts", `SELECT `+headerCols+` FROM blasts
 		WHERE status IN ('sending', 'scheduled') AND (status = 'sending' OR scheduled_at <= $1)`, sqlrow.NS(now))
 }
 

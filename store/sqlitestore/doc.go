@@ -73,7 +73,8 @@
 // and sending rows counted from the partial indexes), store.SentCounter
 // (recent sends to an address, for frequency caps), store.DomainHealth
 // (daily delivered and complaint counts per sending domain),
-// store.AuditLog (an append-only audit table, enforced by triggers) and
+// store.AuditLog (an append-only audit table, enforced by triggers),
+// store.BlastHeaders, store.LinkIndex (the blast_links table) and
 // cohort.Store (saved cohorts as JSON, with time-ordered UUIDv7 IDs), so
 // one file holds everything the engine persists.
 //

@@ -43,5 +43,5 @@ func ExampleOpen() {
 	fmt.Println("schema version:", v)
 	// Output:
 	// rows: 2 sent: 1 skipped: 1 cost: 0.0079
-	// schema version: 6
+	// schema version: 7
 }

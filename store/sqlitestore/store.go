@@ -121,6 +121,11 @@ func wrap(op string, err error) error {
 const blastCols = `id, org_id, name, channel, purpose, cohort_ids, status, content, duplicated_from,
 	created_by, ledger_done, created_at, updated_at, scheduled_at, started_at, completed_at, cancelled_at, version`
 
+// headerCols are blastCols with the content left out (read as NULL):
+// lists and status reads never load a blast's attachments.
+const headerCols = `id, org_id, name, channel, purpose, cohort_ids, status, NULL, duplicated_from,
+	created_by, ledger_done, created_at, updated_at, scheduled_at, started_at, completed_at, cancelled_at, version`
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanBlast(sc scanner) (store.Blast, error) {
@@ -234,7 +239,7 @@ func (s *Store) ListBlasts(ctx context.Context, p store.ListBlastsParams) ([]sto
 		return nil, errors.New("sqlitestore: ListBlasts: Limit must be positive")
 	}
 	q := strings.Builder{}
-	q.WriteString(`SELECT ` + blastCols + ` FROM blasts WHERE org_id = ?`)
+	q.WriteString(`SELECT ` + headerCols + ` FROM blasts WHERE org_id = ?`)
 	args := []any{p.OrgID}
 	if len(p.Statuses) > 0 {
 		q.WriteString(` AND status IN (` + placeholders(len(p.Statuses)) + `)`)
@@ -271,7 +276,7 @@ func (s *Store) queryBlasts(ctx context.Context, op, q string, args ...any) ([]s
 
 // ActiveBlasts implements store.BlastStore.
 func (s *Store) ActiveBlasts(ctx context.Context, now time.Time) ([]store.Blast, error) {
-	return s.queryBlasts(ctx, "active blasts", `SELECT `+blastCols+` FROM blasts
+	return s.queryBlasts(ctx, "active blasts", `SELECT `+headerCols+` FROM blasts
 		WHERE status IN ('sending', 'scheduled') AND (status = 'sending' OR scheduled_at <= ?)`, sqlrow.NS(now))
 }
 

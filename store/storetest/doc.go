@@ -46,7 +46,10 @@
 // shared send budget. Optional store interfaces are detected and tested
 // when present, skipped otherwise: store.RateBudget (slots of one key
 // never exceed Burst + Rate over any one-second window, whichever handle
-// reserved them) and store.PendingCounter (agrees with the ledger).
+// reserved them), store.PendingCounter (agrees with the ledger),
+// store.BlastHeaders (every field but the content) and store.LinkIndex
+// (links kept in order, replaced, per organization). ListBlasts and
+// ActiveBlasts must leave the content out.
 // Harness.Claimers and Harness.ConcurrentRows size the concurrency test.
 //
 // # Saved cohorts

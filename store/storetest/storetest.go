@@ -81,6 +81,8 @@ func Run(t *testing.T, h Harness) {
 		{"FailureLog", testFailureLog},
 		{"DomainHealth", testDomainHealth},
 		{"AuditLog", testAuditLog},
+		{"BlastHeaders", testBlastHeaders},
+		{"LinkIndex", testLinkIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, &h) })
@@ -319,6 +321,9 @@ func testListBlasts(t *testing.T, h *Harness) {
 		}
 		for _, b := range page {
 			got = append(got, b.ID)
+			assert.Nil(t, b.Content, "ListBlasts leaves the content out")
+			assert.Equal(t, "Spring "+b.ID, b.Name, "every other field is listed")
+			assert.Equal(t, []string{"c1", "c2"}, b.CohortIDs)
 		}
 		p.Before = page[len(page)-1]
 	}
@@ -362,6 +367,7 @@ func testActiveBlasts(t *testing.T, h *Harness) {
 	var names []string
 	for _, b := range got {
 		names = append(names, b.ID)
+		assert.Nil(t, b.Content, "ActiveBlasts leaves the content out")
 	}
 	sort.Strings(names)
 	assert.Equal(t, []string{"due", "due-exact", "sending-a", "sending-b"}, names)
@@ -1797,4 +1803,63 @@ func testAuditLog(t *testing.T, h *Harness) {
 	assert.Empty(t, none)
 	_, err = al.AuditEntries(ctx, store.AuditQuery{OrgID: orgA})
 	assert.Error(t, err, "Limit must be positive")
+}
+
+func testBlastHeaders(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	bh, ok := s.(store.BlastHeaders)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.BlastHeaders")
+	}
+	ctx := ctxT(t)
+	full := mustBlast(t, s, orgA, "b-1", carecast.Email)
+	got, err := bh.BlastHeader(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Nil(t, got.Content, "no content")
+	full.Content = nil
+	sameTime(t, full.CreatedAt, got.CreatedAt, "CreatedAt")
+	full.CreatedAt, got.CreatedAt = time.Time{}, time.Time{}
+	sameTime(t, full.UpdatedAt, got.UpdatedAt, "UpdatedAt")
+	sameTime(t, full.StartedAt, got.StartedAt, "StartedAt")
+	full.UpdatedAt, got.UpdatedAt, full.StartedAt, got.StartedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	assert.Equal(t, full, got, "every other field as Blast returns it")
+	_, err = bh.BlastHeader(ctx, orgB, "b-1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "another organization's blast")
+	_, err = bh.BlastHeader(ctx, orgA, "nope")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testLinkIndex(t *testing.T, h *Harness) {
+	s := h.NewStore(t)
+	li, ok := s.(store.LinkIndex)
+	if !ok {
+		t.Skip("storetest: the store does not implement store.LinkIndex")
+	}
+	ctx := ctxT(t)
+	mustBlast(t, s, orgA, "b-1", carecast.Email)
+	mustBlast(t, s, orgA, "b-2", carecast.Email)
+	_, err := li.Links(ctx, orgA, "b-1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "never saved")
+
+	links := []string{"https://clinic.example/a", "https://clinic.example/b?x=1&y=2", "https://clinic.example/a"}
+	require.NoError(t, li.SaveLinks(ctx, orgA, "b-1", links))
+	require.NoError(t, li.SaveLinks(ctx, orgA, "b-2", nil))
+	got, err := li.Links(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, links, got, "in order, duplicates kept")
+	got, err = li.Links(ctx, orgA, "b-2")
+	require.NoError(t, err)
+	assert.Empty(t, got, "an email without links is recorded as such")
+
+	require.NoError(t, li.SaveLinks(ctx, orgA, "b-1", links[:1]))
+	got, err = li.Links(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, links[:1], got, "saving again replaces")
+
+	_, err = li.Links(ctx, orgB, "b-1")
+	assert.ErrorIs(t, err, store.ErrNotFound, "another organization's blast")
+	assert.ErrorIs(t, li.SaveLinks(ctx, orgB, "b-1", links), store.ErrNotFound, "another organization's blast")
+	got, err = li.Links(ctx, orgA, "b-1")
+	require.NoError(t, err)
+	assert.Equal(t, links[:1], got, "untouched by the other organization")
 }

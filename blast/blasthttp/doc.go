@@ -171,7 +171,9 @@
 //	409 changed                                 the draft changed while it was being sent; nothing was sent
 //	409 complaint_rate_gate                     marketing email paused (blast.ComplaintGuard)
 //	409 destination_refused                     a test's "to" opted out or suppressed: problems: [{code: reason, field: "to"}]
+//	408 body_timeout                            body not received within Config.BodyReadTimeout
 //	413 too_large                               body over Config.MaxBodyBytes
+//	413 too_many_values                         body of more than MaxJSONValues JSON values
 //	422 validation                              problems: [{code, field, message, fields}]: a draft that
 //	                                            cannot be saved or sent, recipients that cannot be added
 //	                                            (approval_scope), a cohort that is not the organization's
@@ -188,6 +190,18 @@
 // server errors are logged, with the organization and blast IDs and the
 // engine's PHI-free error. Responses do carry PHI where the UI needs it (the
 // patient search of Add Recipients), so the host must serve them over its
-// authenticated, TLS-protected origin. The body size is bounded by
-// Config.MaxBodyBytes.
+// authenticated, TLS-protected origin.
+//
+// # Request bodies
+//
+// A body is bounded three ways before anything is decoded: in size
+// (Config.MaxBodyBytes, 8 MiB by default: 413 too_large), in time
+// (Config.BodyReadTimeout, a minute by default, set as the connection's
+// read deadline through http.ResponseController: 408 body_timeout, so a
+// client trickling a byte a second cannot hold a connection and a
+// goroutine), and in the number of JSON values (MaxJSONValues, counted in
+// one pass over the bytes: 413 too_many_values, so 8 MiB of "", never
+// becomes millions of strings). The host's http.Server should still set
+// ReadHeaderTimeout, ReadTimeout, WriteTimeout (longer than LiveMax) and
+// IdleTimeout, as the examples do.
 package blasthttp

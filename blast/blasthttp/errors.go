@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -140,18 +141,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // data. An empty body is an error unless optional is set (v then keeps its
 // zero value). Messages name JSON fields and offsets, never values.
 func decode(r *request, v any, optional bool) error {
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.As(err, &ne) && ne.Timeout():
+			return &apiError{Code: "body_timeout", Message: "the request body did not arrive in time", status: http.StatusRequestTimeout}
+		}
+		return badRequest("bad_request", "the request body could not be read")
+	}
+	if n := jsonValues(raw, MaxJSONValues); n > MaxJSONValues {
+		return &apiError{Code: "too_many_values", Message: fmt.Sprintf("request body holds more than %d JSON values", MaxJSONValues),
+			status: http.StatusRequestEntityTooLarge}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == io.EOF && optional {
 		return nil
 	}
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
-			var mbe *http.MaxBytesError
-			if errors.As(terr, &mbe) {
-				return terr
-			}
 			return badRequest("bad_json", "trailing data after the JSON value")
 		}
 		return nil
@@ -178,6 +191,47 @@ func decode(r *request, v any, optional bool) error {
 		return badRequest("bad_json", "truncated JSON")
 	}
 	return badRequest("bad_json", "invalid JSON value (a field has the wrong format)")
+}
+
+// jsonValues counts the values of a JSON text up to limit+1, in one pass
+// without decoding: each scalar, array and object is one, and so is each
+// object key. Malformed text is counted as far as it goes (the decoder
+// then reports it).
+func jsonValues(raw []byte, limit int) int {
+	n := 0
+	inString, escaped, inScalar := false, false, false
+	for _, c := range raw {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString, inScalar = true, false
+			n++
+		case '{', '[':
+			inScalar = false
+			n++
+		case ',', ':', '}', ']', ' ', '\t', '\n', '\r':
+			inScalar = false
+		default: // a number, true, false or null
+			if !inScalar {
+				inScalar = true
+				n++
+			}
+		}
+		if n > limit {
+			return n
+		}
+	}
+	return n
 }
 
 // clip bounds a client-supplied name echoed in an error message.

@@ -23,6 +23,20 @@ import (
 // small attachments.
 const MaxBodyBytesDefault = 8 << 20
 
+// BodyReadTimeoutDefault is how long a request body may take to arrive
+// when Config.BodyReadTimeout is zero: 8 MiB in a minute is about
+// 1.1 Mbit/s, slower than any clinic's uplink, and a client trickling a
+// byte a second holds its connection and goroutine for a minute at most.
+const BodyReadTimeoutDefault = time.Minute
+
+// MaxJSONValues bounds the number of JSON values (strings, numbers,
+// objects, array elements…) in one request body. A body of "",  repeated
+// to the 8 MiB limit is 2.8 million strings, 150 MiB once decoded; no
+// request of this API needs more than a few thousand values (Add
+// Recipients takes at most RecipientsMax IDs). A body past it is refused
+// with 413 too_many_values before it is decoded.
+const MaxJSONValues = 20_000
+
 // Errors an Org function returns to refuse a request. Any other error,
 // and an empty organization ID, are answered like ErrUnauthenticated.
 var (
@@ -86,6 +100,15 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies; larger ones are answered 413.
 	// Defaults to MaxBodyBytesDefault.
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds how long a request body may take to arrive,
+	// from when the endpoint starts; a slower one is answered 408. It is
+	// set as the connection's read deadline through
+	// http.ResponseController, so it replaces the http.Server's
+	// ReadTimeout for the body (a server whose middleware hides the
+	// connection keeps only its own). Zero selects
+	// BodyReadTimeoutDefault; negative sets no deadline of the handler's
+	// own.
+	BodyReadTimeout time.Duration
 	// Logger receives server errors (status 500) with the organization
 	// and blast IDs and the engine's PHI-free error text; never request
 	// bodies. Defaults to a logger that discards everything.
@@ -133,8 +156,13 @@ func New(cfg *Config) (*Handler, error) {
 		return nil, &ConfigError{Field: "MaxBodyBytes", Problem: "must not be negative"}
 	case cfg.LiveInterval < 0:
 		return nil, &ConfigError{Field: "LiveInterval", Problem: "must not be negative"}
+	case cfg.BodyReadTimeout < 0 && cfg.BodyReadTimeout != -1:
+		return nil, &ConfigError{Field: "BodyReadTimeout", Problem: "must not be negative (-1 for no deadline)"}
 	case cfg.LiveMax < 0:
 		return nil, &ConfigError{Field: "LiveMax", Problem: "must not be negative"}
+	}
+	if h.cfg.BodyReadTimeout == 0 {
+		h.cfg.BodyReadTimeout = BodyReadTimeoutDefault
 	}
 	if h.cfg.LiveInterval == 0 {
 		h.cfg.LiveInterval = LiveIntervalDefault
@@ -212,6 +240,16 @@ func (h *Handler) handle(pattern string, fn func(http.ResponseWriter, *request) 
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		if h.cfg.BodyReadTimeout > 0 && r.Body != nil && r.ContentLength != 0 && r.Method != http.MethodGet {
+			// net/http lifts the deadline once the body is read to its
+			// end; a body read in part keeps it, so the server does not
+			// wait for the rest either.
+			err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.cfg.BodyReadTimeout))
+			if err != nil && !errors.Is(err, http.ErrNotSupported) {
+				writeError(w, http.StatusInternalServerError, &apiError{Code: "internal", Message: "internal error"})
+				return
+			}
+		}
 		if h.cfg.User != nil {
 			// The engine's audit trail names the staff user as the
 			// actor of what this request does.

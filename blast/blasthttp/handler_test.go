@@ -284,7 +284,9 @@ func TestSendAndResults(t *testing.T) {
 	var sent blasthttp.Blast
 	st, raw := e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", &sent)
 	require.Equal(t, http.StatusAccepted, st, raw)
-	assert.Equal(t, blast.StatusSending, sent.Status)
+	// The answer is the blast as it stands once its ledger is written:
+	// the workers may already have sent five texts by then.
+	assert.Contains(t, []store.BlastStatus{blast.StatusSending, blast.StatusCompleted}, sent.Status)
 	e.h.Run(t, org, b.ID)
 
 	var sum blasthttp.Summary

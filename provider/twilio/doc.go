@@ -20,9 +20,12 @@
 //	21610                 OptedOut     the patient sent STOP to this sender
 //	21614, 21635, 30006   Landline     the number cannot receive texts
 //	21211, 30004, 30005   Permanent    invalid, blocked or unknown number
-//	30007                 Permanent    carrier filtering: a content or
-//	                                   registration problem, never a
-//	                                   reason to suppress the patient
+//	30007, 30034, 30032,  SenderBlocked  carrier filtering, an unregistered
+//	21408, 30002                         or unverified number, a region not
+//	                                     enabled, a suspended account: the
+//	                                     sender's problem, never a reason to
+//	                                     suppress the patient (the engine
+//	                                     retries and pauses the blast)
 //	20429, HTTP 429       RateLimited  with the Retry-After header
 //	30003, 30008, 5xx     Transient
 //	HTTP 504              Ambiguous    a gateway gave up; Twilio may have

@@ -54,26 +54,31 @@ func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 	}
 }
 
+// Lifecycle is a blast's state, provenance and lifecycle times (omitted
+// until reached), as both Blast and Listing carry them.
+type Lifecycle struct {
+	Status         blast.Status `json:"status"`
+	CreatedBy      string       `json:"created_by,omitempty"`
+	DuplicatedFrom string       `json:"duplicated_from,omitempty"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	ScheduledAt    time.Time    `json:"scheduled_at,omitzero"`
+	StartedAt      time.Time    `json:"started_at,omitzero"`
+	CompletedAt    time.Time    `json:"completed_at,omitzero"`
+	CancelledAt    time.Time    `json:"cancelled_at,omitzero"`
+}
+
 // Blast is a blast as the API returns it (GET /blasts/{id}): the draft's
-// content and settings plus its identity, status, approval and lifecycle
-// times (omitted until reached).
+// content and settings plus its identity, approval and lifecycle.
 type Blast struct {
 	ID string `json:"id"`
 	Draft
-	Status    blast.Status `json:"status"`
-	CreatedBy string       `json:"created_by,omitempty"`
+	Lifecycle
 	// PHIApprovedBy and PHIApprovedAt record the approval of flagged
 	// content (blast.Blast.PHIApproval), which covers this version of
 	// the content and audience only.
-	PHIApprovedBy  string    `json:"phi_approved_by,omitempty"`
-	PHIApprovedAt  time.Time `json:"phi_approved_at,omitzero"`
-	DuplicatedFrom string    `json:"duplicated_from,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	ScheduledAt    time.Time `json:"scheduled_at,omitzero"`
-	StartedAt      time.Time `json:"started_at,omitzero"`
-	CompletedAt    time.Time `json:"completed_at,omitzero"`
-	CancelledAt    time.Time `json:"cancelled_at,omitzero"`
+	PHIApprovedBy string    `json:"phi_approved_by,omitempty"`
+	PHIApprovedAt time.Time `json:"phi_approved_at,omitzero"`
 }
 
 func blastJSON(b *blast.Blast) Blast {
@@ -90,9 +95,9 @@ func blastJSON(b *blast.Blast) Blast {
 			PHIApproved: b.PHIApproval != nil, HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
 			HIPAABasis: b.HIPAABasis, SponsorPaid: b.SponsorPaid,
 		},
-		Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
-		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
-		StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt,
+		Lifecycle: Lifecycle{Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
+			StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt},
 	}
 	if a := b.PHIApproval; a != nil {
 		out.PHIApprovedBy, out.PHIApprovedAt = a.By, a.At
@@ -104,20 +109,12 @@ func blastJSON(b *blast.Blast) Blast {
 // lifecycle, never its content (texts, images, attachments); GET
 // /blasts/{id} returns that.
 type Listing struct {
-	ID             string           `json:"id"`
-	Name           string           `json:"name"`
-	CohortIDs      []string         `json:"cohort_ids"`
-	Channel        carecast.Channel `json:"channel"`
-	Purpose        carecast.Purpose `json:"purpose"`
-	Status         blast.Status     `json:"status"`
-	CreatedBy      string           `json:"created_by,omitempty"`
-	DuplicatedFrom string           `json:"duplicated_from,omitempty"`
-	CreatedAt      time.Time        `json:"created_at"`
-	UpdatedAt      time.Time        `json:"updated_at"`
-	ScheduledAt    time.Time        `json:"scheduled_at,omitzero"`
-	StartedAt      time.Time        `json:"started_at,omitzero"`
-	CompletedAt    time.Time        `json:"completed_at,omitzero"`
-	CancelledAt    time.Time        `json:"cancelled_at,omitzero"`
+	ID        string           `json:"id"`
+	Name      string           `json:"name"`
+	CohortIDs []string         `json:"cohort_ids"`
+	Channel   carecast.Channel `json:"channel"`
+	Purpose   carecast.Purpose `json:"purpose"`
+	Lifecycle
 }
 
 func listingJSON(b *blast.Listing) Listing {
@@ -125,9 +122,10 @@ func listingJSON(b *blast.Listing) Listing {
 	if cohorts == nil {
 		cohorts = []string{}
 	}
-	return Listing{ID: b.ID, Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose, Status: b.Status,
-		CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
-		ScheduledAt: b.ScheduledAt, StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt}
+	return Listing{ID: b.ID, Name: b.Name, CohortIDs: cohorts, Channel: b.Channel, Purpose: b.Purpose,
+		Lifecycle: Lifecycle{Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
+			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
+			StartedAt: b.StartedAt, CompletedAt: b.CompletedAt, CancelledAt: b.CancelledAt}}
 }
 
 // Money is an amount as the API returns it: integer micro-units (exact)

@@ -182,7 +182,7 @@ func TestAddRecipientsNeedsApproval(t *testing.T) {
 	assert.Equal(t, blast.StatusCompleted, got.Status, "refused before the blast is reopened")
 	n, err := h.Engine.NewRecipients(ctx, org, b.ID, []string{late.ID})
 	require.NoError(t, err)
-	assert.Equal(t, 1, n, "nobody was added")
+	assert.Equal(t, 1, n.WillSend, "nobody was added")
 
 	added, err := h.Engine.AddRecipients(ctx, org, b.ID, []string{late.ID}, &blast.AddRecipientsOpts{PHIApprovedBy: "dr-kim"})
 	require.NoError(t, err)

@@ -35,6 +35,8 @@ type prepared struct {
 	quiet   bool       // SMS, not urgent: quiet hours apply
 	urgent  bool       // urgent SMS: quiet hours bypassed (audited)
 	capped  bool       // marketing SMS: frequency caps apply
+	// collapse: one message per address (Draft.Households).
+	collapse bool
 
 	// PHI-bearing blasts (compliance.md HI-05, HI-08): the portal notice
 	// sent to patients without the channel's acknowledgement.
@@ -111,7 +113,7 @@ func (e *Engine) compileDecoded(ctx context.Context, sb *store.Blast, b *Blast, 
 	}
 	var probs problems
 	p := &prepared{bytes: preparedOverhead, id: sb.ID, version: sb.Version, orgID: sb.OrgID, org: org, ch: sb.Channel, pu: sb.Purpose,
-		from: b.From, replyTo: b.ReplyTo, cls: cls}
+		from: b.From, replyTo: b.ReplyTo, cls: cls, collapse: b.Households.collapse(sb.Purpose)}
 	if !p.pu.Valid() {
 		probs.add(ProblemPurpose, "Purpose", "must be marketing or transactional")
 	}

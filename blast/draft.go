@@ -118,6 +118,13 @@ type Draft struct {
 	// number (*ExemptFrequencyError; rows over the limit are held, not
 	// dropped).
 	HealthcareExempt bool
+	// Households says whether patients sharing one phone number (SMS) or
+	// email address (email) get one message between them (HouseholdsOne)
+	// or one each (HouseholdsEach). The zero value is one for marketing
+	// and one each for transactional blasts. Preview, Estimate and the
+	// ledger apply it alike: the others are skipped as shared_address.
+	// Another value is a *ValidationError (ProblemHouseholds).
+	Households Households
 }
 
 // Blast is a blast as the engine reports it.
@@ -178,6 +185,7 @@ type contentJSON struct {
 	LegacyApprovedBy string        `json:"phi_approved_by,omitempty"`
 	Approval         *approvalJSON `json:"phi_approval,omitempty"`
 	HealthcareExempt bool          `json:"healthcare_exempt,omitempty"`
+	Households       Households    `json:"households,omitempty"`
 }
 
 type fileJSON struct {
@@ -189,7 +197,8 @@ type fileJSON struct {
 func encodeDraft(d *Draft, a *approvalJSON) ([]byte, error) {
 	c := contentJSON{SMS: d.SMS, From: d.From, ReplyTo: d.ReplyTo,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, Approval: a,
-		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid}
+		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid,
+		Households: d.Households}
 	if d.Email != nil {
 		// The attachments once, in EmailAttachments: render's
 		// EmailContent would encode them again.
@@ -214,7 +223,7 @@ func decodeDraft(b []byte, d *Draft) (*approvalJSON, error) {
 	}
 	d.SMS, d.Email, d.From, d.ReplyTo = c.SMS, c.Email, c.From, c.ReplyTo
 	d.PHI, d.PortalSMS, d.PortalEmail, d.HealthcareExempt = c.PHI, c.PortalSMS, c.PortalEmail, c.HealthcareExempt
-	d.Urgent, d.HIPAABasis, d.SponsorPaid = c.Urgent, c.HIPAABasis, c.SponsorPaid
+	d.Urgent, d.HIPAABasis, d.SponsorPaid, d.Households = c.Urgent, c.HIPAABasis, c.SponsorPaid, c.Households
 	if d.Email != nil {
 		d.Email.Attachments = nil
 		for _, a := range c.EmailAttachments {

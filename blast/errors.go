@@ -106,6 +106,8 @@ const (
 	// ProblemHIPAABasis: the HIPAA basis is unknown, or does not fit the
 	// purpose or a sponsor's payment (compliance.md HI-06).
 	ProblemHIPAABasis ProblemCode = "hipaa_basis"
+	// ProblemHouseholds: Draft.Households is not one of the options.
+	ProblemHouseholds ProblemCode = "households"
 	// ProblemMixedCommercial: a transactional email's subject or preview
 	// text reads as an advertisement ("20% off whitening"): CAN-SPAM
 	// treats such a mixed message as commercial (16 CFR 316.3;

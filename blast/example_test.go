@@ -192,8 +192,8 @@ func ExampleEngine_AddRecipients() {
 	_, _ = k.e.Wait(ctx, "org1", b.ID)
 	k.patients.Put("org1", carecast.Patient{ID: "p4", FirstName: "Dee", Phone: "+12125550104", Active: true})
 	ids := []string{"p1", "p4"} // p1 already received it
-	n, _ := k.e.NewRecipients(ctx, "org1", b.ID, ids)
-	fmt.Println(blast.SendLabel(n))
+	pv, _ := k.e.NewRecipients(ctx, "org1", b.ID, ids)
+	fmt.Println(blast.SendLabel(pv.WillSend))
 	added, _ := k.e.AddRecipients(ctx, "org1", b.ID, ids, nil)
 	sum, _ := k.e.Wait(ctx, "org1", b.ID)
 	fmt.Println("added:", added, "total:", sum.Total, "sent:", sum.Sent, "texts to Ana:", len(k.sms.SentTo("+12125550101")))

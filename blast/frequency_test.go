@@ -164,12 +164,15 @@ func requireConfigErrors(t *testing.T, field string, cases map[string]func(*blas
 
 // Texts of one batch count against each other before they are recorded:
 // four patients sharing a Florida number get three texts, and the fourth
-// waits for the window.
+// waits for the window. (Households each: one text per patient, as a
+// marketing blast would otherwise send the household one.)
 func TestFrequencyCapWithinBatch(t *testing.T) {
 	h, everyone := setup(t, population(4, func(i int, p *carecast.Patient) { p.Phone = flPhone }),
 		&blasttest.Options{Config: func(c *blast.Config) { c.QuietHours.Disabled = true }})
 	first := h.Clock.Now()
-	b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Family sale", carecast.Marketing, everyone.ID))
+	d := smsDraft("Family sale", carecast.Marketing, everyone.ID)
+	d.Households = blast.HouseholdsEach
+	b, err := h.Engine.CreateDraft(ctx, org, d)
 	require.NoError(t, err)
 	_, err = h.Engine.Send(ctx, org, b.ID, nil)
 	require.NoError(t, err)

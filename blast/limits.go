@@ -76,6 +76,9 @@ func (e *Engine) checkDraft(d *Draft) problems {
 	if d.HIPAABasis != "" && !d.HIPAABasis.Valid() {
 		ps.add(ProblemHIPAABasis, "HIPAABasis", "unknown HIPAA basis (treatment, refill_reminder, own_services_no_remuneration or authorized_marketing)")
 	}
+	if !d.Households.Valid() {
+		ps.add(ProblemHouseholds, "Households", `must be "one", "each" or empty (one for marketing, each for transactional)`)
+	}
 	if len(d.CohortIDs) > CohortsMax {
 		ps.add(ProblemTooLarge, "CohortIDs", fmt.Sprintf("at most %d cohorts", CohortsMax))
 	} else {

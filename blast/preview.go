@@ -39,7 +39,11 @@ func (e *Engine) audience(ctx context.Context, sb *store.Blast) (iter.Seq2[carec
 // Preview returns the send-preview panel of a blast (draft or not): its
 // audience counted by eligibility decision for the blast's channel and
 // purpose (Will send, Opted out, No contact info, Landline, Not opted in;
-// for email Suppressed, Unsubscribed, No email, Not opted in).
+// for email Suppressed, Unsubscribed, No email, Not opted in; Shared
+// address when households get one message, see Draft.Households). It
+// decides each patient as the ledger writer does (the patient record and
+// the organization's suppression list, households collapsed in the same
+// order), so sending the blast unchanged records the same counts.
 func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibility.Preview, error) {
 	sb, err := e.blast(ctx, orgID, blastID)
 	if err != nil {
@@ -72,12 +76,23 @@ func (e *Engine) Preview(ctx context.Context, orgID, blastID string) (eligibilit
 	if !pu.Valid() {
 		pu = carecast.Transactional
 	}
-	pv, err := eligibility.BuildPreview(ctx, aud, sb.Channel, pu, &eligibility.PreviewOpts{Classifier: cls})
+	r := &rules{orgID: sb.OrgID, ch: sb.Channel, pu: pu, cls: cls, collapse: b.Households.collapse(pu)}
+	t := r.tally()
+	n := 0
+	err = e.decideAll(ctx, r, t, aud, func(*carecast.Patient, eligibility.Decision) error {
+		if n++; n%1024 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	})
 	if err != nil {
 		return eligibility.Preview{}, fmt.Errorf("blast: preview of blast %s: %w", blastID, err)
 	}
-	return pv, nil
+	return t.Preview(), nil
 }
+
+// errStopped ends a stream its consumer stopped reading.
+var errStopped = errors.New("blast: stream stopped")
 
 // Estimate is the cost estimate shown before sending.
 type Estimate struct {
@@ -114,20 +129,22 @@ func (e *Engine) Estimate(ctx context.Context, orgID, blastID string) (Estimate,
 		return Estimate{}, err
 	}
 	// eligible streams the recipients of the message (portal false) or
-	// of a PHI-bearing blast's portal notice (portal true).
+	// of a PHI-bearing blast's portal notice (portal true), decided as
+	// the ledger writer decides them (see Preview).
+	r := p.rules()
 	eligible := func(portal bool) iter.Seq2[carecast.Patient, error] {
 		return func(yield func(carecast.Patient, error) bool) {
-			for pat, err := range aud {
-				if err != nil {
-					yield(carecast.Patient{}, err)
-					return
+			err := e.decideAll(ctx, r, r.tally(), aud, func(pat *carecast.Patient, d eligibility.Decision) error {
+				if !d.WillSend() || p.phi && p.portalFor(pat) != portal {
+					return nil
 				}
-				if !p.cls.Classify(&pat, p.ch, p.pu).WillSend() || p.phi && p.portalFor(&pat) != portal {
-					continue
+				if !yield(*pat, nil) {
+					return errStopped
 				}
-				if !yield(pat, nil) {
-					return
-				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errStopped) {
+				yield(carecast.Patient{}, err)
 			}
 		}
 	}

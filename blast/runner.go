@@ -460,17 +460,9 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 	}
 	// Re-check eligibility now: an opt-out that arrived after the ledger
 	// was written must win (compliance.md J-01).
-	w.decs = w.decs[:0]
-	for i := range b.rows {
-		var d eligibility.Decision
-		if pat := w.rowPats[i]; pat != nil {
-			d = p.cls.Classify(pat, p.ch, p.pu)
-		} else {
-			d = eligibility.Decision{Reason: eligibility.NoContact}
-		}
-		w.decs = append(w.decs, d)
-	}
-	sup, err := e.suppressions(ctx, p, len(b.rows), func(i int) (string, bool) { return w.decs[i].Address, w.decs[i].WillSend() })
+	// The same classification as the ledger writer's (record and
+	// suppression list; households were collapsed when it was written).
+	w.decs, err = e.classify(ctx, p.rules(), w.rowPats, w.decs[:0])
 	if err != nil {
 		e.log.Error("reading suppressions", "org", p.orgID, "blast", p.id, "err", err)
 		w.outs = e.release(b.rows, w.outs, e.cfg.BackoffBase)
@@ -530,11 +522,7 @@ func (e *Engine) process(ctx context.Context, b *batch, w *worker) {
 			released = true
 			break
 		}
-		d := w.decs[i]
-		if reason := sup[d.Address]; reason != "" && d.WillSend() {
-			d = eligibility.Decision{Reason: mustReason(reason)}
-		}
-		w.outs = append(w.outs, e.sendOne(ctx, p, r, w.rowPats[i], d, w))
+		w.outs = append(w.outs, e.sendOne(ctx, p, r, w.rowPats[i], w.decs[i], w))
 		if !w.handBack.IsZero() {
 			// The limiter cannot grant a send within the lease.
 			w.outs = e.release(b.rows[i+1:], w.outs, w.handBack.Sub(e.now()))
@@ -607,14 +595,6 @@ func (e *Engine) finishBatch(ctx context.Context, p *prepared, w *worker, releas
 		e.auditConsent(ctx, ActorProvider, p.orgID, c)
 	}
 	e.notify()
-}
-
-func mustReason(s string) eligibility.Reason {
-	r, err := eligibility.ParseReason(s)
-	if err != nil {
-		return eligibility.Suppressed
-	}
-	return r
 }
 
 // sendOne sends one row and returns its outcome.

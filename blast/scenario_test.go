@@ -385,8 +385,8 @@ func TestGuideAddRecipients(t *testing.T) {
 	ids := []string{"p00001", "p00003", "p00004", "p00004", "nobody"}
 	n, err := h.Engine.NewRecipients(ctx, org, b.ID, ids)
 	require.NoError(t, err)
-	assert.Equal(t, 2, n)
-	assert.Equal(t, "Send to 2 patients", blast.SendLabel(n))
+	assert.Equal(t, 2, n.WillSend)
+	assert.Equal(t, "Send to 2 patients", blast.SendLabel(n.WillSend))
 	assert.Equal(t, "Send to 1 patient", blast.SendLabel(1))
 
 	added, err := h.Engine.AddRecipients(ctx, org, b.ID, ids, nil)

@@ -185,31 +185,38 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 	rows := make([]store.NewRow, 0, e.cfg.LedgerBatch)
 	total := 0
 	heartbeat := now
-	for pat, err := range cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, now) {
-		if err != nil {
-			return fmt.Errorf("blast: resolving audience of blast %s: %w", sb.ID, err)
+	// The one classification (see classify), households collapsed in
+	// audience order: a resumed write decides every patient again, in
+	// the same order, so the patients already written are decided as
+	// before (InsertRows skips them).
+	r := p.rules()
+	err = e.decideAll(ctx, r, r.tally(), cohort.Resolve(ctx, e.ps, sb.OrgID, cohorts, now), func(pat *carecast.Patient, d eligibility.Decision) error {
+		rows = append(rows, ledgerRow(pat.ID, d))
+		if len(rows) < cap(rows) {
+			return nil
 		}
-		rows = append(rows, e.ledgerRow(p, &pat))
-		if len(rows) == cap(rows) {
-			n, err := e.insertRows(ctx, p, rows, now)
-			if err != nil {
+		n, err := e.insertRows(ctx, p, rows, now)
+		if err != nil {
+			return err
+		}
+		total += n
+		rows = rows[:0]
+		e.notify()
+		// Tell other instances this ledger has a live writer (see
+		// resumeLedger).
+		if t := e.now(); t.Sub(heartbeat) >= e.cfg.Lease/3 {
+			heartbeat = t
+			if _, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
+				b.UpdatedAt = t
+				return nil
+			}); err != nil {
 				return err
 			}
-			total += n
-			rows = rows[:0]
-			e.notify()
-			// Tell other instances this ledger has a live writer (see
-			// resumeLedger).
-			if t := e.now(); t.Sub(heartbeat) >= e.cfg.Lease/3 {
-				heartbeat = t
-				if _, err := e.updateBlast(ctx, sb.OrgID, sb.ID, func(b *store.Blast) error {
-					b.UpdatedAt = t
-					return nil
-				}); err != nil {
-					return err
-				}
-			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("blast: writing the ledger of blast %s: %w", sb.ID, err)
 	}
 	n, err := e.insertRows(ctx, p, rows, now)
 	if err != nil {
@@ -236,32 +243,18 @@ func (e *Engine) writeLedger(ctx context.Context, sb store.Blast) error {
 	return nil
 }
 
-// ledgerRow classifies one patient into a new ledger row.
-func (e *Engine) ledgerRow(p *prepared, pat *carecast.Patient) store.NewRow {
-	d := p.cls.Classify(pat, p.ch, p.pu)
+// ledgerRow is the new ledger row of a patient decided d (see classify).
+func ledgerRow(patientID string, d eligibility.Decision) store.NewRow {
 	if d.Reason != eligibility.Send {
-		return store.NewRow{PatientID: pat.ID, Status: store.RowSkipped, Reason: d.Reason.String()}
+		return store.NewRow{PatientID: patientID, Status: store.RowSkipped, Reason: d.Reason.String()}
 	}
-	return store.NewRow{PatientID: pat.ID, Status: store.RowQueued, Address: d.Address}
+	return store.NewRow{PatientID: patientID, Status: store.RowQueued, Address: d.Address}
 }
 
-// insertRows applies the suppression list to queued rows and inserts them.
+// insertRows inserts rows decided by classify.
 func (e *Engine) insertRows(ctx context.Context, p *prepared, rows []store.NewRow, now time.Time) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
-	}
-	sup, err := e.suppressions(ctx, p, len(rows), func(i int) (string, bool) {
-		return rows[i].Address, rows[i].Status == store.RowQueued
-	})
-	if err != nil {
-		return 0, err
-	}
-	if len(sup) > 0 {
-		for i := range rows {
-			if r := sup[rows[i].Address]; r != "" && rows[i].Status == store.RowQueued {
-				rows[i].Status, rows[i].Reason, rows[i].Address = store.RowSkipped, r, ""
-			}
-		}
 	}
 	n, err := e.st.InsertRows(ctx, p.orgID, p.id, rows, now)
 	if err != nil {
@@ -278,36 +271,11 @@ const (
 	supUnsubscribed = "unsubscribed"
 )
 
-// suppressions returns, for the addresses of n items, the skip reason a
-// store suppression imposes on this blast (by address); scoped per
-// compliance.md J-02: STOP blocks every SMS, a hard bounce every email,
-// a complaint or unsubscribe only marketing email.
-func (e *Engine) suppressions(ctx context.Context, p *prepared, n int, addr func(i int) (string, bool)) (map[string]string, error) {
-	addrs := make([]string, 0, n)
-	for i := range n {
-		if a, ok := addr(i); ok && a != "" {
-			addrs = append(addrs, a)
-		}
-	}
-	if len(addrs) == 0 {
-		return nil, nil
-	}
-	sups, err := e.st.Suppressed(ctx, p.orgID, p.ch, addrs)
-	if err != nil {
-		return nil, fmt.Errorf("blast: reading suppressions: %w", err)
-	}
-	if len(sups) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(sups))
-	for _, s := range sups {
-		if r := suppressionReason(s.Reason, p.ch, p.pu); r != "" {
-			out[s.Address] = r
-		}
-	}
-	return out, nil
-}
-
+// suppressionReason is the skip reason a store suppression (reason)
+// stands for on a blast of channel ch and purpose pu, or "" when it does
+// not apply; scoped per compliance.md J-02: STOP blocks every SMS, a hard
+// or soft bounce every email, an unreachable number every SMS, a
+// complaint or unsubscribe only marketing email. classify applies it.
 func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) string {
 	switch {
 	case ch == carecast.SMS && reason == supOptedOut:
@@ -465,15 +433,37 @@ func (e *Engine) SearchPatients(ctx context.Context, orgID, blastID, query strin
 	return out, nil
 }
 
-// NewRecipients returns how many of patientIDs exist in the organization
-// and are not yet in the blast's ledger: the N of the guide's "Send to N
-// patient(s)" button (see SendLabel).
-func (e *Engine) NewRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (int, error) {
+// NewRecipients previews Add Recipients: of patientIDs, the patients of
+// the organization not yet in the blast's ledger (Total), how many of
+// them AddRecipients would send the message to (WillSend: the N of the
+// guide's "Send to N patient(s)" button, see SendLabel) and how many it
+// would skip, by reason (ByReason; Rows labels them). They are decided
+// as AddRecipients decides them (see Preview): the patient record, the
+// suppression list, and households among the patients added. More than
+// AddRecipientsMax IDs, or an ID that cannot name a patient, is a
+// *ValidationError; ErrNotFound for an unknown blast.
+func (e *Engine) NewRecipients(ctx context.Context, orgID, blastID string, patientIDs []string) (eligibility.Preview, error) {
 	if probs := checkRecipients(patientIDs, ""); len(probs) > 0 {
-		return 0, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: probs}
+		return eligibility.Preview{}, &ValidationError{Op: OpAddRecipients, BlastID: blastID, Problems: probs}
+	}
+	cur, err := e.header(ctx, orgID, blastID)
+	if err != nil {
+		return eligibility.Preview{}, err
+	}
+	p, err := e.preparedFor(ctx, &cur, false)
+	if err != nil {
+		return eligibility.Preview{}, err
 	}
 	ps, err := e.newPatients(ctx, orgID, blastID, patientIDs)
-	return len(ps), err
+	if err != nil {
+		return eligibility.Preview{}, err
+	}
+	r := p.rules()
+	t := r.tally()
+	if err := e.decideAll(ctx, r, t, patientsOf(ps), func(*carecast.Patient, eligibility.Decision) error { return nil }); err != nil {
+		return eligibility.Preview{}, fmt.Errorf("blast: deciding recipients of blast %s: %w", blastID, err)
+	}
+	return t.Preview(), nil
 }
 
 func (e *Engine) newPatients(ctx context.Context, orgID, blastID string, patientIDs []string) ([]carecast.Patient, error) {
@@ -602,9 +592,14 @@ func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patie
 	if err != nil {
 		return 0, err
 	}
-	rows := make([]store.NewRow, len(ps))
-	for i := range ps {
-		rows[i] = e.ledgerRow(p, &ps[i])
+	rows := make([]store.NewRow, 0, len(ps))
+	r := p.rules()
+	err = e.decideAll(ctx, r, r.tally(), patientsOf(ps), func(pat *carecast.Patient, d eligibility.Decision) error {
+		rows = append(rows, ledgerRow(pat.ID, d))
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("blast: deciding recipients of blast %s: %w", blastID, err)
 	}
 	n, err := e.insertRows(ctx, p, rows, e.now())
 	if err != nil {

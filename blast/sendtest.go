@@ -301,12 +301,10 @@ func testDestination(p *prepared, raw string) (string, error) {
 // record revokes it. An error means the state could not be read (and
 // nothing may be sent).
 func (e *Engine) checkTestDestination(ctx context.Context, p *prepared, to string) (*TestRefusedError, error) {
-	sup, err := e.suppressions(ctx, p, 1, func(int) (string, bool) { return to, true })
-	if err != nil {
+	if r, err := e.suppressionOf(ctx, p.rules(), to); err != nil {
 		return nil, err
-	}
-	if r := sup[to]; r != "" {
-		return &TestRefusedError{Field: "To", Reason: mustReason(r)}, nil
+	} else if r != eligibility.Send {
+		return &TestRefusedError{Field: "To", Reason: r}, nil
 	}
 	pats, err := e.ps.FindByContact(ctx, p.orgID, to)
 	if err != nil {

@@ -119,6 +119,24 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 	return Decision{Reason: Send, Address: addr}
 }
 
+// Address returns p's normalised address on channel ch, as Classify
+// reads it (the E.164 number for SMS, read in c's region; the lower-case
+// email address), and whether there is a usable one. It ignores consent:
+// callers use it to look up facts kept per address (a suppression list)
+// before classifying. A nil p or an undefined channel has none.
+func (c *Classifier) Address(p *carecast.Patient, ch carecast.Channel) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	switch ch {
+	case carecast.SMS:
+		return NormalizePhone(p.Phone, c.region())
+	case carecast.Email:
+		return NormalizeEmail(p.Email)
+	}
+	return "", false
+}
+
 // applies reports whether reason r applies to p on ch. Checking NoContact
 // stores the normalised address in *addr (every precedence list checks
 // NoContact, so a Send decision always has it).

@@ -96,6 +96,11 @@ func (p Preview) Rows() []PreviewRow {
 			}
 		}
 	}
+	if p.Channel == carecast.SMS && p.ByReason[Suppressed] > 0 {
+		// An SMS number the engine's suppression list holds as
+		// unreachable (no record flag, so no row of its own).
+		rs = append(rs, Suppressed)
+	}
 	if p.ByReason[Confidential] > 0 {
 		rs = append(rs, Confidential)
 	}
@@ -199,7 +204,18 @@ func NewTally(ch carecast.Channel, pu carecast.Purpose, opts *PreviewOpts) (*Tal
 // CollapseShared, an eligible patient whose address was already counted
 // is decided SharedAddress (Address still set). p is not retained.
 func (t *Tally) Add(p *carecast.Patient) Decision {
-	d := t.cls.Classify(p, t.p.Channel, t.p.Purpose)
+	return t.AddDecision(t.cls.Classify(p, t.p.Channel, t.p.Purpose))
+}
+
+// AddDecision counts a decision made elsewhere (by a caller that also
+// applies facts the patient record does not carry, such as a
+// suppression list) and returns it: with CollapseShared, a Send whose
+// address was already counted becomes SharedAddress, exactly as in
+// [Tally.Add]. An undefined reason is counted as NoContact.
+func (t *Tally) AddDecision(d Decision) Decision {
+	if !d.Reason.Valid() {
+		d = Decision{Reason: NoContact}
+	}
 	if d.Reason == Send && t.collapse {
 		if h := t.hash(d.Address); t.countOnly {
 			t.hashes = append(t.hashes, h)

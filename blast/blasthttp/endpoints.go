@@ -529,11 +529,11 @@ func (h *Handler) countRecipients(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.cfg.Engine.NewRecipients(r.Context(), r.org, r.blastID, in.PatientIDs)
+	pv, err := h.cfg.Engine.NewRecipients(r.Context(), r.org, r.blastID, in.PatientIDs)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"count": n, "label": blast.SendLabel(n)})
+	writeJSON(w, http.StatusOK, recipientsCountOf(&pv))
 	return nil
 }
 

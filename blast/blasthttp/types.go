@@ -5,6 +5,7 @@ import (
 
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
+	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/render"
 )
 
@@ -43,6 +44,10 @@ type Draft struct {
 	// (blast.Draft.HIPAABasis, SponsorPaid).
 	HIPAABasis  blast.HIPAABasis `json:"hipaa_basis,omitempty"`
 	SponsorPaid bool             `json:"sponsor_paid,omitempty"`
+	// Households is "one" (one message per shared phone or email),
+	// "each", or omitted: one for marketing, each for transactional
+	// (blast.Draft.Households).
+	Households blast.Households `json:"households,omitempty"`
 }
 
 func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
@@ -51,6 +56,7 @@ func (d *Draft) engine(createdBy, approvedBy string) blast.Draft {
 		SMS: d.SMS, Email: d.Email, From: d.From, ReplyTo: d.ReplyTo, CreatedBy: createdBy,
 		PHI: d.PHI, PortalSMS: d.PortalSMS, PortalEmail: d.PortalEmail, PHIApprovedBy: approvedBy,
 		HealthcareExempt: d.HealthcareExempt, Urgent: d.Urgent, HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid,
+		Households: d.Households,
 	}
 }
 
@@ -93,7 +99,7 @@ func blastJSON(b *blast.Blast) Blast {
 			SMS: b.SMS, Email: b.Email, From: b.From, ReplyTo: b.ReplyTo,
 			PHI: b.PHI, PortalSMS: b.PortalSMS, PortalEmail: b.PortalEmail,
 			PHIApproved: b.PHIApproval != nil, HealthcareExempt: b.HealthcareExempt, Urgent: b.Urgent,
-			HIPAABasis: b.HIPAABasis, SponsorPaid: b.SponsorPaid,
+			HIPAABasis: b.HIPAABasis, SponsorPaid: b.SponsorPaid, Households: b.Households,
 		},
 		Lifecycle: Lifecycle{Status: b.Status, CreatedBy: b.CreatedBy, DuplicatedFrom: b.DuplicatedFrom,
 			CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, ScheduledAt: b.ScheduledAt,
@@ -371,4 +377,31 @@ func analyticsPoint(p *blast.AnalyticsPoint) AnalyticsPoint {
 		EmailOpenRate: p.EmailOpenRate, EmailClickRate: p.EmailClickRate,
 		SMSReplied: p.SMSReplied, SMSReplyRate: p.SMSReplyRate,
 	}
+}
+
+// RecipientsCount is the answer of POST /blasts/{id}/recipients/count
+// (blast.Engine.NewRecipients): what Add Recipients would do with the
+// patients given.
+type RecipientsCount struct {
+	// Count is how many of them would be sent the message, and Label
+	// the button text for it ("Send to 2 patients").
+	Count int    `json:"count"`
+	Label string `json:"label"`
+	// New is how many are patients of the organization not yet in the
+	// blast; Skipped how many of those would get no message, and Reasons
+	// why (eligibility reason key → count, e.g. "opted_out": 1).
+	New     int            `json:"new"`
+	Skipped int            `json:"skipped"`
+	Reasons map[string]int `json:"reasons"`
+}
+
+func recipientsCountOf(pv *eligibility.Preview) RecipientsCount {
+	out := RecipientsCount{Count: pv.WillSend, Label: blast.SendLabel(pv.WillSend), New: pv.Total, Skipped: pv.Skipped(),
+		Reasons: map[string]int{}}
+	for r, n := range pv.ByReason {
+		if n > 0 && eligibility.Reason(r) != eligibility.Send {
+			out.Reasons[eligibility.Reason(r).String()] = n
+		}
+	}
+	return out
 }

@@ -106,9 +106,34 @@
 // *ValidationError ([ProblemUnknownCohort]) for Preview and Estimate, as
 // for Send. [Engine.Preview] counts the audience by eligibility decision (Will send,
 // Opted out, No contact info, Landline, Not opted in; for email
-// Suppressed, Unsubscribed, No email). [Engine.Estimate] prices it: SMS by
+// Suppressed, Unsubscribed, No email; Shared address when households get
+// one message). [Engine.Estimate] prices it: SMS by
 // each recipient's rendered segments (MMS when images are attached),
-// email per recipient. [Engine.SendTest] ("Send Test to Me") sends the
+// email per recipient.
+//
+// Preview equals send: Preview, Estimate, [Engine.NewRecipients], the
+// ledger writer and the send-time re-check decide each patient with one
+// classification: the patient record together with the organization's
+// suppression list, a suppression counting as the record flag it stands
+// for (a STOP as opted out; a hard or soft bounce, and for marketing a
+// spam complaint, as suppressed; for marketing an unsubscribe as
+// unsubscribed; an unreachable number as suppressed), so one precedence
+// decides whichever of the two holds the fact. A STOP the host's record
+// lost is "Opted out" in the preview as in the ledger; a spam complaint
+// is "Suppressed" (the guide's "bounced or been marked as spam") whether
+// or not the host kept the unsubscribe the engine recorded with it.
+// Sending the blast unchanged records the preview's counts, reason by
+// reason.
+//
+// Households ([Draft].Households): patients sharing one phone number
+// (SMS) or email address (email) get one message between them with
+// [HouseholdsOne] (the default for marketing): the first eligible
+// patient of the address in ascending patient ID order, the others
+// skipped as shared_address. [HouseholdsEach] (the default for
+// transactional blasts, where each patient's message is their own) sends
+// each their own. The preview ("Shared address" row), the estimate and
+// the ledger apply it alike; Add Recipients collapses the patients it
+// adds among themselves. [Engine.SendTest] ("Send Test to Me") sends the
 // message to a staff phone or email; it is never written to the ledger
 // nor counted in any stat. A test holds to the rules of a real send:
 //
@@ -145,10 +170,10 @@
 //
 // [Engine.Send] resolves the audience (the union of the cohorts, each
 // patient once) and writes the ledger in batches: one row per recipient,
-// queued, or skipped with its eligibility reason (or a store suppression:
-// a STOP from that number, a hard bounce, a complaint or unsubscribe for
-// marketing email). Workers then claim queued rows with a lease and, for
-// each row:
+// queued, or skipped with its eligibility reason (decided as the preview
+// decides it, see "Preview, estimate and test": the record, the store's
+// suppressions and households). Workers then claim queued rows with a
+// lease and, for each row:
 //
 //  1. re-check eligibility against the patient as it is now and the
 //     suppression list (a STOP or unsubscribe that arrived after the blast
@@ -431,8 +456,10 @@
 //
 // [Engine.RetryFailed] re-queues only failed rows (never a sent one).
 // [Engine.SearchPatients] finds patients for Add Recipients,
-// [Engine.NewRecipients] counts those not yet in the blast ("Send to N
-// patient(s)", see [SendLabel]) and [Engine.AddRecipients] writes rows for
+// [Engine.NewRecipients] decides those not yet in the blast as
+// AddRecipients will: how many will be sent the message (the N of "Send
+// to N patient(s)", see [SendLabel]) and how many skipped, by reason (an
+// eligibility.Preview) — and [Engine.AddRecipients] writes rows for
 // them only; a blast whose content needed an approval needs a new one
 // to reach more patients ([AddRecipientsOpts].PHIApprovedBy, see "Health
 // information"). [Engine.Duplicate] creates a new draft with the

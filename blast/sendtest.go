@@ -297,7 +297,7 @@ func testDestination(p *prepared, raw string) (string, error) {
 
 // checkTestDestination returns the refusal of a destination that a real
 // send of the blast would skip: a store suppression (scoped by
-// suppressions as for the ledger), or a patient with that contact whose
+// suppressionReason as for the ledger), or a patient with that contact whose
 // record revokes it. An error means the state could not be read (and
 // nothing may be sent).
 func (e *Engine) checkTestDestination(ctx context.Context, p *prepared, to string) (*TestRefusedError, error) {

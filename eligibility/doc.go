@@ -121,7 +121,13 @@
 //
 // [Skipped] iterates over the skipped patients and their reasons (IDs
 // only, for export). [Tally] does the same one patient at a time, for an
-// engine that writes ledger rows as it goes.
+// engine that writes ledger rows as it goes. An engine that also applies
+// facts the record does not carry (a suppression list kept per address)
+// reads the address first ([Classifier.Address]), classifies with those
+// facts folded into the consent, and counts its decision with
+// [Tally.AddDecision], so its preview and its ledger are one
+// classification. An SMS preview given Suppressed decisions (numbers
+// such a list holds as unreachable) shows a "Suppressed" row.
 //
 // # Two groupings
 //

@@ -314,3 +314,77 @@ func TestMalformedDataNeverErrors(t *testing.T) {
 		assert.Equal(t, len(bad), pv.Count(NoContact), "%s", ch)
 	}
 }
+
+// AddDecision counts decisions made elsewhere like Add: collapsed by
+// address, undefined reasons as NoContact, every patient once.
+func TestTallyAddDecision(t *testing.T) {
+	tl, err := NewTally(carecast.SMS, carecast.Marketing, &PreviewOpts{CollapseShared: true})
+	require.NoError(t, err)
+	in := []Decision{
+		{Reason: Send, Address: "+12125550100"},
+		{Reason: OptedOut},
+		{Reason: Send, Address: "+12125550100"},
+		{Reason: Send, Address: "+12125550101"},
+		{Reason: Reason(200)},
+	}
+	want := []Reason{Send, OptedOut, SharedAddress, Send, NoContact}
+	for i, d := range in {
+		assert.Equal(t, want[i], tl.AddDecision(d).Reason, "decision %d", i)
+	}
+	p := tl.Preview()
+	assert.Equal(t, 5, p.Total)
+	assert.Equal(t, 2, p.WillSend)
+	assert.Equal(t, 1, p.Collapsed)
+	assert.Equal(t, 1, p.Count(NoContact))
+	assert.Equal(t, 1, p.Count(OptedOut))
+}
+
+// An SMS preview with unreachable numbers (Suppressed, from the engine's
+// suppression list) shows them on a row of their own.
+func TestRowsSMSSuppressed(t *testing.T) {
+	tl, err := NewTally(carecast.SMS, carecast.Transactional, nil)
+	require.NoError(t, err)
+	tl.AddDecision(Decision{Reason: Suppressed})
+	tl.AddDecision(Decision{Reason: Send, Address: "+12125550100"})
+	rows := tl.Preview().Rows()
+	assert.Contains(t, rows, PreviewRow{Reason: Suppressed, Label: "Suppressed", Count: 1})
+	total := 0
+	for _, r := range rows {
+		total += r.Count
+	}
+	assert.Equal(t, 2, total, "every patient on a row")
+	none, err := NewTally(carecast.SMS, carecast.Transactional, nil)
+	require.NoError(t, err)
+	for _, r := range none.Preview().Rows() {
+		assert.NotEqual(t, Suppressed, r.Reason, "no row without suppressed numbers")
+	}
+}
+
+// Address reads the address Classify would, whatever the consent.
+func TestClassifierAddress(t *testing.T) {
+	c := &Classifier{Region: "GB"}
+	for _, tc := range []struct {
+		p    *carecast.Patient
+		ch   carecast.Channel
+		want string
+		ok   bool
+	}{
+		{&carecast.Patient{Phone: "07911 123456", Consent: carecast.Consent{SMSOptedOut: true}}, carecast.SMS, "+447911123456", true},
+		{&carecast.Patient{Phone: "+1 212 555 0100"}, carecast.SMS, "+12125550100", true},
+		{&carecast.Patient{Phone: "12"}, carecast.SMS, "", false},
+		{&carecast.Patient{Email: "Ann@Example.COM", Consent: carecast.Consent{EmailSuppressed: true}}, carecast.Email, "ann@example.com", true},
+		{&carecast.Patient{Email: "nope"}, carecast.Email, "", false},
+		{&carecast.Patient{Email: "a@example.com"}, carecast.Channel("fax"), "", false},
+		{nil, carecast.SMS, "", false},
+	} {
+		got, ok := c.Address(tc.p, tc.ch)
+		assert.Equal(t, tc.ok, ok, "%+v", tc.p)
+		assert.Equal(t, tc.want, got)
+		if ok {
+			// The address a Send decision carries.
+			q := *tc.p
+			q.Consent = carecast.Consent{SMSMarketingOptIn: true, EmailMarketingOptIn: true}
+			assert.Equal(t, got, c.Classify(&q, tc.ch, carecast.Transactional).Address)
+		}
+	}
+}

@@ -52,7 +52,7 @@
 //	GET  /blasts/{id}/engagement?step=1h cumulative opens and clicks (email)
 //	POST /blasts/{id}/retry              Retry Failed: {"include_in_doubt": false}
 //	GET  /blasts/{id}/patients?q=&limit= Add Recipients search
-//	POST /blasts/{id}/recipients/count   {"patient_ids": […]} → "Send to N patients"
+//	POST /blasts/{id}/recipients/count   {"patient_ids": […]} → RecipientsCount: "Send to N patients"
 //	POST /blasts/{id}/recipients         add them: {"added": n}; "phi_approved" (see below)
 //	GET  /analytics?from=&to=&bucket=24h volume, spend, engagement over time
 //
@@ -65,7 +65,16 @@
 // "urgent": true lets a transactional text bypass quiet hours (audited);
 // "hipaa_basis" (treatment, refill_reminder, own_services_no_remuneration,
 // authorized_marketing) and "sponsor_paid" classify it under HIPAA's
-// marketing rule.
+// marketing rule. "households": "one" sends patients sharing a phone
+// (SMS) or email address one message between them, "each" one each;
+// omitted, one for marketing and each for transactional.
+//
+// The recipients count answers {"count": 2, "label": "Send to 2
+// patients", "new": 3, "skipped": 1, "reasons": {"opted_out": 1}}: count
+// is how many Add Recipients would send the message to (the label says
+// it), new how many of the IDs are patients not yet in the blast, and
+// reasons why the others would be skipped (blast.Engine.NewRecipients).
+//
 // Health-content fields (see blast.Draft): "phi" with "portal_sms" or
 // "portal_email" for a PHI-bearing blast, "healthcare_exempt" for the
 // TCPA healthcare-message exemption, and "phi_approved": true to approve

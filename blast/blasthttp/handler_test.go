@@ -347,14 +347,15 @@ func TestSendAndResults(t *testing.T) {
 	require.Len(t, found.Patients, 1)
 	assert.True(t, found.Patients[0].InBlast)
 
-	var cnt struct {
-		Count int
-		Label string
-	}
-	st, _ = e.do(t, org, "POST", "/blasts/"+b.ID+"/recipients/count", `{"patient_ids":["p-new","p-1","nobody"]}`, &cnt)
+	// The count says how many will be sent (issue 13 §3: an opted-out
+	// patient counted as one to send) and why the others are skipped.
+	e.h.Patients.Put(org, carecast.Patient{ID: "p-stop", Phone: "+15125550101", Active: true,
+		Consent: carecast.Consent{SMSMarketingOptIn: true, SMSOptedOut: true}})
+	var cnt blasthttp.RecipientsCount
+	st, _ = e.do(t, org, "POST", "/blasts/"+b.ID+"/recipients/count", `{"patient_ids":["p-new","p-stop","p-1","nobody"]}`, &cnt)
 	require.Equal(t, http.StatusOK, st)
-	assert.Equal(t, 1, cnt.Count)
-	assert.Equal(t, "Send to 1 patient", cnt.Label)
+	assert.Equal(t, blasthttp.RecipientsCount{Count: 1, Label: "Send to 1 patient", New: 2, Skipped: 1,
+		Reasons: map[string]int{"opted_out": 1}}, cnt)
 	var added map[string]int
 	st, _ = e.do(t, org, "POST", "/blasts/"+b.ID+"/recipients", `{"patient_ids":["p-new","p-1"]}`, &added)
 	require.Equal(t, http.StatusOK, st)

@@ -187,17 +187,6 @@ func (e *Engine) decideAll(ctx context.Context, r *rules, t *eligibility.Tally, 
 	return flush()
 }
 
-// patientsOf streams ps.
-func patientsOf(ps []carecast.Patient) iter.Seq2[carecast.Patient, error] {
-	return func(yield func(carecast.Patient, error) bool) {
-		for _, p := range ps {
-			if !yield(p, nil) {
-				return
-			}
-		}
-	}
-}
-
 // suppressionOf returns the skip reason the organization's suppression
 // list imposes on address addr (normalised) for a blast decided by r
 // (see suppressionReason), or Send when none does.

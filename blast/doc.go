@@ -132,8 +132,10 @@
 // skipped as shared_address. [HouseholdsEach] (the default for
 // transactional blasts, where each patient's message is their own) sends
 // each their own. The preview ("Shared address" row), the estimate and
-// the ledger apply it alike; Add Recipients collapses the patients it
-// adds among themselves. [Engine.SendTest] ("Send Test to Me") sends the
+// the ledger apply it alike. Add Recipients (and NewRecipients) skip an
+// added patient who shares the address of another added with them, or
+// of a patient already in the blast who is eligible now (found through
+// the patient store's contact lookup, cohort.MatchContacts). [Engine.SendTest] ("Send Test to Me") sends the
 // message to a staff phone or email; it is never written to the ledger
 // nor counted in any stat. A test holds to the rules of a real send:
 //

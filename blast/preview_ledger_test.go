@@ -245,3 +245,35 @@ func TestPreviewEqualsLedgerProperty(t *testing.T) {
 		require.Equal(t, n, pv.Total, desc)
 	}
 }
+
+// Households hold for Add Recipients too: a patient added to a marketing
+// blast who shares the phone of a patient it already texted (or of
+// another patient added with them) gets no second text; with
+// HouseholdsEach they each get theirs.
+func TestHouseholdsAddRecipients(t *testing.T) {
+	for _, tc := range []struct {
+		households blast.Households
+		toFamily   int
+	}{{blast.HouseholdsDefault, 1}, {blast.HouseholdsEach, 3}} {
+		t.Run(fmt.Sprintf("households=%q", tc.households), func(t *testing.T) {
+			h, everyone := setup(t, population(2, nil), nil)
+			d := smsDraft("Flu shots this week", carecast.Marketing, everyone.ID)
+			d.Households = tc.households
+			b, _ := sendAndRun(t, h, d)
+			late := population(5, func(i int, p *carecast.Patient) { p.Phone = phone(0) })[2:4]
+			h.Patients.Put(org, late...)
+			ids := []string{late[0].ID, late[1].ID}
+			pv, err := h.Engine.NewRecipients(ctx, org, b.ID, ids)
+			require.NoError(t, err)
+			assert.Equal(t, tc.toFamily-1, pv.WillSend)
+			assert.Equal(t, 3-tc.toFamily, pv.Count(eligibility.SharedAddress))
+			added, err := h.Engine.AddRecipients(ctx, org, b.ID, ids, nil)
+			require.NoError(t, err)
+			assert.Equal(t, 2, added)
+			h.Run(t, org, b.ID)
+			assert.Len(t, h.SMS.SentTo(phone(0)), tc.toFamily)
+			got := ledgerCounts(t, h, b.ID)
+			assert.Equal(t, 3-tc.toFamily, got[eligibility.SharedAddress], "ledger")
+		})
+	}
+}

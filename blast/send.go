@@ -3,6 +3,7 @@ package blast
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -458,12 +459,93 @@ func (e *Engine) NewRecipients(ctx context.Context, orgID, blastID string, patie
 	if err != nil {
 		return eligibility.Preview{}, err
 	}
+	_, pv, err := e.decideAdded(ctx, p, ps)
+	return pv, err
+}
+
+// decideAdded decides the patients Add Recipients adds to a sent blast,
+// as the ledger writer decides an audience (see classify), and returns
+// the decisions with their counts. With households collapsed, a patient
+// sharing the address of another added before them, or of a patient
+// already in the blast who is eligible now (whose row has, or will
+// have, the household's message), is shared_address.
+func (e *Engine) decideAdded(ctx context.Context, p *prepared, ps []carecast.Patient) ([]eligibility.Decision, eligibility.Preview, error) {
 	r := p.rules()
-	t := r.tally()
-	if err := e.decideAll(ctx, r, t, patientsOf(ps), func(*carecast.Patient, eligibility.Decision) error { return nil }); err != nil {
-		return eligibility.Preview{}, fmt.Errorf("blast: deciding recipients of blast %s: %w", blastID, err)
+	ptrs := make([]*carecast.Patient, len(ps))
+	for i := range ps {
+		ptrs[i] = &ps[i]
 	}
-	return t.Preview(), nil
+	decs, err := e.classify(ctx, r, ptrs, nil)
+	if err != nil {
+		return nil, eligibility.Preview{}, fmt.Errorf("blast: deciding recipients of blast %s: %w", p.id, err)
+	}
+	if r.collapse {
+		taken, err := e.householdsInLedger(ctx, p, decs)
+		if err != nil {
+			return nil, eligibility.Preview{}, err
+		}
+		for i := range decs {
+			if decs[i].WillSend() && taken[decs[i].Address] {
+				decs[i].Reason = eligibility.SharedAddress
+			}
+		}
+	}
+	t := r.tally()
+	for i := range decs {
+		decs[i] = t.AddDecision(decs[i])
+	}
+	return decs, t.Preview(), nil
+}
+
+// householdsInLedger returns the addresses, among those decs would send
+// to, that a patient already in the blast's ledger shares and would be
+// sent to now.
+func (e *Engine) householdsInLedger(ctx context.Context, p *prepared, decs []eligibility.Decision) (map[string]bool, error) {
+	var addrs []string
+	seen := make(map[string]bool, len(decs))
+	for _, d := range decs {
+		if d.WillSend() && !seen[d.Address] {
+			seen[d.Address] = true
+			addrs = append(addrs, d.Address)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	cl, err := cohort.MatchContacts(ctx, e.ps, p.orgID, addrs, e.now())
+	if err != nil {
+		return nil, fmt.Errorf("blast: finding households: %w", err)
+	}
+	if len(cl.PatientIDs) == 0 {
+		return nil, nil
+	}
+	in, err := e.st.ExistingPatients(ctx, p.orgID, p.id, cl.PatientIDs)
+	if err != nil {
+		return nil, fmt.Errorf("blast: %w", err)
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	slices.Sort(in)
+	pats, err := e.ps.PatientsByID(ctx, p.orgID, in)
+	if err != nil {
+		return nil, fmt.Errorf("blast: reading patients: %w", err)
+	}
+	ptrs := make([]*carecast.Patient, len(pats))
+	for i := range pats {
+		ptrs[i] = &pats[i]
+	}
+	ledger, err := e.classify(ctx, p.rules(), ptrs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("blast: deciding households: %w", err)
+	}
+	taken := make(map[string]bool)
+	for _, d := range ledger {
+		if d.WillSend() && seen[d.Address] {
+			taken[d.Address] = true
+		}
+	}
+	return taken, nil
 }
 
 func (e *Engine) newPatients(ctx context.Context, orgID, blastID string, patientIDs []string) ([]carecast.Patient, error) {
@@ -592,14 +674,13 @@ func (e *Engine) AddRecipients(ctx context.Context, orgID, blastID string, patie
 	if err != nil {
 		return 0, err
 	}
-	rows := make([]store.NewRow, 0, len(ps))
-	r := p.rules()
-	err = e.decideAll(ctx, r, r.tally(), patientsOf(ps), func(pat *carecast.Patient, d eligibility.Decision) error {
-		rows = append(rows, ledgerRow(pat.ID, d))
-		return nil
-	})
+	decs, _, err := e.decideAdded(ctx, p, ps)
 	if err != nil {
-		return 0, fmt.Errorf("blast: deciding recipients of blast %s: %w", blastID, err)
+		return 0, err
+	}
+	rows := make([]store.NewRow, len(ps))
+	for i := range ps {
+		rows[i] = ledgerRow(ps[i].ID, decs[i])
 	}
 	n, err := e.insertRows(ctx, p, rows, e.now())
 	if err != nil {

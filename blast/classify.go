@@ -87,15 +87,19 @@ func (r *rules) tally() *eligibility.Tally {
 // (SoftFailures) is Suppressed when the patient is otherwise eligible.
 // Households are not collapsed here (see rules.tally).
 func (e *Engine) classify(ctx context.Context, r *rules, pats []*carecast.Patient, decs []eligibility.Decision) ([]eligibility.Decision, error) {
-	addrs := make([]string, 0, len(pats))
-	for _, pat := range pats {
+	// addrs[i] is pats[i]'s address ("" when none); lookup the distinct
+	// ones the store is asked about.
+	addrs := make([]string, len(pats))
+	lookup := make([]string, 0, len(pats))
+	for i, pat := range pats {
 		if a, ok := r.cls.Address(pat, r.ch); ok {
-			addrs = append(addrs, a)
+			addrs[i] = a
+			lookup = append(lookup, a)
 		}
 	}
 	var sup map[string]string
-	if len(addrs) > 0 {
-		sups, err := e.st.Suppressed(ctx, r.orgID, r.ch, addrs)
+	if len(lookup) > 0 {
+		sups, err := e.st.Suppressed(ctx, r.orgID, r.ch, lookup)
 		if err != nil {
 			return decs, fmt.Errorf("blast: reading suppressions: %w", err)
 		}
@@ -106,25 +110,19 @@ func (e *Engine) classify(ctx context.Context, r *rules, pats []*carecast.Patien
 			}
 		}
 	}
-	for _, pat := range pats {
+	for i, pat := range pats {
 		if pat == nil {
 			decs = append(decs, eligibility.Decision{Reason: eligibility.NoContact})
 			continue
 		}
-		decs = append(decs, r.decide(pat, sup))
+		decs = append(decs, r.decide(pat, sup[addrs[i]]))
 	}
 	return decs, nil
 }
 
-// decide classifies one patient with the suppressions of the batch (by
-// address).
-func (r *rules) decide(pat *carecast.Patient, sup map[string]string) eligibility.Decision {
-	reason := ""
-	if len(sup) > 0 {
-		if a, ok := r.cls.Address(pat, r.ch); ok {
-			reason = sup[a]
-		}
-	}
+// decide classifies one patient whose address the suppression list holds
+// for reason ("" when it does not).
+func (r *rules) decide(pat *carecast.Patient, reason string) eligibility.Decision {
 	if reason == "" {
 		return r.cls.Classify(pat, r.ch, r.pu)
 	}

@@ -179,9 +179,10 @@ func TestNewRecipientsCountsWillSend(t *testing.T) {
 
 // issue 13 §3, the property: for random audiences (shared and malformed
 // phones and emails, random consent flags), random suppression lists,
-// channels, purposes and household options, the preview's count per
-// reason equals the ledger's after Send, and the estimate prices the
-// preview's Will send.
+// channels, purposes, HIPAA bases and household options, the preview's
+// count per reason equals the ledger's after Send, and the estimate
+// prices the preview's Will send; then for random patients added, the
+// NewRecipients counts equal the rows AddRecipients writes.
 func TestPreviewEqualsLedgerProperty(t *testing.T) {
 	const cases = 300
 	rng := rand.New(rand.NewPCG(13, 3))
@@ -191,9 +192,10 @@ func TestPreviewEqualsLedgerProperty(t *testing.T) {
 	emailReasons := []string{"bounce", "soft_bounce", "complaint", "unsubscribed", "opted_out"}
 	households := []blast.Households{blast.HouseholdsDefault, blast.HouseholdsOne, blast.HouseholdsEach}
 	coin := func() bool { return rng.IntN(3) == 0 }
+	var seen [eligibility.NumReasons]int // over all cases: the property saw every reason
 	for c := range cases {
-		n := 1 + rng.IntN(10)
-		ps := population(n, func(i int, p *carecast.Patient) {
+		n, more := 1+rng.IntN(10), rng.IntN(4)
+		all := population(n+more, func(i int, p *carecast.Patient) {
 			p.Phone, p.Email = phones[rng.IntN(len(phones))], emails[rng.IntN(len(emails))]
 			cs := &p.Consent
 			cs.SMSOptedOut, cs.SMSBlocked, cs.SMSMarketingOptIn = coin(), coin(), !coin()
@@ -204,8 +206,11 @@ func TestPreviewEqualsLedgerProperty(t *testing.T) {
 			if rng.IntN(8) == 0 {
 				cs.ConfidentialChannels = []carecast.Channel{carecast.Email}
 			}
+			cs.HIPAAMarketingAuthorization = !coin()
 		})
-		h, everyone := setup(t, ps, nil)
+		ps, late := all[:n], all[n:]
+		pewc := rng.IntN(6) == 0
+		h, everyone := setup(t, ps, &blasttest.Options{Config: func(c *blast.Config) { c.RequirePEWC = pewc }})
 		for _, a := range phones[:4] {
 			if coin() {
 				addr, _ := eligibility.NormalizePhone(a, "US")
@@ -229,6 +234,9 @@ func TestPreviewEqualsLedgerProperty(t *testing.T) {
 			d = emailDraft(pu, everyone.ID)
 		}
 		d.Households = households[rng.IntN(len(households))]
+		if pu == carecast.Marketing && coin() {
+			d.HIPAABasis = blast.BasisAuthorizedMarketing
+		}
 		b, err := h.Engine.CreateDraft(ctx, org, d)
 		require.NoError(t, err)
 		pv, err := h.Engine.Preview(ctx, org, b.ID)
@@ -239,11 +247,37 @@ func TestPreviewEqualsLedgerProperty(t *testing.T) {
 		require.NoError(t, err)
 		h.Run(t, org, b.ID)
 		got := ledgerCounts(t, h, b.ID)
-		desc := fmt.Sprintf("case %d: %s %s households=%q, %d patients", c, d.Channel, pu, d.Households, n)
+		desc := fmt.Sprintf("case %d: %s %s households=%q basis=%q pewc=%t, %d patients", c, d.Channel, pu, d.Households, d.HIPAABasis, pewc, n)
 		require.Equal(t, pv.ByReason, got, desc)
 		require.Equal(t, pv.WillSend, est.Recipients, desc)
 		require.Equal(t, n, pv.Total, desc)
+
+		h.Patients.Put(org, late...)
+		ids := make([]string, 0, more+1)
+		for _, p := range late {
+			ids = append(ids, p.ID)
+		}
+		ids = append(ids, ps[0].ID) // already in the blast: not counted
+		add, err := h.Engine.NewRecipients(ctx, org, b.ID, ids)
+		require.NoError(t, err, desc)
+		require.Equal(t, more, add.Total, desc)
+		added, err := h.Engine.AddRecipients(ctx, org, b.ID, ids, nil)
+		require.NoError(t, err, desc)
+		require.Equal(t, more, added, desc)
+		h.Run(t, org, b.ID)
+		got = ledgerCounts(t, h, b.ID)
+		for r := range got {
+			got[r] -= pv.ByReason[r]
+		}
+		require.Equal(t, add.ByReason, got, desc+": added")
+		for r, k := range pv.ByReason {
+			seen[r] += k
+		}
 	}
+	for _, r := range eligibility.Reasons() {
+		assert.Positive(t, seen[r], "no case decided %s", r)
+	}
+	t.Logf("decisions over %d cases: %v", cases, seen)
 }
 
 // Households hold for Add Recipients too: a patient added to a marketing

@@ -34,7 +34,12 @@ const (
 	// opted in to marketing on the channel.
 	NotOptedIn
 	// Suppressed means the email address hard-bounced or complained. It
-	// blocks every email.
+	// blocks every email. An engine that also keeps a suppression list
+	// (blast) reports it for an address the list holds as bounced, for
+	// marketing email as complained (the guide's "bounced or been marked
+	// as spam"), and for an SMS number the list holds as unreachable;
+	// Classify itself returns it only for email, from
+	// carecast.Consent.EmailSuppressed.
 	Suppressed
 	// Unsubscribed means the patient unsubscribed from marketing email.
 	Unsubscribed

@@ -150,3 +150,36 @@ func TestDebugLogBodies(t *testing.T) {
 	sendAndRun(t, h, smsDraft("Second body-5678", carecast.Transactional, everyone.ID))
 	assert.NotContains(t, logs.String(), "Second body-5678", "expired")
 }
+
+// Duplicate without a CreatedBy credits the copy and its audit entry to
+// the context's actor (WithActor), not to the original's author; without
+// either, the copy has no author and the engine is the actor. CreateDraft
+// fills a blank CreatedBy the same way.
+func TestDuplicateCreditsTheCopier(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	d := smsDraft("Hi", "", everyone.ID)
+	d.CreatedBy = "author-1"
+	src, err := h.Engine.CreateDraft(ctx, org, d)
+	require.NoError(t, err)
+
+	cp, err := h.Engine.Duplicate(blast.WithActor(ctx, "copier-2"), org, src.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "copier-2", cp.CreatedBy, "the copy is the copier's")
+	got, err := h.Engine.Get(ctx, org, cp.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "copier-2", got.CreatedBy, "as stored")
+	assert.Equal(t, []string{"blast.duplicated by copier-2"}, actions(auditTrail(t, h.Engine, cp.ID)))
+
+	anon, err := h.Engine.Duplicate(ctx, org, src.ID, nil)
+	require.NoError(t, err)
+	assert.Empty(t, anon.CreatedBy, "no actor: no author, never the original's")
+	assert.Equal(t, []string{"blast.duplicated by system"}, actions(auditTrail(t, h.Engine, anon.ID)))
+
+	named, err := h.Engine.Duplicate(blast.WithActor(ctx, "copier-2"), org, src.ID, &blast.DuplicateOpts{CreatedBy: "lead-3"})
+	require.NoError(t, err)
+	assert.Equal(t, "lead-3", named.CreatedBy, "an explicit CreatedBy wins")
+
+	fresh, err := h.Engine.CreateDraft(blast.WithActor(ctx, "staff-4"), org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	assert.Equal(t, "staff-4", fresh.CreatedBy)
+}

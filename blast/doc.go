@@ -437,7 +437,8 @@
 // to reach more patients ([AddRecipientsOpts].PHIApprovedBy, see "Health
 // information"). [Engine.Duplicate] creates a new draft with the
 // content, cohorts and settings, and none of the recipients, results or
-// approval. Retry and Add Recipients move a completed blast back to
+// approval; the copy is its maker's (DuplicateOpts.CreatedBy, else
+// [WithActor]), never the original author's. Retry and Add Recipients move a completed blast back to
 // sending.
 //
 // # Results

@@ -486,7 +486,9 @@
 // when the vendor reported it as START. Opting back in restores
 // informational texts only; marketing consent is never granted by it.
 // Events are idempotent (deduplicated by ID) and statuses only move
-// forward. [Engine.Resubscribe] lifts an email unsubscribe when the
+// forward. A kind the engine does not know is an [*UnknownEventKindError]
+// naming it (matching [ErrUnknownEventKind]), never silently ignored; its
+// ID is not recorded. [Engine.Resubscribe] lifts an email unsubscribe when the
 // patient subscribes again in the host's preference center (audited;
 // a hard bounce or a complaint stays suppressed; compliance.md J-02). A
 // status callback that arrives before the engine wrote the

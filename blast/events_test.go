@@ -424,3 +424,30 @@ func TestStartRestoresInformationalOnly(t *testing.T) {
 	}
 	assert.Equal(t, []string{"consent.sms_opt_out", "consent.sms_opt_in"}, got)
 }
+
+// An event of a kind the engine does not know is a typed error naming the
+// kind (cut to a bound), never a silent EventIgnored; it changes nothing
+// and does not burn its ID.
+func TestEventUnknownKind(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	b, _ := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	pm := h.SMS.SentTo(phone(0))[0].ProviderMessageID
+	for _, kind := range []provider.EventKind{"", "opened", "Delivered", provider.EventKind(strings.Repeat("k", 100))} {
+		res, err := h.Engine.HandleEvent(ctx, provider.Event{ID: "u1", Kind: kind, ProviderMessageID: pm})
+		require.Error(t, err, "kind %q", kind)
+		assert.Empty(t, res)
+		assert.ErrorIs(t, err, blast.ErrUnknownEventKind)
+		var uk *blast.UnknownEventKindError
+		require.ErrorAs(t, err, &uk)
+		assert.Equal(t, kind, uk.Kind)
+		assert.Equal(t, "u1", uk.EventID)
+		short := string(kind)[:min(len(kind), 32)]
+		assert.Contains(t, err.Error(), `kind "`+short)
+		assert.Less(t, len(err.Error()), 120, "a long kind is cut")
+	}
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Sent, "nothing changed")
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "u1", Kind: provider.EventDelivered, ProviderMessageID: pm}),
+		"the ID was not recorded as handled")
+}

@@ -447,7 +447,9 @@
 // sending: the guide's stat cards ([Card]; email: Total, Sent, Skipped,
 // Opened with rate, Clicked with rate, Failed; SMS: Total, Sent, Skipped —
 // no phone, landline or not opted in —, Opted Out, Blocked, Replied,
-// Failed), progress, spend, and the low-delivery alert when fewer than 90%
+// Failed; the Failed card carries its "of which in doubt" part,
+// [CardInDoubt], in [CardStat].Parts), progress, spend, and the
+// low-delivery alert when fewer than 90%
 // of attempted messages were sent. The alert's denominator is the
 // attempted messages: sent + failed + in doubt (skipped, opted-out,
 // cancelled and pending rows are excluded). Rates of opens, clicks and
@@ -456,7 +458,8 @@
 // see "Machine opens and clicks").
 //
 // [Engine.Messages] lists recipients (status, timestamp, opens and clicks
-// or replies) filtered by any card, keyset-paginated so pages stay stable
+// or replies) filtered by any card or card part (CardInDoubt lists the
+// rows the provider may have accepted), keyset-paginated so pages stay stable
 // while sending. [Engine.Engagement] gives the cumulative opens and clicks
 // of an email blast over the 72-hour tracking window, and
 // [Engine.Analytics] the organization's volume (SMS versus email), spend,

@@ -11,6 +11,7 @@ import (
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/store"
 )
@@ -74,8 +75,8 @@ func TestAuditTrailOfABlast(t *testing.T) {
 		excluded += k
 	}
 	assert.Equal(t, 37, excluded, "the exclusions' reasons add up")
-	assert.Equal(t, 20, sum.SkippedBy["no_contact_info"])
-	assert.Equal(t, 17, sum.SkippedBy["opted_out"])
+	assert.Equal(t, 20, sum.SkippedBy[eligibility.KeyNoContact], "the exported keys name the ledger's reasons")
+	assert.Equal(t, 17, sum.SkippedBy[eligibility.KeyOptedOut])
 
 	trail := auditTrail(t, h.Engine, b.ID)
 	assert.Equal(t, []string{"blast.created by staff-7", "blast.updated by staff-7", "blast.sent by staff-7", "blast.audience by system"}, actions(trail))

@@ -147,7 +147,8 @@
 // patient once) and writes the ledger in batches: one row per recipient,
 // queued, or skipped with its eligibility reason (or a store suppression:
 // a STOP from that number, a hard bounce, a complaint or unsubscribe for
-// marketing email). Workers then claim queued rows with a lease and, for
+// marketing email), stored as the reason's key (eligibility.KeyNoContact
+// = "no_contact_info", …; Summary.SkippedBy is keyed by them). Workers then claim queued rows with a lease and, for
 // each row:
 //
 //  1. re-check eligibility against the patient as it is now and the

@@ -247,7 +247,10 @@
 // processes sharing the store read the status when they start a batch
 // and at least every second of sending, so they stop within about a
 // second (never later than their lease), and send no row claimed after
-// that.
+// that. Cancel also waits for this engine's batches of the blast to be
+// settled (their unsent rows handed back and cancelled), so the number it
+// returns is every row it cancelled — the Summary's Cancelled as it
+// returns, not only the rows that were queued at that instant.
 //
 // # Soft failures
 //

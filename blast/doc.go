@@ -479,7 +479,10 @@
 // STOP-family keywords opt the number out of every SMS of the organization,
 // START-family opt it back in, HELP gets Config.HelpReply, with exactly
 // one confirmation unless the provider already answered (the event says
-// so, or Config.ProviderKeywordReplies) (compliance.md SM-04 to SM-06). An
+// so, or Config.ProviderKeywordReplies) (compliance.md SM-04 to SM-06).
+// A STOP holds every text, appointment reminders included, until START,
+// and the STOP confirmation (Config.StopReply, [StopReplyDefault]) says
+// so: it is the one clarification SM-04 allows. An
 // SMS provider that redacts numbers (provider.Redaction, Twilio's Phone
 // Number Redaction) cannot answer keywords: the engine then always
 // replies, and New refuses ProviderKeywordReplies with

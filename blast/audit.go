@@ -33,10 +33,16 @@ func WithActor(ctx context.Context, userID string) context.Context {
 
 // actorOf returns the context's actor, or ActorSystem.
 func actorOf(ctx context.Context) string {
-	if a, _ := ctx.Value(actorKey{}).(string); a != "" {
+	if a := staffOf(ctx); a != "" {
 		return a
 	}
 	return ActorSystem
+}
+
+// staffOf returns the staff user WithActor named, or "" when none did.
+func staffOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
 }
 
 // audit appends entries to the store's audit trail (compliance.md HI-09)

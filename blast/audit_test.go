@@ -11,6 +11,7 @@ import (
 	"github.com/carecast/carecast"
 	"github.com/carecast/carecast/blast"
 	"github.com/carecast/carecast/blast/blasttest"
+	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/provider"
 	"github.com/carecast/carecast/store"
 )
@@ -74,8 +75,8 @@ func TestAuditTrailOfABlast(t *testing.T) {
 		excluded += k
 	}
 	assert.Equal(t, 37, excluded, "the exclusions' reasons add up")
-	assert.Equal(t, 20, sum.SkippedBy["no_contact_info"])
-	assert.Equal(t, 17, sum.SkippedBy["opted_out"])
+	assert.Equal(t, 20, sum.SkippedBy[eligibility.KeyNoContact], "the exported keys name the ledger's reasons")
+	assert.Equal(t, 17, sum.SkippedBy[eligibility.KeyOptedOut])
 
 	trail := auditTrail(t, h.Engine, b.ID)
 	assert.Equal(t, []string{"blast.created by staff-7", "blast.updated by staff-7", "blast.sent by staff-7", "blast.audience by system"}, actions(trail))
@@ -149,4 +150,37 @@ func TestDebugLogBodies(t *testing.T) {
 	h.Clock.Advance(2 * time.Hour)
 	sendAndRun(t, h, smsDraft("Second body-5678", carecast.Transactional, everyone.ID))
 	assert.NotContains(t, logs.String(), "Second body-5678", "expired")
+}
+
+// Duplicate without a CreatedBy credits the copy and its audit entry to
+// the context's actor (WithActor), not to the original's author; without
+// either, the copy has no author and the engine is the actor. CreateDraft
+// fills a blank CreatedBy the same way.
+func TestDuplicateCreditsTheCopier(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	d := smsDraft("Hi", "", everyone.ID)
+	d.CreatedBy = "author-1"
+	src, err := h.Engine.CreateDraft(ctx, org, d)
+	require.NoError(t, err)
+
+	cp, err := h.Engine.Duplicate(blast.WithActor(ctx, "copier-2"), org, src.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "copier-2", cp.CreatedBy, "the copy is the copier's")
+	got, err := h.Engine.Get(ctx, org, cp.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "copier-2", got.CreatedBy, "as stored")
+	assert.Equal(t, []string{"blast.duplicated by copier-2"}, actions(auditTrail(t, h.Engine, cp.ID)))
+
+	anon, err := h.Engine.Duplicate(ctx, org, src.ID, nil)
+	require.NoError(t, err)
+	assert.Empty(t, anon.CreatedBy, "no actor: no author, never the original's")
+	assert.Equal(t, []string{"blast.duplicated by system"}, actions(auditTrail(t, h.Engine, anon.ID)))
+
+	named, err := h.Engine.Duplicate(blast.WithActor(ctx, "copier-2"), org, src.ID, &blast.DuplicateOpts{CreatedBy: "lead-3"})
+	require.NoError(t, err)
+	assert.Equal(t, "lead-3", named.CreatedBy, "an explicit CreatedBy wins")
+
+	fresh, err := h.Engine.CreateDraft(blast.WithActor(ctx, "staff-4"), org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	assert.Equal(t, "staff-4", fresh.CreatedBy)
 }

@@ -129,11 +129,11 @@ func (r *rules) decide(pat *carecast.Patient, reason string) eligibility.Decisio
 	cp := *pat // the consent flags are values: the patient is not changed
 	unreachable := false
 	switch suppressionReason(reason, r.ch, r.pu) {
-	case eligibility.OptedOut.String():
+	case eligibility.OptedOut:
 		cp.Consent.SMSOptedOut = true
-	case eligibility.Unsubscribed.String():
+	case eligibility.Unsubscribed:
 		cp.Consent.EmailUnsubscribed = true
-	case eligibility.Suppressed.String():
+	case eligibility.Suppressed:
 		if r.ch == carecast.Email {
 			cp.Consent.EmailSuppressed = true
 		} else {
@@ -197,7 +197,7 @@ func (e *Engine) suppressionOf(ctx context.Context, r *rules, addr string) (elig
 		if s.Address != addr {
 			continue
 		}
-		if reason, err := eligibility.ParseReason(suppressionReason(s.Reason, r.ch, r.pu)); err == nil {
+		if reason := suppressionReason(s.Reason, r.ch, r.pu); reason != eligibility.Send {
 			return reason, nil
 		}
 	}

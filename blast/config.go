@@ -44,8 +44,11 @@ const (
 	// HelpReplyDefault is the answer to HELP; {{organization_name}} is
 	// the organization's name.
 	HelpReplyDefault = "{{organization_name}}: for help, contact your clinic. Reply STOP to opt out, START to opt back in. Msg&data rates may apply."
-	// StopReplyDefault is the one confirmation sent after STOP.
-	StopReplyDefault = "{{organization_name}}: you are unsubscribed and will receive no more messages. Reply START to resubscribe."
+	// StopReplyDefault is the one confirmation sent after STOP. It is
+	// also the clarification compliance.md SM-04 asks for: a STOP holds
+	// every text of the organization, appointment reminders included,
+	// until the patient texts START, and the confirmation says so.
+	StopReplyDefault = "{{organization_name}}: you are unsubscribed and will receive no more texts, appointment reminders included, until you reply START."
 	// CompiledCacheBytesDefault is the default bound of the compiled-blast
 	// cache (Config.CompiledCacheBytes): a few of the largest emails
 	// (EmailMaxMessageBytes), or thousands of texts.
@@ -313,7 +316,10 @@ type Config struct {
 	// StopReplyDefault and StartReplyDefault; the default HELP reply
 	// gives the organization's SupportContact instead of "contact your
 	// clinic" when it has one (compliance.md SM-06: the practice name, a
-	// phone number or URL, and how to opt out).
+	// phone number or URL, and how to opt out). A STOP holds every text,
+	// reminders included, until START (compliance.md SM-04): a custom
+	// StopReply must say so, as the default does, since it is the only
+	// message the patient gets after the opt-out.
 	HelpReply  string
 	StopReply  string
 	StartReply string

@@ -174,8 +174,10 @@
 // patient once) and writes the ledger in batches: one row per recipient,
 // queued, or skipped with its eligibility reason (decided as the preview
 // decides it, see "Preview, estimate and test": the record, the store's
-// suppressions and households). Workers then claim queued rows with a
-// lease and, for each row:
+// suppressions and households), stored as the reason's key
+// (eligibility.KeyNoContact = "no_contact_info", …; Summary.SkippedBy is
+// keyed by them). Workers then claim queued rows with a lease and, for
+// each row:
 //
 //  1. re-check eligibility against the patient as it is now and the
 //     suppression list (a STOP or unsubscribe that arrived after the blast
@@ -273,7 +275,10 @@
 // processes sharing the store read the status when they start a batch
 // and at least every second of sending, so they stop within about a
 // second (never later than their lease), and send no row claimed after
-// that.
+// that. Cancel also waits for this engine's batches of the blast to be
+// settled (their unsent rows handed back and cancelled), so the number it
+// returns is every row it cancelled — the Summary's Cancelled as it
+// returns, not only the rows that were queued at that instant.
 //
 // # Soft failures
 //
@@ -466,7 +471,8 @@
 // to reach more patients ([AddRecipientsOpts].PHIApprovedBy, see "Health
 // information"). [Engine.Duplicate] creates a new draft with the
 // content, cohorts and settings, and none of the recipients, results or
-// approval. Retry and Add Recipients move a completed blast back to
+// approval; the copy is its maker's (DuplicateOpts.CreatedBy, else
+// [WithActor]), never the original author's. Retry and Add Recipients move a completed blast back to
 // sending.
 //
 // # Results
@@ -475,7 +481,9 @@
 // sending: the guide's stat cards ([Card]; email: Total, Sent, Skipped,
 // Opened with rate, Clicked with rate, Failed; SMS: Total, Sent, Skipped —
 // no phone, landline or not opted in —, Opted Out, Blocked, Replied,
-// Failed), progress, spend, and the low-delivery alert when fewer than 90%
+// Failed; the Failed card carries its "of which in doubt" part,
+// [CardInDoubt], in [CardStat].Parts), progress, spend, and the
+// low-delivery alert when fewer than 90%
 // of attempted messages were sent. The alert's denominator is the
 // attempted messages: sent + failed + in doubt (skipped, opted-out,
 // cancelled and pending rows are excluded). Rates of opens, clicks and
@@ -484,7 +492,8 @@
 // see "Machine opens and clicks").
 //
 // [Engine.Messages] lists recipients (status, timestamp, opens and clicks
-// or replies) filtered by any card, keyset-paginated so pages stay stable
+// or replies) filtered by any card or card part (CardInDoubt lists the
+// rows the provider may have accepted), keyset-paginated so pages stay stable
 // while sending. [Engine.Engagement] gives the cumulative opens and clicks
 // of an email blast over the 72-hour tracking window, and
 // [Engine.Analytics] the organization's volume (SMS versus email), spend,
@@ -500,7 +509,10 @@
 // STOP-family keywords opt the number out of every SMS of the organization,
 // START-family opt it back in, HELP gets Config.HelpReply, with exactly
 // one confirmation unless the provider already answered (the event says
-// so, or Config.ProviderKeywordReplies) (compliance.md SM-04 to SM-06). An
+// so, or Config.ProviderKeywordReplies) (compliance.md SM-04 to SM-06).
+// A STOP holds every text, appointment reminders included, until START,
+// and the STOP confirmation (Config.StopReply, [StopReplyDefault]) says
+// so: it is the one clarification SM-04 allows. An
 // SMS provider that redacts numbers (provider.Redaction, Twilio's Phone
 // Number Redaction) cannot answer keywords: the engine then always
 // replies, and New refuses ProviderKeywordReplies with
@@ -514,7 +526,9 @@
 // when the vendor reported it as START. Opting back in restores
 // informational texts only; marketing consent is never granted by it.
 // Events are idempotent (deduplicated by ID) and statuses only move
-// forward. [Engine.Resubscribe] lifts an email unsubscribe when the
+// forward. A kind the engine does not know is an [*UnknownEventKindError]
+// naming it (matching [ErrUnknownEventKind]), never silently ignored; its
+// ID is not recorded. [Engine.Resubscribe] lifts an email unsubscribe when the
 // patient subscribes again in the host's preference center (audited;
 // a hard bounce or a complaint stays suppressed; compliance.md J-02). A
 // status callback that arrives before the engine wrote the

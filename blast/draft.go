@@ -51,6 +51,7 @@ type Draft struct {
 	// ReplyTo is an optional Reply-To address for email.
 	ReplyTo string
 	// CreatedBy is the host's opaque ID of the staff user, or "".
+	// CreateDraft fills a blank one from the context's actor (WithActor).
 	CreatedBy string
 
 	// HIPAABasis is the blast's basis under the HIPAA marketing rule (45
@@ -344,6 +345,9 @@ func (e *Engine) CreateDraft(ctx context.Context, orgID string, d Draft) (Blast,
 	if d.Name == "" {
 		d.Name = autoName(d.Channel, now, org.Location())
 	}
+	if d.CreatedBy == "" {
+		d.CreatedBy = staffOf(ctx)
+	}
 	sb := store.Blast{ID: newID(), Status: store.BlastDraft, CreatedAt: now, UpdatedAt: now}
 	a := approvalFor(&d, fingerprint(&d), nil, now)
 	if err := toStore(orgID, &d, a, &sb); err != nil {
@@ -537,7 +541,8 @@ type DuplicateOpts struct {
 	// " (copy)" (the original's name shortened to keep it within
 	// NameMaxChars).
 	Name string
-	// CreatedBy is the staff user making the copy.
+	// CreatedBy is the staff user making the copy; defaults to the
+	// context's actor (WithActor), never to the original's author.
 	CreatedBy string
 }
 
@@ -548,21 +553,25 @@ const copySuffix = " (copy)"
 // blast blastID (in any status, cancelled included) and none of its
 // recipients, results or approval: the copy's flagged content needs an
 // approval of its own (see Approval). The copy is checked as by
-// CreateDraft.
+// CreateDraft. The copy and its audit entry are credited to
+// opts.CreatedBy, else to the context's actor (WithActor), else to
+// ActorSystem: whoever makes the copy, not whoever wrote the original.
 func (e *Engine) Duplicate(ctx context.Context, orgID, blastID string, opts *DuplicateOpts) (Blast, error) {
 	src, err := e.Get(ctx, orgID, blastID)
 	if err != nil {
 		return Blast{}, err
 	}
 	d := src.Draft
-	d.PHIApprovedBy = ""
+	d.PHIApprovedBy, d.CreatedBy = "", staffOf(ctx)
 	name := []rune(src.Name)
 	d.Name = string(name[:min(len(name), NameMaxChars-len(copySuffix))]) + copySuffix
 	if opts != nil {
 		if opts.Name != "" {
 			d.Name = opts.Name
 		}
-		d.CreatedBy = opts.CreatedBy
+		if opts.CreatedBy != "" {
+			d.CreatedBy = opts.CreatedBy
+		}
 	}
 	d.normalize()
 	if probs := e.checkDraft(&d); len(probs) > 0 {

@@ -95,7 +95,8 @@ type Engine struct {
 	rrOrg int
 	rrPos map[string]int
 
-	batches batchGates // batches being sent, for Cancel and pauses (fence.go)
+	batches batchGates  // batches being sent, for Cancel and pauses (fence.go)
+	claims  claimCounts // batches claimed per blast, for Cancel's count (fence.go)
 }
 
 // New returns an engine configured by cfg (nil is an error: Store and the
@@ -310,6 +311,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			w := &worker{stopCtx: stopCtx}
 			for b := range work {
 				e.process(runCtx, b, w)
+				e.claims.done(b.p.id)
 				e.unpinPrepared(b.p)
 				e.releaseSlot()
 				e.deactivate() // the batch is done

@@ -30,6 +30,38 @@ const (
 	EventIgnored EventResult = "ignored"
 )
 
+// ErrUnknownEventKind is the class of every *UnknownEventKindError.
+var ErrUnknownEventKind = errors.New("blast: unknown event kind")
+
+// eventKindMaxBytes bounds the kind an UnknownEventKindError quotes.
+const eventKindMaxBytes = 32
+
+// UnknownEventKindError is HandleEvent's answer to an event whose Kind is
+// none of the provider.Event* kinds: an adapter (or a host's own) that
+// emits a kind this engine does not know. Nothing was changed or recorded,
+// so the event can be handled once the engine knows the kind. It matches
+// ErrUnknownEventKind. Redelivery does not help: a webhook sink should
+// log it and acknowledge the request rather than answer 500.
+type UnknownEventKindError struct {
+	// EventID is the event's ID.
+	EventID string
+	// Kind is the kind received.
+	Kind provider.EventKind
+}
+
+// Error names the kind, quoted and cut to 32 bytes (a kind is a code,
+// never PHI; the cut bounds what a faulty adapter can put in a log).
+func (e *UnknownEventKindError) Error() string {
+	k := string(e.Kind)
+	if len(k) > eventKindMaxBytes {
+		k = strings.ToValidUTF8(k[:eventKindMaxBytes], "") + "…"
+	}
+	return fmt.Sprintf("blast: HandleEvent: event %.64q has unknown kind %q", e.EventID, k)
+}
+
+// Is reports whether target is ErrUnknownEventKind.
+func (e *UnknownEventKindError) Is(target error) bool { return target == ErrUnknownEventKind }
+
 // HandleEvent applies one verified provider event (a webhook translated by
 // an adapter). It is idempotent: an event ID handled before is a no-op
 // (EventDuplicate), and statuses only move forward.
@@ -72,7 +104,8 @@ const (
 // another organization's) is EventIgnored and its ID is not recorded, so
 // it can never make a later, matching event with the same ID a duplicate.
 // Errors are storage failures (the webhook should answer 500 so the vendor
-// retries) or an event missing its ID.
+// retries), an event missing its ID, or an *UnknownEventKindError for a
+// kind that is none of the above (never silently ignored).
 func (e *Engine) HandleEvent(ctx context.Context, ev provider.Event) (EventResult, error) {
 	if ev.ID == "" {
 		return "", errors.New("blast: HandleEvent: event has no ID")
@@ -87,7 +120,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev provider.Event) (EventResul
 		provider.EventOpen, provider.EventClick:
 		return e.handleStatus(ctx, ev)
 	}
-	return EventIgnored, nil
+	return "", &UnknownEventKindError{EventID: ev.ID, Kind: ev.Kind}
 }
 
 func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResult, error) {

@@ -424,3 +424,74 @@ func TestStartRestoresInformationalOnly(t *testing.T) {
 	}
 	assert.Equal(t, []string{"consent.sms_opt_out", "consent.sms_opt_in"}, got)
 }
+
+// An event of a kind the engine does not know is a typed error naming the
+// kind (cut to a bound), never a silent EventIgnored; it changes nothing
+// and does not burn its ID.
+func TestEventUnknownKind(t *testing.T) {
+	h, everyone := setup(t, population(1, nil), nil)
+	b, _ := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	pm := h.SMS.SentTo(phone(0))[0].ProviderMessageID
+	for _, kind := range []provider.EventKind{"", "opened", "Delivered", provider.EventKind(strings.Repeat("k", 100))} {
+		res, err := h.Engine.HandleEvent(ctx, provider.Event{ID: "u1", Kind: kind, ProviderMessageID: pm})
+		require.Error(t, err, "kind %q", kind)
+		assert.Empty(t, res)
+		assert.ErrorIs(t, err, blast.ErrUnknownEventKind)
+		var uk *blast.UnknownEventKindError
+		require.ErrorAs(t, err, &uk)
+		assert.Equal(t, kind, uk.Kind)
+		assert.Equal(t, "u1", uk.EventID)
+		short := string(kind)[:min(len(kind), 32)]
+		assert.Contains(t, err.Error(), `kind "`+short)
+		assert.Less(t, len(err.Error()), 120, "a long kind is cut")
+	}
+	sum, err := h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Sent, "nothing changed")
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "u1", Kind: provider.EventDelivered, ProviderMessageID: pm}),
+		"the ID was not recorded as handled")
+}
+
+// compliance.md SM-04 test 3: a patient with marketing and reminder
+// consent texts STOP. The one confirmation clarifies that appointment
+// reminders stop too until START; marketing and reminders are then held
+// (a transactional reminder skips the number as opted out) until START,
+// which restores reminders but not marketing. A custom StopReply is sent
+// as configured.
+func TestStopClarifiesReminders(t *testing.T) {
+	h, everyone := setup(t, population(2, nil), nil)
+	in := func(id, body string) {
+		t.Helper()
+		assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: id, OrgID: org, Kind: provider.EventInbound,
+			From: phone(0), To: "+12125550000", Body: body}))
+	}
+	in("s1", "STOP")
+	replies := h.SMS.SentTo(phone(0))
+	require.Len(t, replies, 1, "one confirmation, which is the clarification")
+	assert.Equal(t, "Sunrise Family Clinic: you are unsubscribed and will receive no more texts, appointment reminders included, until you reply START.",
+		replies[0].Body)
+	h.SMS.Reset()
+
+	_, sum := sendAndRun(t, h, smsDraft("Your visit is tomorrow", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 1, sum.OptedOut, "the reminder is held")
+	assert.Empty(t, h.SMS.SentTo(phone(0)))
+	_, sum = sendAndRun(t, h, smsDraft("Flu shots", carecast.Marketing, everyone.ID))
+	assert.Equal(t, 1, sum.OptedOut, "marketing is suppressed")
+
+	in("s2", "START")
+	h.SMS.Reset()
+	_, sum = sendAndRun(t, h, smsDraft("Your visit is tomorrow", carecast.Transactional, everyone.ID))
+	assert.Equal(t, 2, sum.Sent, "reminders resume after START")
+	_, sum = sendAndRun(t, h, smsDraft("Flu shots", carecast.Marketing, everyone.ID))
+	assert.Equal(t, 1, sum.Sent, "marketing needs a fresh opt-in")
+	assert.Equal(t, 1, sum.SkippedBy[eligibility.KeyNotOptedIn])
+
+	custom, _ := setup(t, population(1, nil), &blasttest.Options{Config: func(c *blast.Config) {
+		c.StopReply = "{{organization_name}}: stopped. No texts, reminders included, until you text START."
+	}})
+	assert.Equal(t, blast.EventApplied, event(t, custom, provider.Event{ID: "c1", OrgID: org, Kind: provider.EventInbound,
+		From: phone(0), To: "+12125550000", Body: "stop"}))
+	got := custom.SMS.SentTo(phone(0))
+	require.Len(t, got, 1)
+	assert.Equal(t, "Sunrise Family Clinic: stopped. No texts, reminders included, until you text START.", got[0].Body)
+}

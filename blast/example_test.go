@@ -269,7 +269,7 @@ func ExampleEngine_HandleEvent() {
 	sum, _ := k.e.Summary(ctx, "org1", b.ID)
 	fmt.Println(res, "replied:", sum.Replied)
 	// Output:
-	// applied Sunrise Clinic: you are unsubscribed and will receive no more messages. Reply START to resubscribe.
+	// applied Sunrise Clinic: you are unsubscribed and will receive no more texts, appointment reminders included, until you reply START.
 	// duplicate
 	// applied replied: 1
 }

@@ -582,3 +582,47 @@ func TestLedgerWriteFailsMidway(t *testing.T) {
 	defer flaky.mu.Unlock()
 	assert.Greater(t, flaky.calls, (n+2)/3, "the failed write was resumed with more inserts")
 }
+
+// In-doubt rows have a card of their own: the Failed card's "of which in
+// doubt" part, which filters the message list to them, on both channels'
+// card sets.
+func TestInDoubtCard(t *testing.T) {
+	h, everyone := setup(t, population(5, nil), nil)
+	h.SMS.FailTo(phone(1), fake.Ambiguous())
+	h.SMS.FailTo(phone(3), fake.Ambiguous())
+	h.SMS.FailTo(phone(4), fake.Permanent("21211"))
+	b, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	assert.Equal(t, 2, sum.InDoubt)
+	var failed *blast.CardStat
+	for i := range sum.Cards {
+		if sum.Cards[i].Card == blast.CardFailed {
+			failed = &sum.Cards[i]
+		}
+	}
+	require.NotNil(t, failed)
+	assert.Equal(t, 3, failed.Count)
+	assert.Equal(t, []blast.CardStat{{Card: blast.CardInDoubt, Label: "In doubt", Count: 2}}, failed.Parts)
+
+	doubt := allMessages(t, h, b.ID, blast.CardInDoubt, 1)
+	require.Len(t, doubt, failed.Parts[0].Count, "the part's count is its list's length")
+	for _, m := range doubt {
+		assert.Equal(t, store.RowInDoubt, m.Status)
+		assert.Equal(t, "ambiguous", m.Reason)
+	}
+	assert.Equal(t, []string{"p00001", "p00003"}, []string{doubt[0].PatientID, doubt[1].PatientID})
+	assert.Len(t, allMessages(t, h, b.ID, blast.CardFailed, 10), 3, "Failed still includes them")
+
+	// An email blast's Failed card has the part too, at zero.
+	eb, esum := sendAndRun(t, h, emailDraft("", everyone.ID))
+	parts := 0
+	for _, c := range esum.Cards {
+		if c.Card == blast.CardFailed {
+			assert.Equal(t, []blast.CardStat{{Card: blast.CardInDoubt, Label: "In doubt"}}, c.Parts)
+			parts++
+		} else {
+			assert.Empty(t, c.Parts, c.Card)
+		}
+	}
+	assert.Equal(t, 1, parts)
+	assert.Empty(t, allMessages(t, h, eb.ID, blast.CardInDoubt, 10))
+}

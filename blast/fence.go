@@ -131,3 +131,65 @@ func await(ctx context.Context, wait []<-chan struct{}) error {
 	}
 	return nil
 }
+
+// claimCounts counts, per blast, the batches this process is claiming or
+// holding (from just before ClaimRows until the batch's worker has
+// recorded its outcomes and cancelled what it handed back). Cancel waits
+// for a blast's count to reach zero, so the rows this process's workers
+// had claimed are settled (sent, failed, in doubt or cancelled) when it
+// counts what it cancelled.
+type claimCounts struct {
+	mu sync.Mutex
+	m  map[string]*claimCount // bounded by the workers: at most one entry per batch in progress
+}
+
+type claimCount struct {
+	n    int
+	idle chan struct{} // closed when n drops to zero (nil until someone waits)
+}
+
+// add counts one batch of blastID.
+func (c *claimCounts) add(blastID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*claimCount{}
+	}
+	cc := c.m[blastID]
+	if cc == nil {
+		cc = &claimCount{}
+		c.m[blastID] = cc
+	}
+	cc.n++
+}
+
+// done uncounts one batch of blastID.
+func (c *claimCounts) done(blastID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cc := c.m[blastID]
+	if cc == nil {
+		return
+	}
+	if cc.n--; cc.n == 0 {
+		if cc.idle != nil {
+			close(cc.idle)
+		}
+		delete(c.m, blastID)
+	}
+}
+
+// idle returns a channel closed once no batch of blastID is counted, or
+// nil when none is now.
+func (c *claimCounts) idle(blastID string) []<-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cc := c.m[blastID]
+	if cc == nil {
+		return nil
+	}
+	if cc.idle == nil {
+		cc.idle = make(chan struct{})
+	}
+	return []<-chan struct{}{cc.idle}
+}

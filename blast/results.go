@@ -41,8 +41,14 @@ const (
 	// CardReplied (SMS): recipients who replied.
 	CardReplied Card = "replied"
 	// CardFailed: failed rows, plus in-doubt rows (the provider may have
-	// accepted them; they are never resent automatically).
+	// accepted them; they are never resent automatically). Its CardStat
+	// carries the in-doubt part as a sub-card (CardInDoubt).
 	CardFailed Card = "failed"
+	// CardInDoubt (part of the Failed card, "of which in doubt"): rows
+	// the provider may or may not have accepted (an ambiguous answer, or
+	// a lease that expired mid-call). Retry Failed resends them only when
+	// asked (RetryOpts.IncludeInDoubt).
+	CardInDoubt Card = "in_doubt"
 	// CardPending (not a guide card): queued or being sent — the
 	// progress of a blast still sending, including rows deferred by quiet
 	// hours or waiting to retry.
@@ -62,6 +68,10 @@ type CardStat struct {
 	// Rate is Count over Sent for Opened, Clicked and Replied (0..1),
 	// and 0 for the other cards.
 	Rate float64
+	// Parts are the card's named parts, each also a filter: the Failed
+	// card has one, CardInDoubt ("of which in doubt"), always present;
+	// the other cards have none.
+	Parts []CardStat
 }
 
 // LowDeliveryThreshold is the delivery rate under which Summary reports a
@@ -94,6 +104,8 @@ type Summary struct {
 	Sent      int
 	Delivered int
 	Failed    int
+	// InDoubt is the part of Failed the provider may have accepted
+	// (the Failed card's CardInDoubt part).
 	InDoubt   int
 	Skipped   int
 	OptedOut  int
@@ -192,13 +204,15 @@ func summarize(sb *store.Blast, st *store.Stats) Summary {
 	c := func(card Card, label string, n int, rate float64) CardStat {
 		return CardStat{Card: card, Label: label, Count: n, Rate: rate}
 	}
+	failed := c(CardFailed, "Failed", s.Failed, 0)
+	failed.Parts = []CardStat{c(CardInDoubt, "In doubt", s.InDoubt, 0)}
 	if sb.Channel == carecast.Email {
 		s.Cards = []CardStat{c(CardTotal, "Total", s.Total, 0), c(CardSent, "Sent", s.Sent, 0), c(CardSkipped, "Skipped", s.Skipped, 0),
-			c(CardOpened, "Opened", s.Opened, s.OpenRate), c(CardClicked, "Clicked", s.Clicked, s.ClickRate), c(CardFailed, "Failed", s.Failed, 0)}
+			c(CardOpened, "Opened", s.Opened, s.OpenRate), c(CardClicked, "Clicked", s.Clicked, s.ClickRate), failed}
 	} else {
 		s.Cards = []CardStat{c(CardTotal, "Total", s.Total, 0), c(CardSent, "Sent", s.Sent, 0), c(CardSkipped, "Skipped", s.Skipped, 0),
 			c(CardOptedOut, "Opted Out", s.OptedOut, 0), c(CardBlocked, "Blocked", s.Blocked, 0),
-			c(CardReplied, "Replied", s.Replied, s.ReplyRate), c(CardFailed, "Failed", s.Failed, 0)}
+			c(CardReplied, "Replied", s.Replied, s.ReplyRate), failed}
 	}
 	return s
 }
@@ -213,6 +227,8 @@ func cardFilter(ch carecast.Channel, card Card) (store.RowFilter, error) {
 		return store.RowFilter{Any: []store.Match{m(store.RowSent, ""), m(store.RowDelivered, "")}}, nil
 	case CardFailed:
 		return store.RowFilter{Any: []store.Match{m(store.RowFailed, ""), m(store.RowInDoubt, "")}}, nil
+	case CardInDoubt:
+		return store.RowFilter{Any: []store.Match{m(store.RowInDoubt, "")}}, nil
 	case CardPending:
 		return store.RowFilter{Any: []store.Match{m(store.RowQueued, ""), m(store.RowSending, "")}}, nil
 	case CardCancelled:

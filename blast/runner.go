@@ -281,8 +281,10 @@ func (e *Engine) claimAndDispatch(ctx, stopCtx context.Context, work chan<- *bat
 	}
 	now := e.now()
 	lease := now.Add(e.cfg.Lease)
+	e.claims.add(sb.ID) // before the claim: a Cancel then waits for its rows
 	rows, err := e.st.ClaimRows(ctx, store.ClaimParams{OrgID: sb.OrgID, BlastID: sb.ID, Owner: e.cfg.InstanceID, Now: now, LeaseUntil: lease, Limit: limit})
 	if err != nil || len(rows) == 0 {
+		e.claims.done(sb.ID)
 		e.unpinPrepared(p)
 		e.slots <- struct{}{} // never blocks: we hold the token
 		if err != nil {

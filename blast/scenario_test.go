@@ -4,6 +4,7 @@ package blast_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -596,7 +597,39 @@ func TestCancelWhileSending(t *testing.T) {
 	assert.Equal(t, h.SMS.Count(), sum.Sent, "sent rows stay sent")
 	assert.Equal(t, 40, sum.Sent+sum.Cancelled, "nothing left pending")
 	assert.LessOrEqual(t, sum.Sent, 4, "the worker stopped mid-batch")
-	assert.GreaterOrEqual(t, sum.Cancelled, n)
+	assert.Equal(t, n, sum.Cancelled, "Cancel counts the rows the worker handed back")
+}
+
+// Cancel returns the number of rows it cancelled: the queued ones and
+// those the workers held (claimed, unsent) and handed back. It equals the
+// summary's Cancelled as Cancel returns, and stays so.
+func TestCancelCountsWhatItCancelled(t *testing.T) {
+	for _, workers := range []int{1, 2, 4} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			const total = 100
+			h, everyone := setup(t, population(total, nil), &blasttest.Options{Config: func(c *blast.Config) {
+				c.SMSRate, c.SMSBurst = 20, 1 // batches of 20/workers rows, a text every 50 ms
+				c.Workers = workers
+			}})
+			b, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+			require.NoError(t, err)
+			_, err = h.Engine.Send(ctx, org, b.ID, nil)
+			require.NoError(t, err)
+			h.RunUntil(t, func() bool { return h.SMS.Count() >= 7 }, func() blast.Summary { return blast.Summary{} })
+			n, err := h.Engine.Cancel(ctx, org, b.ID)
+			require.NoError(t, err)
+			now, err := h.Engine.Summary(ctx, org, b.ID)
+			require.NoError(t, err)
+			assert.Equal(t, n, now.Cancelled, "Cancel's count is the summary's")
+			assert.Zero(t, now.Pending, "nothing of this engine's is left claimed")
+			assert.Equal(t, total, now.Sent+now.Cancelled)
+
+			sum := h.Run(t, org, b.ID)
+			assert.Equal(t, n, sum.Cancelled, "and stays so")
+			assert.Equal(t, h.SMS.Count(), sum.Sent)
+			blasttest.RequireNoDuplicates(t, h.SMS)
+		})
+	}
 }
 
 // Quiet hours (compliance.md TM-01): marketing texts outside 08:00–21:00

@@ -273,24 +273,24 @@ const (
 )
 
 // suppressionReason is the skip reason a store suppression (reason)
-// stands for on a blast of channel ch and purpose pu, or "" when it does
-// not apply; scoped per compliance.md J-02: STOP blocks every SMS, a hard
+// stands for on a blast of channel ch and purpose pu, or Send when it
+// does not apply; scoped per compliance.md J-02: STOP blocks every SMS, a hard
 // or soft bounce every email, an unreachable number every SMS, a
 // complaint or unsubscribe only marketing email. classify applies it.
-func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) string {
+func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) eligibility.Reason {
 	switch {
 	case ch == carecast.SMS && reason == supOptedOut:
-		return eligibility.OptedOut.String()
+		return eligibility.OptedOut
 	case ch == carecast.Email && (reason == supBounce || reason == supSoftBounce):
-		return eligibility.Suppressed.String()
+		return eligibility.Suppressed
 	case ch == carecast.SMS && reason == supUnreachable:
-		return eligibility.Suppressed.String()
+		return eligibility.Suppressed
 	case ch == carecast.Email && reason == supComplaint && pu == carecast.Marketing:
-		return eligibility.Suppressed.String()
+		return eligibility.Suppressed
 	case ch == carecast.Email && reason == supUnsubscribed && pu == carecast.Marketing:
-		return eligibility.Unsubscribed.String()
+		return eligibility.Unsubscribed
 	}
-	return ""
+	return eligibility.Send
 }
 
 // Cancel cancels a scheduled or sending blast: queued rows become
@@ -298,14 +298,18 @@ func suppressionReason(reason string, ch carecast.Channel, pu carecast.Purpose) 
 // is called finishes). Workers of this engine stop at once, also those
 // waiting on the rate limiter or a provider's pause, and cancel the rows
 // they had claimed; Cancel returns once a provider call they had begun
-// has returned, so nothing of the blast is sent by this engine after it
-// returns. Workers of other engine processes sharing the store stop
-// within about a second of sending (they read the blast's status at
-// least that often, and never send past their lease). It returns the
-// number of queued rows cancelled when Cancel ran, and ErrNotCancellable
-// for a draft or a completed blast, ErrCancelled for a cancelled one. If
-// ctx ends while Cancel waits for a call in progress, it returns ctx's
-// error: the blast is cancelled, but that one call may still finish.
+// has returned and they have settled their rows, so nothing of the blast
+// is sent by this engine after it returns. Workers of other engine
+// processes sharing the store stop within about a second of sending (they
+// read the blast's status at least that often, and never send past their
+// lease). It returns the number of the blast's rows cancelled: the queued
+// rows and those this engine's workers had claimed and handed back — the
+// Summary's Cancelled count as Cancel returns (rows another process had
+// claimed are cancelled by it and counted from then on). It returns
+// ErrNotCancellable for a draft or a completed blast, ErrCancelled for a
+// cancelled one. If ctx ends while Cancel waits for a call in progress,
+// it returns the queued rows it cancelled and ctx's error: the blast is
+// cancelled, but that one call may still finish.
 func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error) {
 	now := e.now()
 	_, err := e.updateBlast(ctx, orgID, blastID, func(b *store.Blast) error {
@@ -325,18 +329,27 @@ func (e *Engine) Cancel(ctx context.Context, orgID, blastID string) (int, error)
 	e.markCancelled(blastID)
 	wait := e.batches.fence(blastID, true)
 	n, err := e.st.CancelQueued(ctx, orgID, blastID, now)
-	if err == nil {
-		e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
-		e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
-		e.notify()
+	if err != nil {
+		_ = await(ctx, wait)
+		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
 	}
+	e.notify()
 	// This process's workers can start no call for the blast now; wait
-	// for those already begun, so nothing goes out after Cancel returns.
-	if werr := await(ctx, wait); werr != nil && err == nil {
+	// for those already begun, so nothing goes out after Cancel returns,
+	// then for every batch of the blast claimed here to be settled (its
+	// handed-back rows cancelled), so the count is the ledger's.
+	if werr := await(ctx, append(wait, e.claims.idle(blastID)...)); werr != nil {
+		e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
 		return n, fmt.Errorf("blast: blast %s is cancelled, but a provider call begun before may still be in progress: %w", blastID, werr)
 	}
+	st, err := e.st.Stats(ctx, orgID, blastID)
+	if err == nil {
+		n = st.ByStatus[store.RowCancelled]
+	}
+	e.log.Info("blast cancelled", "org", orgID, "blast", blastID, "rows", n)
+	e.auditBlast(ctx, orgID, blastID, "blast.cancelled", "rows=%d", n)
 	if err != nil {
-		return 0, fmt.Errorf("blast: cancelling rows of blast %s: %w", blastID, err)
+		return n, fmt.Errorf("blast: blast %s is cancelled; counting its cancelled rows: %w", blastID, err)
 	}
 	return n, nil
 }

@@ -32,6 +32,10 @@
 //	NoPEWC           no_pewc                 yes  -      marketing  no written consent for this number (see below)
 //	Confidential     confidential_request    yes  yes    all        the patient's confidential-communication request
 //
+// The String column is each reason's key, exported as a constant
+// ([KeyNoContact] = "no_contact_info", …): what ledgers store and what
+// blast.Summary.SkippedBy and blast.Message.Reason carry.
+//
 // Transactional blasts ignore marketing opt-in and email unsubscribes but
 // still respect STOP, the clinic's block and email suppression (the
 // guide's "Marketing vs. Transactional" table; compliance J-02: a

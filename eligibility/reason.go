@@ -76,19 +76,19 @@ const (
 const NumReasons = int(Confidential) + 1
 
 var reasonNames = [NumReasons]string{
-	Send:          "send",
-	NoContact:     "no_contact_info",
-	Landline:      "landline",
-	OptedOut:      "opted_out",
-	Blocked:       "blocked",
-	NotOptedIn:    "not_opted_in",
-	Suppressed:    "suppressed",
-	Unsubscribed:  "unsubscribed",
-	SharedAddress: "shared_address",
+	Send:          KeySend,
+	NoContact:     KeyNoContact,
+	Landline:      KeyLandline,
+	OptedOut:      KeyOptedOut,
+	Blocked:       KeyBlocked,
+	NotOptedIn:    KeyNotOptedIn,
+	Suppressed:    KeySuppressed,
+	Unsubscribed:  KeyUnsubscribed,
+	SharedAddress: KeySharedAddress,
 
-	NoAuthorization: "no_hipaa_authorization",
-	NoPEWC:          "no_pewc",
-	Confidential:    "confidential_request",
+	NoAuthorization: KeyNoAuthorization,
+	NoPEWC:          KeyNoPEWC,
+	Confidential:    KeyConfidential,
 }
 
 var reasonLabels = [NumReasons]string{

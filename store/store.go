@@ -157,8 +157,9 @@ type NewRow struct {
 	PatientID string
 	// Status is RowQueued or RowSkipped; anything else is an error.
 	Status RowStatus
-	// Reason is the skip reason (an eligibility reason name such as
-	// "no_contact" or "landline") for skipped rows, else "".
+	// Reason is the skip reason for skipped rows, else "": an
+	// eligibility reason key such as "no_contact_info"
+	// (eligibility.KeyNoContact) or "landline" (eligibility.KeyLandline).
 	Reason string
 	// Address is the normalised phone number (E.164) or email address
 	// the message goes to, when known. It is PHI: stores keep it only
@@ -182,7 +183,8 @@ type Row struct {
 	PatientID string
 	// Status is the row's state.
 	Status RowStatus
-	// Reason qualifies Status: the skip reason for RowSkipped, the
+	// Reason qualifies Status: the skip reason for RowSkipped (an
+	// eligibility reason key, eligibility.Key*), the
 	// provider error class name ("permanent", "ambiguous", "lease_expired",
 	// "bounce", …) for RowFailed and RowInDoubt, "" otherwise.
 	Reason string

@@ -46,7 +46,7 @@
 //	POST /blasts/{id}/cancel             cancel a scheduled, sending or paused blast
 //	POST /blasts/{id}/resume             resume a paused blast (see blast.SenderBlockGuard)
 //	POST /blasts/{id}/duplicate          a new draft with the content → 201
-//	GET  /blasts/{id}/summary            stat cards, progress, spend, low-delivery alert
+//	GET  /blasts/{id}/summary            stat cards (failed: its in_doubt part), progress, spend, low-delivery alert
 //	GET  /blasts/{id}/live               the summary as server-sent events while sending
 //	GET  /blasts/{id}/messages?card=&cursor=&limit=   the message list, by card
 //	GET  /blasts/{id}/engagement?step=1h cumulative opens and clicks (email)

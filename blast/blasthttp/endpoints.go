@@ -415,7 +415,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *request) error {
 	card := blast.Card(q.Get("card"))
 	switch card {
 	case "", blast.CardTotal, blast.CardSent, blast.CardSkipped, blast.CardOpened, blast.CardClicked,
-		blast.CardOptedOut, blast.CardBlocked, blast.CardReplied, blast.CardFailed, blast.CardPending, blast.CardCancelled:
+		blast.CardOptedOut, blast.CardBlocked, blast.CardReplied, blast.CardFailed, blast.CardInDoubt, blast.CardPending, blast.CardCancelled:
 	default:
 		return badParam("card", "unknown card %q", clip(string(card)))
 	}

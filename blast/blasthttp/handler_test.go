@@ -892,3 +892,31 @@ func TestPHIApproval(t *testing.T) {
 	require.Equal(t, http.StatusCreated, st, raw)
 	assert.Empty(t, again.PHIApprovedBy, "an approval is never implied")
 }
+
+// The summary's failed card carries its in-doubt part, and the messages
+// endpoint filters by it.
+func TestInDoubtCardJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	org := blasttest.Org
+	e.h.SMS.FailTo("+15125550002", fake.Ambiguous())
+	e.h.SMS.FailTo("+15125550004", fake.Permanent("21211"))
+	b := e.smsDraft(t, "Hi {{first_name}}")
+	st, raw := e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", nil)
+	require.Equal(t, http.StatusAccepted, st, raw)
+	e.h.Run(t, org, b.ID)
+
+	var sum blasthttp.Summary
+	st, raw = e.do(t, org, "GET", "/blasts/"+b.ID+"/summary", "", &sum)
+	require.Equal(t, http.StatusOK, st)
+	assert.Equal(t, 2, sum.Failed)
+	assert.Equal(t, 1, sum.InDoubt)
+	assert.Contains(t, raw, `{"card":"failed","label":"Failed","count":2,"rate":0,"parts":[{"card":"in_doubt","label":"In doubt","count":1,"rate":0}]}`)
+	assert.Equal(t, 1, strings.Count(raw, `"parts"`), "only the failed card has parts")
+
+	var page blasthttp.Messages
+	st, raw = e.do(t, org, "GET", "/blasts/"+b.ID+"/messages?card=in_doubt", "", &page)
+	require.Equal(t, http.StatusOK, st, raw)
+	require.Len(t, page.Messages, 1)
+	assert.Equal(t, "p-2", page.Messages[0].PatientID)
+	assert.Equal(t, string(store.RowInDoubt), page.Messages[0].Status)
+}

@@ -253,6 +253,9 @@ type Card struct {
 	Label string     `json:"label"`
 	Count int        `json:"count"`
 	Rate  float64    `json:"rate"`
+	// Parts are the card's named parts, each also a card filter: the
+	// failed card's "in_doubt" ("of which in doubt").
+	Parts []Card `json:"parts,omitempty"`
 }
 
 // LowDelivery is the low-delivery banner: Rate = Sent / Attempted.
@@ -260,6 +263,14 @@ type LowDelivery struct {
 	Rate      float64 `json:"rate"`
 	Sent      int     `json:"sent"`
 	Attempted int     `json:"attempted"`
+}
+
+func cardJSON(c *blast.CardStat) Card {
+	out := Card{Card: c.Card, Label: c.Label, Count: c.Count, Rate: c.Rate}
+	for i := range c.Parts {
+		out.Parts = append(out.Parts, cardJSON(&c.Parts[i]))
+	}
+	return out
 }
 
 func summaryJSON(s *blast.Summary) Summary {
@@ -273,8 +284,8 @@ func summaryJSON(s *blast.Summary) Summary {
 	if out.SkippedBy == nil {
 		out.SkippedBy = map[string]int{}
 	}
-	for i, c := range s.Cards {
-		out.Cards[i] = Card{Card: c.Card, Label: c.Label, Count: c.Count, Rate: c.Rate}
+	for i := range s.Cards {
+		out.Cards[i] = cardJSON(&s.Cards[i])
 	}
 	if s.LowDelivery != nil {
 		out.LowDelivery = &LowDelivery{Rate: s.LowDelivery.Rate, Sent: s.LowDelivery.Sent, Attempted: s.LowDelivery.Attempted}

@@ -123,7 +123,10 @@
 // is "Suppressed" (the guide's "bounced or been marked as spam") whether
 // or not the host kept the unsubscribe the engine recorded with it.
 // Sending the blast unchanged records the preview's counts, reason by
-// reason.
+// reason. What only sending can learn stays out of the preview: a line
+// type looked up before the first text (Config.LineTypes), a provider
+// refusing a number, and changes to records or suppressions made in
+// between (the send-time re-check applies them).
 //
 // Households ([Draft].Households): patients sharing one phone number
 // (SMS) or email address (email) get one message between them with

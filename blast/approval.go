@@ -13,7 +13,7 @@ import (
 // Approval is a privileged user's approval of content that the
 // sensitive-content check flags (compliance.md HI-01). It covers one
 // version of the content and one audience: the blast's channel, purpose,
-// cohorts, texts, images, attachments, sender, PHI settings and portal
+// cohorts, households setting, texts, images, attachments, sender, PHI settings and portal
 // notices as they were when it was given. An update that changes any of
 // them drops it, Duplicate never copies it, and Add Recipients, which
 // widens the audience, needs an approval of its own
@@ -71,8 +71,13 @@ func fingerprint(d *Draft) string {
 		Channel   carecast.Channel
 		Purpose   carecast.Purpose
 		CohortIDs []string
-		Content   contentJSON
-	}{Channel: d.Channel, Purpose: d.Purpose, CohortIDs: cohorts, Content: contentJSON{
+		// Households decides who of a shared phone or address gets the
+		// message: part of the audience. Omitted when empty (the
+		// purpose's default), so approvals given before the option
+		// existed keep their fingerprint.
+		Households Households `json:",omitempty"`
+		Content    contentJSON
+	}{Channel: d.Channel, Purpose: d.Purpose, CohortIDs: cohorts, Households: d.Households, Content: contentJSON{
 		SMS: sms(d.SMS), Email: email(d.Email), From: d.From, ReplyTo: d.ReplyTo, Urgent: d.Urgent,
 		HIPAABasis: d.HIPAABasis, SponsorPaid: d.SponsorPaid, PHI: d.PHI, PortalSMS: sms(d.PortalSMS),
 		PortalEmail: email(d.PortalEmail), HealthcareExempt: d.HealthcareExempt,

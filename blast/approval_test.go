@@ -125,6 +125,7 @@ func TestApprovalCoversOneVersion(t *testing.T) {
 		func(d *blast.Draft) { d.PHI = true },
 		func(d *blast.Draft) { d.SMS.Images = append(d.SMS.Images, imagePNG()) },
 		func(d *blast.Draft) { d.From = "+15125550100" },
+		func(d *blast.Draft) { d.Households = blast.HouseholdsEach }, // who of a family gets it
 	} {
 		base := clone(edited)
 		base.PHIApprovedBy = "dr-lee"
@@ -146,7 +147,7 @@ func TestApprovalCoversOneVersion(t *testing.T) {
 			dropped++
 		}
 	}
-	assert.Equal(t, 6, dropped, "each dropped approval is on the record")
+	assert.Equal(t, 7, dropped, "each dropped approval is on the record")
 }
 
 // clone copies a draft and its SMS content.

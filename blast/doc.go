@@ -191,7 +191,12 @@
 // rows' leases expire and they become in doubt: the provider may have
 // accepted them, so they are never resent automatically (compliance.md
 // SF-02); a later answer from the same worker, or a delivery receipt,
-// resolves them. In-doubt rows are counted with the failed ones; Retry
+// resolves them. A receipt for an in-doubt row carries a vendor message ID
+// the engine never learned, so it is matched by the row's own message ID
+// (provider.Event.MessageID), which the per-row status-callback URL
+// carries (Config.StatusCallbackURL, signed by Twilio with the
+// organisation): delivered → delivered and undelivered → failed, the
+// vendor ID recorded on the row. In-doubt rows are counted with the failed ones; Retry
 // Failed can include them on request ([RetryOpts].IncludeInDoubt). A crash
 // therefore never loses a row (it is queued, sent, failed or in doubt) and
 // never doubles a confirmed send.

@@ -73,5 +73,10 @@
 // parameter (WebhookConfig.OrgParam) names the organisation. It can be
 // trusted because the signature covers the whole URL, query included: a
 // signed callback re-posted with another organisation fails
-// verification (403).
+// verification (403). The msg parameter (WebhookConfig.MessageParam) is
+// read the same way into Event.MessageID: the engine's message ID, so a
+// receipt for a text whose send answer was lost resolves its in-doubt
+// row. Build the per-row callback URL with both, for example
+// "https://hooks.clinic.example/twilio/status?org=ORG&msg=ROW" from
+// blast.Config.StatusCallbackURL (ROW is the decimal row ID).
 package twilio

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -162,4 +163,115 @@ func TestReceiptResolvesInDoubtRow(t *testing.T) {
 	h.Run(t, org, b.ID)
 	assert.Len(t, h.SMS.SentTo(phone(1)), 1, "the delivered in-doubt row was not re-sent")
 	assert.Len(t, h.SMS.SentTo(phone(2)), 2, "the undelivered one was")
+}
+
+// Issue 13 §2: ReconcileInDoubt asks the provider about each in-doubt
+// row (the fake knows what it accepted): accepted → sent with the
+// provider's ID, never sent again; not accepted → failed "not_accepted",
+// which Retry Failed sends; unknown → still in doubt, and Retry Failed
+// with IncludeInDoubt re-sends only those. Each resolution is audited
+// without PHI.
+func TestReconcileInDoubt(t *testing.T) {
+	h, everyone := setup(t, population(6, nil), nil)
+	h.SMS.FailTo(phone(1), fake.Ambiguous())     // accepted, answer lost
+	h.SMS.FailTo(phone(2), fake.AmbiguousLost()) // never reached the vendor
+	h.SMS.FailTo(phone(3), fake.Ambiguous())     // accepted; the vendor cannot tell
+	h.SMS.FailTo(phone(4), fake.AmbiguousLost()) // not accepted; the vendor cannot tell
+	h.SMS.AcceptanceUnknownFor(phone(3), phone(4))
+	b, sum := sendAndRun(t, h, smsDraft("Hi {{first_name}}, flu shots are in.", "", everyone.ID))
+	require.Equal(t, 4, sum.InDoubt)
+	require.Equal(t, 2, sum.Sent)
+	sid1 := h.SMS.SentTo(phone(1))[0].ProviderMessageID
+
+	res, err := h.Engine.ReconcileInDoubt(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, blast.ReconcileResult{Checked: 4, Accepted: 1, NotAccepted: 1, Unknown: 2}, res)
+	assert.Equal(t, 4, h.SMS.Checks())
+	msgs := map[string]blast.Message{}
+	for _, card := range []blast.Card{blast.CardSent, blast.CardFailed} {
+		for _, m := range allMessages(t, h, b.ID, card, 10) {
+			msgs[m.PatientID] = m
+		}
+	}
+	assert.Equal(t, store.RowSent, msgs["p00001"].Status)
+	assert.Equal(t, store.RowFailed, msgs["p00002"].Status)
+	assert.Equal(t, blast.ReasonNotAccepted, msgs["p00002"].Reason)
+	assert.Equal(t, store.RowInDoubt, msgs["p00003"].Status)
+	assert.Equal(t, store.RowInDoubt, msgs["p00004"].Status)
+	sum, err = h.Engine.Summary(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sum.InDoubt)
+	assert.Equal(t, 3, sum.Sent)
+
+	// The learned provider ID routes later receipts.
+	assert.Equal(t, blast.EventApplied, event(t, h, provider.Event{ID: "d1", Kind: provider.EventDelivered, ProviderMessageID: sid1}))
+
+	// A second run asks only about what is still in doubt.
+	res, err = h.Engine.ReconcileInDoubt(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, blast.ReconcileResult{Checked: 2, Unknown: 2}, res)
+
+	// Audited: one entry per resolution, the run's counts; no PHI.
+	trail, err := h.Engine.AuditTrail(ctx, org, b.ID, 0, 1000)
+	require.NoError(t, err)
+	var verdicts []string
+	runs := 0
+	for _, a := range trail {
+		switch a.Action {
+		case "row.reconciled":
+			verdicts = append(verdicts, a.Detail)
+			assert.NotZero(t, a.RowID)
+		case "blast.reconcile_in_doubt":
+			runs++
+		}
+		for i := 1; i <= 4; i++ {
+			assert.NotContains(t, a.Detail, phone(i))
+		}
+		assert.NotContains(t, a.Detail, "flu shots")
+	}
+	assert.ElementsMatch(t, []string{"accepted", "not_accepted"}, verdicts)
+	assert.Equal(t, 2, runs)
+
+	// Retry Failed with IncludeInDoubt re-sends the not-accepted row and
+	// the two still unknown, never the reconciled-accepted one.
+	k, err := h.Engine.RetryFailed(ctx, org, b.ID, &blast.RetryOpts{IncludeInDoubt: true})
+	require.NoError(t, err)
+	assert.Equal(t, 3, k)
+	h.Run(t, org, b.ID)
+	assert.Len(t, h.SMS.SentTo(phone(1)), 1, "reconciled as accepted: not sent again")
+	assert.Len(t, h.SMS.SentTo(phone(2)), 1, "not accepted: sent now, once")
+	assert.Len(t, h.SMS.SentTo(phone(3)), 2, "unknown: the user accepted the risk")
+	assert.Len(t, h.SMS.SentTo(phone(4)), 1)
+	assert.Equal(t, 1, h.SMS.Duplicates(), "only the unknown-and-accepted row doubled")
+}
+
+// ReconcileInDoubt stops at a rate limit (the row stays in doubt, the
+// error says so) and resumes on the next call; it refuses email blasts
+// and drafts.
+func TestReconcileInDoubtLimits(t *testing.T) {
+	h, everyone := setup(t, population(3, nil), nil)
+	h.SMS.FailTo(phone(0), fake.Ambiguous())
+	h.SMS.FailTo(phone(1), fake.Ambiguous())
+	b, sum := sendAndRun(t, h, smsDraft("Hi", "", everyone.ID))
+	require.Equal(t, 2, sum.InDoubt)
+
+	h.SMS.FailCheckNext(fake.Transient(), fake.RateLimited(time.Minute))
+	res, err := h.Engine.ReconcileInDoubt(ctx, org, b.ID)
+	require.Error(t, err)
+	assert.Equal(t, provider.RateLimited, provider.Classify(err))
+	assert.Equal(t, time.Minute, provider.RetryAfter(err))
+	assert.Equal(t, blast.ReconcileResult{Checked: 2, Unknown: 2, Errors: 2}, res)
+	res, err = h.Engine.ReconcileInDoubt(ctx, org, b.ID)
+	require.NoError(t, err)
+	assert.Equal(t, blast.ReconcileResult{Checked: 2, Accepted: 2}, res)
+
+	eb, _ := sendAndRun(t, h, emailDraft("", everyone.ID))
+	_, err = h.Engine.ReconcileInDoubt(ctx, org, eb.ID)
+	assert.ErrorIs(t, err, blast.ErrReconcileUnsupported)
+	d, err := h.Engine.CreateDraft(ctx, org, smsDraft("Hi", "", everyone.ID))
+	require.NoError(t, err)
+	_, err = h.Engine.ReconcileInDoubt(ctx, org, d.ID)
+	assert.ErrorIs(t, err, blast.ErrNotSent)
+	_, err = h.Engine.ReconcileInDoubt(ctx, "org-other", b.ID)
+	assert.ErrorIs(t, err, blast.ErrNotFound)
 }

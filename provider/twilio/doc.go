@@ -12,6 +12,19 @@
 // makes it an MMS) and StatusCallback. BaseURL is configurable, so tests
 // and proxies can stand in for api.twilio.com.
 //
+// # Reconciling in-doubt texts
+//
+// [Client.CheckAccepted] implements provider.AcceptanceChecker with the
+// Messages list resource (GET /2010-04-01/Accounts/{AccountSid}/Messages.json
+// with To, From, "DateSent>" and "DateSent<", PageSize 100, following
+// next_page_uri for at most 20 pages): an outbound message to the number
+// from the sender, created in the attempt's window, with the rendered body
+// is accepted. "Not accepted" needs every page read, no message to the
+// number from the sender in the window, and Config.QueueWindow (10 h, the
+// longest ValidityPeriod) passed, since a queued message has no date sent
+// yet. Anything else is unknown, and always with Phone Number Redaction.
+// A 429 is RateLimited with its Retry-After.
+//
 // # Error classes
 //
 // Twilio's error codes map to the engine's classes (compliance.md SF-01,

@@ -265,6 +265,20 @@ func TestReconcileInDoubtLimits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, blast.ReconcileResult{Checked: 2, Accepted: 2}, res)
 
+	// A patient whose number changed since: the attempt may have gone
+	// to either number, so the row stays in doubt without asking.
+	h.SMS.FailTo(phone(2), fake.AmbiguousLost())
+	b2, sum := sendAndRun(t, h, smsDraft("Hello", "", everyone.ID))
+	require.Equal(t, 1, sum.InDoubt)
+	moved := patient(2)
+	moved.Phone = phone(9)
+	h.Patients.Put(org, moved)
+	checks := h.SMS.Checks()
+	res, err = h.Engine.ReconcileInDoubt(ctx, org, b2.ID)
+	require.NoError(t, err)
+	assert.Equal(t, blast.ReconcileResult{Checked: 1, Unknown: 1}, res)
+	assert.Equal(t, checks, h.SMS.Checks())
+
 	eb, _ := sendAndRun(t, h, emailDraft("", everyone.ID))
 	_, err = h.Engine.ReconcileInDoubt(ctx, org, eb.ID)
 	assert.ErrorIs(t, err, blast.ErrReconcileUnsupported)

@@ -129,6 +129,12 @@ func (e *Engine) reconcileRow(ctx context.Context, p *prepared, checker provider
 		res.Unknown++
 		return nil
 	}
+	if d := p.cls.Classify(pat, p.ch, p.pu); d.Address != "" && d.Address != r.Address {
+		// The number changed since the row was written: the attempt
+		// may have gone to either, so neither answer could be trusted.
+		res.Unknown++
+		return nil
+	}
 	rs, _ := p.renderSMS(pat, p.portalFor(pat))
 	before := r.UpdatedAt
 	if r.LeaseUntil.After(before) {

@@ -339,7 +339,10 @@ type Config struct {
 	// webhook URL put on each text (provider.SMSMessage.StatusCallback):
 	// the host's endpoint that verifies the vendor's callbacks and passes
 	// them to HandleEvent. It must not contain PHI. nil leaves the
-	// adapter's configured default.
+	// adapter's configured default. Put the organisation and the decimal
+	// row ID in it (provider/twilio reads "org" and "msg" from the signed
+	// URL), so a receipt for a text whose send answer was lost resolves
+	// its in-doubt row (see HandleEvent).
 	StatusCallbackURL func(orgID, blastID string, rowID int64) string
 	// OpenPixelURL, when not nil, returns the open-tracking pixel URL of
 	// an email's ledger row (package tracking); the engine inserts the

@@ -222,7 +222,24 @@
 // rows' leases expire and they become in doubt: the provider may have
 // accepted them, so they are never resent automatically (compliance.md
 // SF-02); a later answer from the same worker, or a delivery receipt,
-// resolves them. In-doubt rows are counted with the failed ones; Retry
+// resolves them. A receipt for an in-doubt row carries a vendor message ID
+// the engine never learned, so it is matched by the row's own message ID
+// (provider.Event.MessageID), which the per-row status-callback URL
+// carries (Config.StatusCallbackURL, signed by Twilio with the
+// organisation): delivered → delivered and undelivered → failed, the
+// vendor ID recorded on the row.
+//
+// [Engine.ReconcileInDoubt] asks the SMS provider, when it implements
+// provider.AcceptanceChecker (Twilio's Messages list, the fake), about each
+// in-doubt row of a blast: the row's address, the blast's sender, the text
+// re-rendered for the patient exactly as the runner renders it, and the
+// window from the row's creation to its last change. Accepted → sent, the
+// vendor ID recorded, never sent again; not accepted → failed with
+// [ReasonNotAccepted], so Retry Failed (the user's decision, never
+// automatic) sends it; unknown → still in doubt, so Retry Failed with
+// IncludeInDoubt re-sends only what nobody could tell. Each resolution is
+// audited ("row.reconciled", the verdict; no PHI), and the run with its
+// counts. A rate limit stops the run with the error; call it again later. In-doubt rows are counted with the failed ones; Retry
 // Failed can include them on request ([RetryOpts].IncludeInDoubt). A crash
 // therefore never loses a row (it is queued, sent, failed or in doubt) and
 // never doubles a confirmed send.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,7 +98,14 @@ func (e *UnknownEventKindError) Is(target error) bool { return target == ErrUnkn
 // recorded first, so a redelivered START can never undo a later STOP.
 //
 // Inbound events need Event.OrgID; status events find the row by
-// ProviderMessageID, and the row names the organization. When Event.OrgID
+// ProviderMessageID, and the row names the organization. A delivered or
+// undelivered event whose ProviderMessageID no row has is matched by
+// Event.MessageID (the row ID the signed status-callback URL carries)
+// when Event.OrgID is set and that row of the organization is in doubt
+// with no vendor ID: its send answer was lost, so the receipt is the
+// first the engine hears of the vendor's ID, which is recorded on the
+// row. Any other row it names (one sent under another ID, another
+// organization's) is left alone, and the event is EventIgnored. When Event.OrgID
 // is set (an adapter that knows the organization from signed data or from
 // its own configuration), an event naming another organization's message
 // is ignored. An event that matched no row (an unknown message ID, or
@@ -132,6 +140,17 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		// The callback beat this process's batched outcome write.
 		r, err = e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
 	}
+	learned := false
+	if errors.Is(err, store.ErrNotFound) {
+		// A receipt for a message whose send answer was lost: the
+		// signed message ID names the in-doubt row.
+		var ok bool
+		if r, ok, err = e.inDoubtRowOf(ctx, ev); ok {
+			learned = true
+		} else if err == nil {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && ev.OrgID != "" && r.OrgID != ev.OrgID) {
 		// A test send, another system's message, or an event for
 		// another organization's message: nothing changes, and the ID
@@ -144,6 +163,9 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		return "", fmt.Errorf("blast: finding message of event: %w", err)
 	}
 	p := store.EventParams{EventID: ev.ID, OrgID: r.OrgID, RowID: r.ID, At: ev.At, ErrorCode: ev.Code}
+	if learned {
+		p.ProviderMessageID = ev.ProviderMessageID
+	}
 	var change cohort.ChangeKind
 	var supReason string
 	switch ev.Kind {
@@ -196,6 +218,36 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		e.softFailure(ctx, &r, p.Reason, ev.At)
 	}
 	return res, err
+}
+
+// inDoubtRowOf returns the row a delivery receipt names by the engine's
+// own message ID (Event.MessageID, the decimal ledger row ID), when the
+// vendor's message ID is unknown: only a delivered or undelivered event,
+// only with Event.OrgID (both come from data the vendor signed, see
+// provider.Event), and only a row of that organization that is in doubt
+// and has no vendor ID yet. Anything else (a row already sent under
+// another ID, another organization's row, a malformed ID) matches
+// nothing, so a receipt for an earlier, lost attempt never touches a row
+// that Retry Failed has sent again.
+func (e *Engine) inDoubtRowOf(ctx context.Context, ev provider.Event) (store.Row, bool, error) {
+	if ev.MessageID == "" || ev.OrgID == "" || (ev.Kind != provider.EventDelivered && ev.Kind != provider.EventUndelivered) {
+		return store.Row{}, false, nil
+	}
+	id, err := strconv.ParseInt(ev.MessageID, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != ev.MessageID {
+		return store.Row{}, false, nil
+	}
+	r, err := e.st.Row(ctx, ev.OrgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Row{}, false, nil
+	}
+	if err != nil {
+		return store.Row{}, false, err
+	}
+	if r.OrgID != ev.OrgID || r.Status != store.RowInDoubt || r.ProviderMessageID != "" {
+		return store.Row{}, false, nil
+	}
+	return r, true, nil
 }
 
 // applyRowEvent applies p and notifies waiters.

@@ -640,8 +640,7 @@ func (e *Engine) sendOne(ctx context.Context, p *prepared, r *store.Row, pat *ca
 	segments, cost := 0, carecast.Money(0)
 	switch p.ch {
 	case carecast.SMS:
-		t, media := p.smsFor(portal)
-		rs := t.Render(data)
+		rs, media := p.renderSMS(pat, portal)
 		if rs.Err() != nil {
 			// Long merge values made this recipient's text exceed the
 			// provider limit: fail it with a stated reason, never

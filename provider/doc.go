@@ -48,6 +48,25 @@
 // the URL, so their adapters never read the organisation from it, and
 // the engine takes it from the ledger row the signed message ID names.
 //
+// [Event.MessageID] is the engine's own message ID (the ledger row), read
+// from signed data only: a parameter of Twilio's signed status-callback
+// URL (twilio.WebhookConfig.MessageParam). It lets a delivery receipt
+// resolve a row whose send answer was lost (in doubt), whose vendor
+// message ID the engine therefore never learned; the engine accepts it
+// only with a signed Event.OrgID and only for a row of that organisation
+// that is in doubt. SendGrid and SNS callbacks leave it empty.
+//
+// # Reconciling in-doubt messages
+//
+// [AcceptanceChecker] is an optional interface of an SMS sender whose
+// vendor can say whether it accepted a message whose send answer was lost
+// ([AcceptanceQuery]: To, From, the rendered Body and the time window).
+// The answer ([Acceptance]) is accepted (with the vendor's message ID),
+// not accepted, or unknown, the zero value; "not accepted" makes the row
+// sendable again, so an implementation answers it only when the vendor's
+// records prove it. provider/twilio implements it with the Messages list;
+// provider/fake from what it accepted; the email adapters do not.
+//
 // # Reading request bodies
 //
 // Every webhook handler reads its body through [ReadBody]: at most the

@@ -56,6 +56,15 @@ type Event struct {
 	// ProviderMessageID links the event to a sent message (delivery,
 	// bounce, complaint, open, click).
 	ProviderMessageID string
+	// MessageID is the engine's own ID of the message (SMSMessage.ID,
+	// EmailMessage.ID: the ledger row) when the adapter read it, with
+	// OrgID, from data the vendor signed: a parameter of Twilio's signed
+	// status-callback URL (twilio.WebhookConfig.MessageParam). Never from
+	// an unsigned request part, which anyone could set. The engine uses
+	// it only for a status event whose ProviderMessageID it does not
+	// know and only to resolve a row of OrgID that is in doubt (its send
+	// answer was lost, so the vendor's ID was never learned).
+	MessageID string
 	// At is when the vendor says it happened.
 	At time.Time
 	// Code is the vendor's status or error code ("30006", "5.1.1").

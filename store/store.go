@@ -381,6 +381,13 @@ type EventParams struct {
 	// "undelivered" or "bounce", and the vendor code).
 	Reason    string
 	ErrorCode string
+	// ProviderMessageID, when not "", is recorded as the row's
+	// ProviderMessageID by an EventSent, EventDelivered or EventFailed
+	// that moves the row out of in_doubt and only when the row has none
+	// yet: the vendor's ID of a message whose send answer was lost,
+	// learned from a delivery receipt or a reconciliation. It never
+	// replaces an ID the row already has.
+	ProviderMessageID string
 }
 
 // EventKind is the effect of an event on a row.

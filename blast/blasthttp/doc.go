@@ -51,6 +51,9 @@
 //	GET  /blasts/{id}/messages?card=&cursor=&limit=   the message list, by card
 //	GET  /blasts/{id}/engagement?step=1h cumulative opens and clicks (email)
 //	POST /blasts/{id}/retry              Retry Failed: {"include_in_doubt": false}
+//	POST /blasts/{id}/reconcile          ask the SMS provider about in-doubt rows (blast.Engine.ReconcileInDoubt):
+//	                                     {"checked", "accepted", "not_accepted", "unknown", "errors"}; 409
+//	                                     reconcile_unsupported, 503 provider_rate_limited
 //	GET  /blasts/{id}/patients?q=&limit= Add Recipients search
 //	POST /blasts/{id}/recipients/count   {"patient_ids": […]} → RecipientsCount: "Send to N patients"
 //	POST /blasts/{id}/recipients         add them: {"added": n}; "phi_approved" (see below)

@@ -482,6 +482,29 @@ func (h *Handler) retry(w http.ResponseWriter, r *request) error {
 	return nil
 }
 
+// Reconciled is the answer of POST /blasts/{id}/reconcile
+// (blast.ReconcileResult).
+type Reconciled struct {
+	Checked     int `json:"checked"`
+	Accepted    int `json:"accepted"`
+	NotAccepted int `json:"not_accepted"`
+	Unknown     int `json:"unknown"`
+	Errors      int `json:"errors"`
+}
+
+func (h *Handler) reconcile(w http.ResponseWriter, r *request) error {
+	if err := decode(r, &struct{}{}, true); err != nil {
+		return err
+	}
+	res, err := h.cfg.Engine.ReconcileInDoubt(r.Context(), r.org, r.blastID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, Reconciled{Checked: res.Checked, Accepted: res.Accepted, NotAccepted: res.NotAccepted,
+		Unknown: res.Unknown, Errors: res.Errors})
+	return nil
+}
+
 func (h *Handler) searchPatients(w http.ResponseWriter, r *request) error {
 	q := r.URL.Query()
 	n, err := intParam(q.Get("limit"), SearchLimitDefault, 1, SearchLimitMax, "limit")

@@ -101,6 +101,10 @@ func statusOf(err error) (int, *apiError) {
 		return http.StatusConflict, &apiError{Code: "not_paused", Message: "only a paused blast can be resumed"}
 	case errors.Is(err, blast.ErrNotCancellable):
 		return http.StatusConflict, &apiError{Code: "not_cancellable", Message: "only scheduled and sending blasts can be cancelled"}
+	case errors.Is(err, blast.ErrReconcileUnsupported):
+		return http.StatusConflict, &apiError{Code: "reconcile_unsupported", Message: "the provider cannot say which in-doubt messages it accepted"}
+	case errors.As(err, new(*provider.Error)) && provider.Classify(err) == provider.RateLimited:
+		return http.StatusServiceUnavailable, &apiError{Code: "provider_rate_limited", Message: "the provider is rate limiting; try again later"}
 	case errors.Is(err, blast.ErrNotRunning):
 		return http.StatusServiceUnavailable, &apiError{Code: "unavailable", Message: "the blast engine is not running"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

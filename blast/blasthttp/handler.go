@@ -214,6 +214,7 @@ func (h *Handler) routes() {
 	h.handle("GET /blasts/{id}/messages", h.messages)
 	h.handle("GET /blasts/{id}/engagement", h.engagement)
 	h.handle("POST /blasts/{id}/retry", h.retry)
+	h.handle("POST /blasts/{id}/reconcile", h.reconcile)
 	h.handle("GET /blasts/{id}/patients", h.searchPatients)
 	h.handle("POST /blasts/{id}/recipients/count", h.countRecipients)
 	h.handle("POST /blasts/{id}/recipients", h.addRecipients)

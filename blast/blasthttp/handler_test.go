@@ -920,3 +920,32 @@ func TestInDoubtCardJSON(t *testing.T) {
 	assert.Equal(t, "p-2", page.Messages[0].PatientID)
 	assert.Equal(t, string(store.RowInDoubt), page.Messages[0].Status)
 }
+
+// Issue 13 §2: POST /blasts/{id}/reconcile asks the provider about the
+// in-doubt rows; a provider that cannot tell is a 409, a rate limit 503.
+func TestReconcileEndpoint(t *testing.T) {
+	e := newEnv(t, nil)
+	org := blasttest.Org
+	e.h.SMS.FailTo("+15125550003", fake.Ambiguous())
+	e.h.SMS.FailTo("+15125550004", fake.AmbiguousLost())
+	b := e.smsDraft(t, "Hi {{first_name}}")
+	st, raw := e.do(t, org, "POST", "/blasts/"+b.ID+"/send", "", nil)
+	require.Equal(t, http.StatusAccepted, st, raw)
+	e.h.Run(t, org, b.ID)
+
+	e.h.SMS.FailCheckNext(fake.RateLimited(time.Minute))
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/reconcile", "", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, st)
+	assert.Contains(t, raw, "provider_rate_limited")
+
+	var out blasthttp.Reconciled
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/reconcile", "", &out)
+	require.Equal(t, http.StatusOK, st, raw)
+	assert.Equal(t, blasthttp.Reconciled{Checked: 2, Accepted: 1, NotAccepted: 1}, out)
+	assert.NotContains(t, raw, "+1512")
+
+	st, raw = e.do(t, orgB, "POST", "/blasts/"+b.ID+"/reconcile", "", nil)
+	assert.Equal(t, http.StatusNotFound, st, raw)
+	st, raw = e.do(t, org, "POST", "/blasts/"+b.ID+"/reconcile", `{"x":1}`, nil)
+	assert.Equal(t, http.StatusBadRequest, st, raw)
+}

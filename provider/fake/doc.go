@@ -28,6 +28,18 @@
 // values. An [Ambiguous] error is special: the fake accepts (records) the
 // message and then reports the ambiguous error, as a vendor whose answer
 // was lost would; resending it would be a duplicate.
+// [AmbiguousLost] is the same answer for a request the vendor never got:
+// the fake does not accept the message.
+//
+// # Acceptance checks
+//
+// The fake is a provider.AcceptanceChecker that knows what it accepted:
+// [Provider.CheckAccepted] finds an accepted text with the query's To,
+// From and Body whose call time is within the query's window (accepted,
+// with its ProviderMessageID), and otherwise answers not accepted.
+// [Provider.AcceptanceUnknownFor] makes it answer unknown for some
+// addresses, [Provider.FailCheckNext] fail the next checks, and
+// [Provider.Checks] counts them.
 //
 // # Latency
 //

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -92,6 +93,9 @@ type Provider struct {
 	script     ScriptFunc
 	lineTypes  map[string]lineAnswer // LookupLineType answers by number
 	lookups    int
+	unsure     map[string]bool // CheckAccepted answers unknown for these addresses
+	checks     int
+	checkErrs  []error
 }
 
 // lineAnswer is a scripted LookupLineType answer.
@@ -110,6 +114,8 @@ var (
 	_ provider.BAACoverage    = (*Provider)(nil)
 	_ provider.Redaction      = (*Provider)(nil)
 	_ provider.LineTypeLookup = (*Provider)(nil)
+
+	_ provider.AcceptanceChecker = (*Provider)(nil)
 )
 
 // SetLineType makes LookupLineType answer lt for phone, or fail with err
@@ -217,7 +223,7 @@ func (p *Provider) send(ctx context.Context, m *Message) (provider.Result, error
 	if err != nil {
 		m.Err = err.Error()
 	}
-	if err != nil && provider.Classify(err) != provider.Ambiguous {
+	if err != nil && (provider.Classify(err) != provider.Ambiguous || isLost(err)) {
 		p.logLocked(m)
 		return provider.Result{}, err
 	}
@@ -376,6 +382,7 @@ func (p *Provider) Reset() {
 	p.sent, p.nsent, p.calls, p.duplicates, p.seq = nil, 0, 0, 0, 0
 	p.ids, p.failTo = make(map[string]*idStat), make(map[string][]error)
 	p.failNext, p.outages, p.script = nil, nil, nil
+	p.unsure, p.checks, p.checkErrs = nil, 0, nil
 }
 
 // Transient returns a transient (retryable) error, like an HTTP 503.
@@ -421,4 +428,80 @@ func Bounce() error {
 // reports this error, as when a connection breaks after the request.
 func Ambiguous() error {
 	return &provider.Error{Class: provider.Ambiguous, Code: "timeout", Message: "fake answer lost"}
+}
+
+// lostCode marks AmbiguousLost's errors.
+const lostCode = "timeout-lost"
+
+// AmbiguousLost returns an ambiguous error for a request the vendor never
+// got: the engine cannot tell it from [Ambiguous], but the fake does not
+// accept the message (CheckAccepted then says so).
+func AmbiguousLost() error {
+	return &provider.Error{Class: provider.Ambiguous, Code: lostCode, Message: "fake request lost"}
+}
+
+func isLost(err error) bool {
+	var pe *provider.Error
+	return errors.As(err, &pe) && pe.Code == lostCode
+}
+
+// CheckAccepted implements provider.AcceptanceChecker from what the fake
+// knows: an accepted text to q.To from q.From with q.Body whose call time
+// is within [q.After, q.Before] is accepted (its ProviderMessageID);
+// otherwise not accepted. It answers unknown for an address named by
+// AcceptanceUnknownFor, and when Config.DiscardBodies leaves nothing to
+// compare. Errors queued by FailCheckNext come first.
+func (p *Provider) CheckAccepted(ctx context.Context, q *provider.AcceptanceQuery) (provider.Acceptance, error) {
+	if err := ctx.Err(); err != nil {
+		return provider.Acceptance{}, &provider.Error{Class: provider.Transient, Message: "fake check cancelled", Err: err}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.checks++
+	if len(p.checkErrs) > 0 {
+		err := p.checkErrs[0]
+		p.checkErrs = p.checkErrs[1:]
+		return provider.Acceptance{}, err
+	}
+	if p.unsure[q.To] || p.cfg.DiscardBodies {
+		return provider.Acceptance{}, nil
+	}
+	for _, c := range p.sent {
+		for i := range c {
+			m := &c[i]
+			if m.Accepted && m.Channel == carecast.SMS && m.To == q.To && m.From == q.From && m.Body == q.Body &&
+				!m.At.Before(q.After) && !m.At.After(q.Before) {
+				return provider.Acceptance{Status: provider.AcceptanceAccepted, ProviderMessageID: m.ProviderMessageID}, nil
+			}
+		}
+	}
+	return provider.Acceptance{Status: provider.AcceptanceNotAccepted}, nil
+}
+
+// AcceptanceUnknownFor makes CheckAccepted answer unknown for texts to
+// these addresses (a vendor whose records cannot tell).
+func (p *Provider) AcceptanceUnknownFor(addrs ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.unsure == nil {
+		p.unsure = make(map[string]bool)
+	}
+	for _, a := range addrs {
+		p.unsure[a] = true
+	}
+}
+
+// FailCheckNext makes the next CheckAccepted calls fail with errs, one
+// per call, in order.
+func (p *Provider) FailCheckNext(errs ...error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.checkErrs = append(p.checkErrs, errs...)
+}
+
+// Checks returns how many CheckAccepted calls were made.
+func (p *Provider) Checks() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.checks
 }

@@ -69,6 +69,14 @@ type Config struct {
 	// LookupBaseURL is the Lookup v2 API root (LookupLineType). Defaults
 	// to DefaultLookupBaseURL.
 	LookupBaseURL string
+	// QueueWindow is how long after its send attempt a message may still
+	// wait in Twilio's outgoing queue, unlisted by date sent
+	// (CheckAccepted answers "not accepted" only once it has passed).
+	// Defaults to DefaultQueueWindow.
+	QueueWindow time.Duration
+	// Now is the clock CheckAccepted compares QueueWindow with. Defaults
+	// to time.Now.
+	Now func() time.Time
 }
 
 // Client sends SMS and MMS through Twilio's Messages REST API. It is safe
@@ -112,6 +120,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.QueueWindow <= 0 {
+		cfg.QueueWindow = DefaultQueueWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -163,14 +177,7 @@ func (c *Client) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provide
 	}
 	form := url.Values{}
 	form.Set("To", msg.To)
-	from := msg.From
-	if from == "" {
-		from = c.cfg.From
-		if c.cfg.MessagingServiceSID != "" {
-			from = c.cfg.MessagingServiceSID
-		}
-	}
-	if strings.HasPrefix(from, "MG") {
+	if from, service := c.sender(msg.From); service {
 		form.Set("MessagingServiceSid", from)
 	} else {
 		form.Set("From", from)
@@ -229,6 +236,18 @@ func (c *Client) SendSMS(ctx context.Context, msg *provider.SMSMessage) (provide
 	var ae apiError
 	_ = json.Unmarshal(body, &ae)
 	return provider.Result{}, codeError(ae.Code, resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")))
+}
+
+// sender resolves a message's From ("" is the configured default) and
+// reports whether it is a Messaging Service SID.
+func (c *Client) sender(from string) (string, bool) {
+	if from == "" {
+		from = c.cfg.From
+		if c.cfg.MessagingServiceSID != "" {
+			from = c.cfg.MessagingServiceSID
+		}
+	}
+	return from, strings.HasPrefix(from, "MG")
 }
 
 // transportError classifies a failed round trip: Ambiguous once the

@@ -12,6 +12,19 @@
 // makes it an MMS) and StatusCallback. BaseURL is configurable, so tests
 // and proxies can stand in for api.twilio.com.
 //
+// # Reconciling in-doubt texts
+//
+// [Client.CheckAccepted] implements provider.AcceptanceChecker with the
+// Messages list resource (GET /2010-04-01/Accounts/{AccountSid}/Messages.json
+// with To, From, "DateSent>" and "DateSent<", PageSize 100, following
+// next_page_uri for at most 20 pages): an outbound message to the number
+// from the sender, created in the attempt's window, with the rendered body
+// is accepted. "Not accepted" needs every page read, no message to the
+// number from the sender in the window, and Config.QueueWindow (10 h, the
+// longest ValidityPeriod) passed, since a queued message has no date sent
+// yet. Anything else is unknown, and always with Phone Number Redaction.
+// A 429 is RateLimited with its Retry-After.
+//
 // # Error classes
 //
 // Twilio's error codes map to the engine's classes (compliance.md SF-01,
@@ -73,5 +86,10 @@
 // parameter (WebhookConfig.OrgParam) names the organisation. It can be
 // trusted because the signature covers the whole URL, query included: a
 // signed callback re-posted with another organisation fails
-// verification (403).
+// verification (403). The msg parameter (WebhookConfig.MessageParam) is
+// read the same way into Event.MessageID: the engine's message ID, so a
+// receipt for a text whose send answer was lost resolves its in-doubt
+// row. Build the per-row callback URL with both, for example
+// "https://hooks.clinic.example/twilio/status?org=ORG&msg=ROW" from
+// blast.Config.StatusCallbackURL (ROW is the decimal row ID).
 package twilio

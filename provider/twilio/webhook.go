@@ -50,6 +50,12 @@ type WebhookConfig struct {
 	// because Twilio signs the whole URL, query included: a signed
 	// request re-posted with another value fails verification.
 	OrgParam string
+	// MessageParam is the query parameter of the status-callback URL that
+	// carries the engine's message ID (provider.SMSMessage.ID, the ledger
+	// row), copied to Event.MessageID, so a delivery receipt can resolve
+	// a row whose send answer was lost (in doubt). Defaults to "msg".
+	// Trusted for the same reason as OrgParam: Twilio signs the whole URL.
+	MessageParam string
 	// MaxBodyBytes bounds the request body; a larger one is refused (413)
 	// without reading the rest. Defaults to DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -80,6 +86,9 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	}
 	if cfg.OrgParam == "" {
 		cfg.OrgParam = "org"
+	}
+	if cfg.MessageParam == "" {
+		cfg.MessageParam = "msg"
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -308,6 +317,7 @@ func (w *Webhook) status(r *http.Request, p url.Values) ([]provider.Event, error
 		ID:                "twilio:" + sid + ":" + status,
 		OrgID:             r.URL.Query().Get(w.cfg.OrgParam),
 		ProviderMessageID: sid,
+		MessageID:         r.URL.Query().Get(w.cfg.MessageParam),
 		At:                w.cfg.Now(),
 	}
 	switch status {

@@ -365,3 +365,35 @@ func TestHandlerSlowBody(t *testing.T) {
 		assert.Empty(t, rec.events)
 	}
 }
+
+// Issue 13 §2: the status callback's msg parameter (the engine's message
+// ID, the ledger row) reaches Event.MessageID only from the signed URL: a
+// signed callback re-posted naming another row is refused, and a msg
+// sent in the (signed) form body is not read as the message ID.
+func TestMessageParamIsSigned(t *testing.T) {
+	t.Parallel()
+	w := newWebhook(t)
+	p := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "AccountSid": {testSID}, "msg": {"99"}}
+	sig := twilioSign(testToken, public+"/twilio/status?org=org_a&msg=42", p, true)
+	for _, target := range []string{"/twilio/status?org=org_a&msg=43", "/twilio/status?org=org_a&msg=42&msg=43", "/twilio/status?org=org_a"} {
+		rec := &recorder{}
+		rw := httptest.NewRecorder()
+		w.StatusHandler(rec.sink).ServeHTTP(rw, post(target, p, sig))
+		assert.Equal(t, http.StatusForbidden, rw.Code, target)
+		assert.Empty(t, rec.events)
+	}
+	rec := &recorder{}
+	rw := httptest.NewRecorder()
+	w.StatusHandler(rec.sink).ServeHTTP(rw, post("/twilio/status?org=org_a&msg=42", p, sig))
+	require.Equal(t, http.StatusNoContent, rw.Code)
+	require.Len(t, rec.events, 1)
+	assert.Equal(t, "org_a", rec.events[0].OrgID)
+	assert.Equal(t, "42", rec.events[0].MessageID, "from the signed URL, never the body's msg")
+
+	// Without the parameter the event has no message ID.
+	sig = twilioSign(testToken, public+"/twilio/status?org=org_a", p, true)
+	rec = &recorder{}
+	w.StatusHandler(rec.sink).ServeHTTP(httptest.NewRecorder(), post("/twilio/status?org=org_a", p, sig))
+	require.Len(t, rec.events, 1)
+	assert.Empty(t, rec.events[0].MessageID)
+}

@@ -880,6 +880,11 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 	l := s.ledgers[r.BlastID]
 	before := *r
 	ok := applyEvent(r, &p)
+	if ok && before.Status == store.RowInDoubt && r.ProviderMessageID == "" && p.ProviderMessageID != "" &&
+		(p.Kind == store.EventSent || p.Kind == store.EventDelivered || p.Kind == store.EventFailed) {
+		r.ProviderMessageID = p.ProviderMessageID
+		s.unindexed = append(s.unindexed, r.ID)
+	}
 	if ok {
 		l.account(&before, -1)
 		l.account(r, 1)

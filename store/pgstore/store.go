@@ -865,6 +865,14 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 		if !ok {
 			return nil
 		}
+		if p.ProviderMessageID != "" && (p.Kind == store.EventSent || p.Kind == store.EventDelivered || p.Kind == store.EventFailed) {
+			// Learned for a row whose send answer was lost: recorded
+			// before the status moves (the update needs in_doubt).
+			if _, err := tx.Exec(ctx, `UPDATE rows SET provider_message_id = $1 WHERE id = $2 AND status = 'in_doubt' AND provider_message_id IS NULL`,
+				p.ProviderMessageID, p.RowID); err != nil {
+				return err
+			}
+		}
 		args := []any{sqlrow.NS(p.At), p.RowID}
 		if p.Kind == store.EventFailed {
 			args = append(args, p.Reason, p.ErrorCode)

@@ -918,6 +918,14 @@ func (s *Store) ApplyEvent(ctx context.Context, p store.EventParams) (bool, erro
 		if !ok {
 			return nil
 		}
+		if p.ProviderMessageID != "" && (p.Kind == store.EventSent || p.Kind == store.EventDelivered || p.Kind == store.EventFailed) {
+			// Learned for a row whose send answer was lost: recorded
+			// before the status moves (the update needs in_doubt).
+			if _, err := tx.ExecContext(ctx, `UPDATE rows SET provider_message_id = ? WHERE id = ? AND status = 'in_doubt' AND provider_message_id IS NULL`,
+				p.ProviderMessageID, p.RowID); err != nil {
+				return err
+			}
+		}
 		res, err = tx.ExecContext(ctx, q, sqlrow.NS(p.At), p.Reason, p.ErrorCode, p.RowID)
 		if err != nil {
 			return err

@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"ClaimDueRowsInOrder", testClaimRows},
 		{"RecordOutcomesOwnerAndFields", testRecordOutcomes},
 		{"ForwardOnlyStatuses", testForwardOnly},
+		{"InDoubtResolutionLearnsProviderID", testInDoubtProviderID},
 		{"LeaseExpiryMakesInDoubt", testExpireLeases},
 		{"CancelQueued", testCancelQueued},
 		{"RequeueFailed", testRequeueFailed},
@@ -650,6 +651,43 @@ func testForwardOnly(t *testing.T, h *Harness) {
 	require.NoError(t, err)
 	assert.False(t, ok, "sending → delivered by event refused")
 	assert.Equal(t, store.RowSending, getRow(t, s, orgA, c[2].ID).Status)
+}
+
+// testInDoubtProviderID checks EventParams.ProviderMessageID: recorded
+// when an event moves a row out of in_doubt and the row has none (a lost
+// send answer, resolved by a receipt or a reconciliation), findable by
+// RowByProviderMessageID; never replacing an ID a row already has.
+func testInDoubtProviderID(t *testing.T, h *Harness) {
+	ctx := ctxT(t)
+	s := h.NewStore(t)
+	mustBlast(t, s, orgA, "b-1", carecast.SMS)
+	mustInsert(t, s, orgA, "b-1", queued(0, 4), T0)
+	c := claim(t, s, orgA, "b-1", "w1", T0, 4)
+	require.Len(t, c, 4)
+	assert.Equal(t, 4, record(t, s,
+		store.Outcome{RowID: c[0].ID, Owner: "w1", Status: store.RowInDoubt, Reason: "ambiguous", At: at(time.Second)},
+		store.Outcome{RowID: c[1].ID, Owner: "w1", Status: store.RowInDoubt, Reason: "ambiguous", At: at(time.Second)},
+		store.Outcome{RowID: c[2].ID, Owner: "w1", Status: store.RowInDoubt, Reason: "ambiguous", At: at(time.Second)},
+		store.Outcome{RowID: c[3].ID, Owner: "w1", Status: store.RowSent, ProviderMessageID: "SMsent", At: at(time.Second)}))
+
+	for i, k := range []store.EventKind{store.EventDelivered, store.EventSent, store.EventFailed} {
+		pmid := fmt.Sprintf("SMdoubt%d", i)
+		ok, err := s.ApplyEvent(ctx, store.EventParams{EventID: "r" + pmid, OrgID: orgA, RowID: c[i].ID, Kind: k, Reason: "undelivered", ProviderMessageID: pmid, At: at(time.Minute)})
+		require.NoError(t, err)
+		assert.Truef(t, ok, "in_doubt → %s", k)
+		r := getRow(t, s, orgA, c[i].ID)
+		assert.Equalf(t, pmid, r.ProviderMessageID, "%s records the learned provider ID", k)
+		found, err := s.RowByProviderMessageID(ctx, pmid)
+		require.NoError(t, err)
+		assert.Equal(t, c[i].ID, found.ID)
+	}
+	// A row that has its ID keeps it.
+	ok, err := s.ApplyEvent(ctx, store.EventParams{EventID: "x", OrgID: orgA, RowID: c[3].ID, Kind: store.EventDelivered, ProviderMessageID: "SMother", At: at(time.Minute)})
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, "SMsent", getRow(t, s, orgA, c[3].ID).ProviderMessageID)
+	_, err = s.RowByProviderMessageID(ctx, "SMother")
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func testExpireLeases(t *testing.T, h *Harness) {

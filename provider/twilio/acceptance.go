@@ -14,8 +14,10 @@ import (
 )
 
 // DefaultQueueWindow is Config.QueueWindow's default: 10 hours, the
-// longest a message may wait in Twilio's queue (ValidityPeriod at its
-// maximum, 36000 s).
+// longest a message may wait in Twilio's queue (ValidityPeriod's default
+// and maximum, 36,000 s: Twilio error references 90007, 30045 and 21611,
+// "messages can only be queued for 10 hours and then they automatically
+// fail").
 const DefaultQueueWindow = 10 * time.Hour
 
 const (

@@ -97,6 +97,8 @@ func (e *Engine) classify(ctx context.Context, r *rules, pats []*carecast.Patien
 			lookup = append(lookup, a)
 		}
 	}
+	// Each address is normalised once: decide passes it on
+	// (Classifier.ClassifyAt).
 	var sup map[string]string
 	if len(lookup) > 0 {
 		sups, err := e.st.Suppressed(ctx, r.orgID, r.ch, lookup)
@@ -115,16 +117,17 @@ func (e *Engine) classify(ctx context.Context, r *rules, pats []*carecast.Patien
 			decs = append(decs, eligibility.Decision{Reason: eligibility.NoContact})
 			continue
 		}
-		decs = append(decs, r.decide(pat, sup[addrs[i]]))
+		decs = append(decs, r.decide(pat, addrs[i], sup[addrs[i]]))
 	}
 	return decs, nil
 }
 
-// decide classifies one patient whose address the suppression list holds
-// for reason ("" when it does not).
-func (r *rules) decide(pat *carecast.Patient, reason string) eligibility.Decision {
+// decide classifies one patient whose normalised address is addr ("" when
+// none) and which the suppression list holds for reason ("" when it does
+// not).
+func (r *rules) decide(pat *carecast.Patient, addr, reason string) eligibility.Decision {
 	if reason == "" {
-		return r.cls.Classify(pat, r.ch, r.pu)
+		return r.cls.ClassifyAt(pat, r.ch, r.pu, addr, addr != "")
 	}
 	cp := *pat // the consent flags are values: the patient is not changed
 	unreachable := false
@@ -140,7 +143,7 @@ func (r *rules) decide(pat *carecast.Patient, reason string) eligibility.Decisio
 			unreachable = true
 		}
 	}
-	d := r.cls.Classify(&cp, r.ch, r.pu)
+	d := r.cls.ClassifyAt(&cp, r.ch, r.pu, addr, addr != "")
 	if unreachable && d.WillSend() {
 		d = eligibility.Decision{Reason: eligibility.Suppressed}
 	}

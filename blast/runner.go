@@ -553,7 +553,7 @@ func (e *Engine) recordOuts(p *prepared, w *worker) {
 // batch's gate when it was cancelled or paused (possibly through another
 // engine process).
 func (e *Engine) checkHalted(ctx context.Context, p *prepared, w *worker) error {
-	sb, err := e.st.Blast(ctx, p.orgID, p.id)
+	sb, err := e.header(ctx, p.orgID, p.id) // the status only: never the content
 	if err != nil {
 		return err
 	}
@@ -578,7 +578,7 @@ func (e *Engine) finishBatch(ctx context.Context, p *prepared, w *worker, releas
 		// cancelled the queued rows must not stay queued in a cancelled
 		// blast: read the status after recording them. A Cancel committed
 		// later cancels them itself.
-		if sb, err := e.st.Blast(context.WithoutCancel(ctx), p.orgID, p.id); err == nil && sb.Status == store.BlastCancelled {
+		if sb, err := e.header(context.WithoutCancel(ctx), p.orgID, p.id); err == nil && sb.Status == store.BlastCancelled {
 			cancelled = true
 		}
 	}

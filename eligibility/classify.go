@@ -90,6 +90,25 @@ func (c *Classifier) region() string {
 // the North American Numbering Plan and for lower-case email addresses
 // (other numbers go through phonenumbers; upper case is lower-cased).
 func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose) Decision {
+	return c.classify(p, ch, pu, nil)
+}
+
+// ClassifyAt is Classify for a patient whose address on ch the caller
+// has already normalised with Address (addr and ok as Address returned
+// them): the address is not normalised a second time. A caller that
+// needs every patient's address before deciding (to look up a
+// suppression list, say) pays for one normalisation per patient.
+func (c *Classifier) ClassifyAt(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose, addr string, ok bool) Decision {
+	return c.classify(p, ch, pu, &knownAddress{addr: addr, ok: ok})
+}
+
+// knownAddress is an address Address already returned for the patient.
+type knownAddress struct {
+	addr string
+	ok   bool
+}
+
+func (c *Classifier) classify(p *carecast.Patient, ch carecast.Channel, pu carecast.Purpose, known *knownAddress) Decision {
 	order := precedence(ch, pu)
 	if p == nil || order == nil {
 		return Decision{Reason: NoContact}
@@ -100,7 +119,7 @@ func (c *Classifier) Classify(p *carecast.Patient, ch carecast.Channel, pu carec
 	}
 	pewc := c != nil && c.RequirePEWC && ch == carecast.SMS && pu != carecast.Transactional
 	for _, r := range order {
-		if c.applies(r, p, ch, &addr) {
+		if c.applies(r, p, ch, &addr, known) {
 			if r == NotOptedIn && pewc {
 				r = NoPEWC
 			}
@@ -139,16 +158,17 @@ func (c *Classifier) Address(p *carecast.Patient, ch carecast.Channel) (string, 
 
 // applies reports whether reason r applies to p on ch. Checking NoContact
 // stores the normalised address in *addr (every precedence list checks
-// NoContact, so a Send decision always has it).
-func (c *Classifier) applies(r Reason, p *carecast.Patient, ch carecast.Channel, addr *string) bool {
+// NoContact, so a Send decision always has it), taken from known when the
+// caller already normalised it.
+func (c *Classifier) applies(r Reason, p *carecast.Patient, ch carecast.Channel, addr *string, known *knownAddress) bool {
 	cs := &p.Consent
 	switch r {
 	case NoContact:
-		var ok bool
-		if ch == carecast.SMS {
-			*addr, ok = NormalizePhone(p.Phone, c.region())
+		ok := false
+		if known != nil {
+			*addr, ok = known.addr, known.ok
 		} else {
-			*addr, ok = NormalizeEmail(p.Email)
+			*addr, ok = c.Address(p, ch)
 		}
 		return !ok
 	case Landline:

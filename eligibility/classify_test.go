@@ -186,6 +186,10 @@ func TestClassifyCases(t *testing.T) {
 			got := Classify(&tt.p, tt.ch, tt.pu)
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.want.Reason == Send, got.WillSend())
+			// With the address normalised beforehand, the same decision.
+			var c *Classifier
+			addr, ok := c.Address(&tt.p, tt.ch)
+			assert.Equal(t, tt.want, c.ClassifyAt(&tt.p, tt.ch, tt.pu, addr, ok))
 		})
 	}
 	assert.Equal(t, Decision{Reason: NoContact}, Classify(nil, carecast.SMS, carecast.Transactional))

@@ -171,6 +171,11 @@ func (s *Store) blast(orgID, id string) (*store.Blast, error) {
 
 // Blast implements store.BlastStore.
 func (s *Store) Blast(ctx context.Context, orgID, id string) (store.Blast, error) {
+	return s.readBlast(ctx, orgID, id, func(b *store.Blast) store.Blast { return cloneBlast(*b) })
+}
+
+// readBlast returns the organization's blast id as out copies it.
+func (s *Store) readBlast(ctx context.Context, orgID, id string, out func(*store.Blast) store.Blast) (store.Blast, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Blast{}, err
 	}
@@ -180,7 +185,7 @@ func (s *Store) Blast(ctx context.Context, orgID, id string) (store.Blast, error
 	if err != nil {
 		return store.Blast{}, err
 	}
-	return cloneBlast(*b), nil
+	return out(b), nil
 }
 
 // headerOf copies a blast without its content.
@@ -195,16 +200,7 @@ var _ store.BlastHeaders = (*Store)(nil)
 
 // BlastHeader implements store.BlastHeaders.
 func (s *Store) BlastHeader(ctx context.Context, orgID, id string) (store.Blast, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Blast{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.blast(orgID, id)
-	if err != nil {
-		return store.Blast{}, err
-	}
-	return headerOf(b), nil
+	return s.readBlast(ctx, orgID, id, headerOf)
 }
 
 var _ store.LinkIndex = (*Store)(nil)

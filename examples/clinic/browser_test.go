@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -89,7 +90,8 @@ func (b *browser) submit(sel, waitFor string) {
 // shows no developer text.
 func (b *browser) shot(name string) {
 	b.t.Helper()
-	png := get(b, chromedp.FullScreenshot(90))
+	png := get(b, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
+	require.True(b.t, bytes.HasPrefix(png, []byte("\x89PNG")), "a PNG")
 	b.n++
 	require.NoError(b.t, os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.n, name)), png, 0o644))
 	body := b.text("body")

@@ -176,7 +176,7 @@ func TestMainFlow(t *testing.T) {
 	}
 	assert.NotContains(t, body, "EventSource", "a completed blast is not followed live")
 	_, body = c.get(t, "/blasts/"+id+"?card=opted_out")
-	assert.Equal(t, sum.OptedOut, strings.Count(body, "opted_out</span>"), "the card filters the list")
+	assert.Equal(t, sum.OptedOut, strings.Count(body, "Opted out</span>"), "the card filters the list")
 	_, body = c.get(t, "/outbox")
 	assert.Equal(t, sum.Sent+1, c.app.sms.Count())
 	assert.Contains(t, body, "Hi Amara, Sunrise Family Clinic")

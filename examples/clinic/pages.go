@@ -20,6 +20,7 @@ import (
 	"github.com/carecast/carecast/eligibility"
 	"github.com/carecast/carecast/provider/fake"
 	"github.com/carecast/carecast/render"
+	"github.com/carecast/carecast/store"
 )
 
 //go:embed templates.html
@@ -42,6 +43,16 @@ func parseTemplates(org carecast.Organization) (*template.Template, error) {
 			return pageHead{Title: title, Org: org, Live: ok && d.Live}
 		},
 		"money": func(m carecast.Money) string { return "$" + m.String() },
+		// code is a channel's form value ("sms"); printing a Channel gives its display name.
+		"code": func(c carecast.Channel) string { return string(c) },
+		// reason is a skip reason in the send preview's words ("No contact info").
+		"reason": func(s string, ch carecast.Channel) string {
+			if r, err := eligibility.ParseReason(s); err == nil {
+				return r.Label(ch)
+			}
+			return s
+		},
+		"words": func(s store.RowStatus) string { return strings.ReplaceAll(string(s), "_", " ") },
 		"pct":   func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
 		"when": func(t time.Time) string {
 			if t.IsZero() {
@@ -223,6 +234,7 @@ type editData struct {
 	Problems []blast.Problem
 	Notice   string
 	TestTo   string
+	TestErr  string // why the Send Test address was refused, shown by the field
 }
 
 func (a *app) editPage(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +250,7 @@ func (a *app) editPage(w http.ResponseWriter, r *http.Request) {
 	a.renderEdit(w, r, b, nil, notice(r.URL.Query()))
 }
 
-func (a *app) renderEdit(w http.ResponseWriter, r *http.Request, b blast.Blast, problems []blast.Problem, note string) {
+func (a *app) renderEdit(w http.ResponseWriter, r *http.Request, b blast.Blast, problems []blast.Problem, note string, testErr ...string) {
 	ctx := r.Context()
 	cs, err := a.cohortChoices(r, b.CohortIDs)
 	if err != nil {
@@ -249,6 +261,9 @@ func (a *app) renderEdit(w http.ResponseWriter, r *http.Request, b blast.Blast, 
 		TestTo: "+17375550000"}
 	if b.Channel == carecast.Email {
 		d.TestTo = "me@sunrise-clinic.example"
+	}
+	if len(testErr) > 0 {
+		d.TestTo, d.TestErr = r.FormValue("test_to"), testErr[0]
 	}
 	switch {
 	case b.SMS != nil:
@@ -289,9 +304,12 @@ func (a *app) saveBlast(w http.ResponseWriter, r *http.Request) {
 	switch r.FormValue("action") {
 	case "test":
 		_, err := a.engine.SendTest(ctx, a.org.ID, b.ID, blast.TestOpts{To: r.FormValue("test_to")})
+		var de *blast.TestDestinationError
 		switch {
 		case errors.As(err, &ve):
 			a.renderEdit(w, r, b, ve.Problems, "")
+		case errors.As(err, &de):
+			a.renderEdit(w, r, b, nil, "", "The test address is "+de.Problem+".")
 		case err != nil:
 			a.renderEdit(w, r, b, nil, "The test message could not be sent.")
 		default:

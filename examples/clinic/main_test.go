@@ -159,7 +159,7 @@ func TestMainFlow(t *testing.T) {
 	est, err := c.app.engine.Estimate(context.Background(), c.app.org.ID, id)
 	require.NoError(t, err)
 	_, body = c.get(t, "/blasts/"+id+"/edit")
-	assert.Contains(t, body, "Estimated cost: <b>$"+est.Cost.String()+"</b>")
+	assert.Contains(t, body, "Estimated cost: <b>"+staffMoney(est.Cost)+"</b>")
 	form.Set("action", "send")
 	st, loc, _ = c.post(t, "/blasts/"+id+"/edit", form)
 	require.Equal(t, http.StatusSeeOther, st)
@@ -353,4 +353,22 @@ func TestDraftOverLimit(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, st)
 	assert.Contains(t, body, "Name: at most 200 characters")
 	assert.NotContains(t, body, "nnnnnnnn", "nothing echoed")
+}
+
+// Amounts read as an office manager reads them: dollars and cents, or
+// cents for less than one (a single text's price).
+func TestStaffMoney(t *testing.T) {
+	const cent = carecast.Unit / 100
+	for m, want := range map[carecast.Money]string{
+		0:                      "$0.00",
+		7900:                   "0.79¢", // $0.0079, one SMS segment
+		cent:                   "$0.01",
+		489_800:                "$0.49", // 62 texts at $0.0079
+		carecast.Unit * 12:     "$12.00",
+		carecast.Unit*3 + 4999: "$3.00",
+		carecast.Unit*3 + 5000: "$3.01",
+		-7900:                  "-0.79¢",
+	} {
+		assert.Equal(t, want, staffMoney(m), "%d", m)
+	}
 }

@@ -42,7 +42,7 @@ func parseTemplates(org carecast.Organization) (*template.Template, error) {
 			d, ok := data.(detailData)
 			return pageHead{Title: title, Org: org, Live: ok && d.Live}
 		},
-		"money": func(m carecast.Money) string { return "$" + m.String() },
+		"money": staffMoney,
 		// code is a channel's form value ("sms"); printing a Channel gives its display name.
 		"code": func(c carecast.Channel) string { return string(c) },
 		// reason is a skip reason in the send preview's words ("No contact info").
@@ -58,9 +58,27 @@ func parseTemplates(org carecast.Organization) (*template.Template, error) {
 			if t.IsZero() {
 				return ""
 			}
-			return t.Local().Format("Jan 2 15:04:05")
+			// In the practice's time zone, as staff read a clock.
+			return t.In(org.Location()).Format("Jan 2, 2006 3:04 PM MST")
 		},
 	}).ParseFS(templateFS, "templates.html")
+}
+
+// staffMoney formats an amount as an office manager reads it: dollars
+// and cents ("$0.49"), or, for less than a cent (one text's price),
+// cents with their fraction ("0.79¢"); carecast.Money keeps the exact
+// figure.
+func staffMoney(m carecast.Money) string {
+	const cent = carecast.Unit / 100
+	sign := ""
+	if m < 0 {
+		sign, m = "-", -m
+	}
+	if m != 0 && m < cent {
+		return sign + strconv.FormatFloat(float64(m)/float64(cent), 'f', 2, 64) + "¢"
+	}
+	c := (int64(m) + int64(cent)/2) / int64(cent) // rounded to the cent
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
 }
 
 func (a *app) routes() *http.ServeMux {

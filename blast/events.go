@@ -136,8 +136,13 @@ func (e *Engine) handleStatus(ctx context.Context, ev provider.Event) (EventResu
 		return EventIgnored, nil
 	}
 	r, err := e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
-	if errors.Is(err, store.ErrNotFound) && e.recordEarly(ctx, ev.ProviderMessageID) {
-		// The callback beat this process's batched outcome write.
+	if errors.Is(err, store.ErrNotFound) {
+		// The callback may have beaten this process's batched outcome
+		// write: recordEarly writes the outcome if it is still held.
+		// Read again whatever it answers: a worker writes its outcomes
+		// before it forgets them, so one written between the first read
+		// and recordEarly is found now.
+		e.recordEarly(ctx, ev.ProviderMessageID)
 		r, err = e.st.RowByProviderMessageID(ctx, ev.ProviderMessageID)
 	}
 	learned := false

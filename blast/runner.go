@@ -397,18 +397,17 @@ func (e *Engine) noteUnrecorded(o store.Outcome) {
 // recordEarly writes the outcome of the message with provider ID pid if
 // this process holds it unwritten: a status callback arrived before the
 // batch of outcomes was written. The worker's later write of the same
-// outcome is skipped by the store (the row is no longer sending). It
-// reports whether an outcome was written.
-func (e *Engine) recordEarly(ctx context.Context, pid string) bool {
+// outcome is skipped by the store (the row is no longer sending).
+func (e *Engine) recordEarly(ctx context.Context, pid string) {
 	e.unrecMu.Lock()
 	o, ok := e.unrecorded[pid]
 	delete(e.unrecorded, pid)
 	e.unrecMu.Unlock()
-	if !ok {
-		return false
+	if ok {
+		if _, err := e.st.RecordOutcomes(ctx, []store.Outcome{o}); err != nil {
+			e.log.Error("recording an outcome early", "row", o.RowID, "err", err)
+		}
 	}
-	n, err := e.st.RecordOutcomes(ctx, []store.Outcome{o})
-	return err == nil && n == 1
 }
 
 // process sends one claimed batch.
